@@ -1,0 +1,392 @@
+#include "app/cli/cli.h"
+
+#include "core/importer.h"
+#include "core/labelio.h"
+#include "core/library.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+
+namespace magpie::cli {
+
+namespace {
+
+QJsonArray issuesJson(const QVector<QPair<QString, QString>> &issues, int limit = 1000)
+{
+    QJsonArray a;
+    for (int i = 0; i < issues.size() && i < limit; ++i)
+        a.append(QJsonObject{{QStringLiteral("path"), issues[i].first}, {QStringLiteral("reason"), issues[i].second}});
+    return a;
+}
+
+void printIssues(const Context &c, const QVector<QPair<QString, QString>> &issues, int limit = 20)
+{
+    for (int i = 0; i < issues.size() && i < limit; ++i)
+        c.print(QStringLiteral("  skipped %1: %2").arg(issues[i].first, issues[i].second));
+    if (issues.size() > limit)
+        c.print(QStringLiteral("  \u2026 and %1 more (`magpie-cli info --issues N` lists them)").arg(issues.size() - limit));
+}
+
+QJsonObject importJson(const ImportReport &r)
+{
+    return QJsonObject{
+        {QStringLiteral("listed"), r.listed},       {QStringLiteral("added"), r.added},
+        {QStringLiteral("updated"), r.updated},     {QStringLiteral("unchanged"), r.unchanged},
+        {QStringLiteral("moved"), r.moved},         {QStringLiteral("duplicates"), r.duplicates},
+        {QStringLiteral("unreadable"), r.unreadable}, {QStringLiteral("vanished"), r.vanished},
+        {QStringLiteral("cancelled"), r.cancelled}, {QStringLiteral("seconds"), r.seconds},
+        {QStringLiteral("images_per_second"), r.seconds > 0 ? (r.added + r.updated + r.moved + r.duplicates + r.unreadable) / r.seconds : 0.0},
+        {QStringLiteral("issues"), issuesJson(r.issues)}};
+}
+
+QString importSummary(const ImportReport &r)
+{
+    const qint64 processed = r.added + r.updated + r.moved + r.duplicates + r.unreadable;
+    return QStringLiteral("%1 files found: %2 new, %3 changed, %4 unchanged, %5 moved, %6 duplicates, "
+                          "%7 unreadable, %8 vanished \u2014 %9 s (%10 images/s)")
+        .arg(r.listed).arg(r.added).arg(r.updated).arg(r.unchanged).arg(r.moved).arg(r.duplicates)
+        .arg(r.unreadable).arg(r.vanished).arg(r.seconds, 0, 'f', 1)
+        .arg(r.seconds > 0 ? int(processed / r.seconds) : 0);
+}
+
+std::optional<Category> findCategory(const Context &c, const Library &lib, const QString &name, int *exit)
+{
+    if (name.isEmpty()) {
+        c.error(QStringLiteral("--category NAME is required."));
+        *exit = Usage;
+        return std::nullopt;
+    }
+    auto cat = lib.category(name);
+    if (!cat) {
+        QStringList names;
+        for (const Category &k : lib.categories())
+            names << k.name;
+        c.error(QStringLiteral("No category \u201c%1\u201d. Categories: %2")
+                    .arg(name, names.isEmpty() ? QStringLiteral("none yet (magpie-cli category create)") : names.join(QStringLiteral(", "))));
+        *exit = Failed;
+    }
+    return cat;
+}
+
+QStringList letterClasses()
+{
+    QStringList l;
+    for (char ch = 'A'; ch <= 'Z'; ++ch)
+        l << QString(QLatin1Char(ch));
+    l << QStringLiteral("none");
+    return l;
+}
+
+} // namespace
+
+int cmdInit(const Context &c)
+{
+    QCommandLineParser p;
+    p.addPositionalArgument(QStringLiteral("file"), QStringLiteral("The library file to create (default: --library)."));
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Create a new, empty library: one SQLite file and a cache folder beside it."), &exit))
+        return exit;
+    const QString path = p.positionalArguments().value(0, c.libraryPath);
+    QString err;
+    LibraryError kind;
+    auto lib = Library::create(path, &err, &kind);
+    if (!lib) {
+        c.error(err);
+        c.printJson({{QStringLiteral("error"), err}, {QStringLiteral("kind"), libraryErrorName(kind)}});
+        return kind == LibraryError::Exists || kind == LibraryError::ReadOnly ? NoLibrary : Failed;
+    }
+    c.print(QStringLiteral("Created the library %1 (cache: %2).")
+                .arg(QDir::toNativeSeparators(lib->path()), QDir::toNativeSeparators(lib->cacheDir())));
+    c.printJson({{QStringLiteral("library"), lib->path()}, {QStringLiteral("cache"), lib->cacheDir()},
+                 {QStringLiteral("schema"), lib->schemaVersion()}});
+    return Ok;
+}
+
+int cmdImport(const Context &c)
+{
+    QCommandLineParser p;
+    p.addPositionalArgument(QStringLiteral("folder"), QStringLiteral("Folders to import."), QStringLiteral("FOLDER..."));
+    const QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Worker threads (default: one per core)."),
+                                     QStringLiteral("n"));
+    const QCommandLineOption maxMp(QStringLiteral("max-megapixels"),
+                                   QStringLiteral("Refuse images larger than this (default 250)."), QStringLiteral("mp"));
+    const QCommandLineOption thumb(QStringLiteral("thumbnail-size"), QStringLiteral("Thumbnail long side in px (default 256)."),
+                                   QStringLiteral("px"));
+    p.addOptions({threads, maxMp, thumb});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Import image folders recursively. Re-importing reads only new or changed files, "
+                                   "marks vanished ones missing and recognises moved files by content."),
+                 &exit))
+        return exit;
+    const QStringList folders = p.positionalArguments();
+    if (folders.isEmpty()) {
+        c.error(QStringLiteral("import needs at least one folder.\n\n") + p.helpText());
+        return Usage;
+    }
+    auto lib = c.open(false, &exit);
+    if (!lib)
+        return exit;
+    ImportOptions opt;
+    if (p.isSet(threads))
+        opt.threads = p.value(threads).toInt();
+    if (p.isSet(maxMp))
+        opt.limits.maxPixels = qint64(p.value(maxMp).toDouble() * 1e6);
+    if (p.isSet(thumb))
+        opt.thumbnailSize = std::clamp(p.value(thumb).toInt(), 32, 2048);
+    QJsonArray reports;
+    int result = Ok;
+    for (const QString &folder : folders) {
+        const ImportReport r = importFolder(*lib, folder, opt, [&](const ImportProgress &pr) { c.progress(pr); }, c.cancel);
+        c.endProgress();
+        QJsonObject j = importJson(r);
+        j.insert(QStringLiteral("folder"), folder);
+        if (!r.error.isEmpty()) {
+            c.error(r.error);
+            j.insert(QStringLiteral("error"), r.error);
+            result = Failed;
+        } else {
+            c.print(QDir::toNativeSeparators(folder) + QStringLiteral(": ") + importSummary(r));
+            printIssues(c, r.issues);
+        }
+        reports.append(j);
+        if (r.cancelled) {
+            c.error(QStringLiteral("Interrupted; everything imported so far is kept. Run the same command to carry on."));
+            result = Cancelled;
+            break;
+        }
+    }
+    c.printJson({{QStringLiteral("imports"), reports}});
+    return result;
+}
+
+int cmdInfo(const Context &c)
+{
+    QCommandLineParser p;
+    const QCommandLineOption issues(QStringLiteral("issues"), QStringLiteral("Also list the newest N import issues."),
+                                    QStringLiteral("n"));
+    p.addOption(issues);
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Counts per status, per category and per class."), &exit))
+        return exit;
+    auto lib = c.open(true, &exit);
+    if (!lib)
+        return exit;
+    const LibraryCounts n = lib->counts();
+    QJsonArray cats;
+    c.print(QStringLiteral("Library %1 (schema %2)").arg(QDir::toNativeSeparators(lib->path())).arg(lib->schemaVersion()));
+    c.print(QStringLiteral("  images: %1 (ok %2, unreadable %3, missing %4, duplicates %5) in %6 import folder(s)")
+                .arg(n.images).arg(n.ok).arg(n.unreadable).arg(n.missing).arg(n.duplicates).arg(n.roots));
+    for (const CategoryCounts &cc : n.categories) {
+        const bool binary = cc.category.kind == CategoryKind::Binary;
+        c.print(QStringLiteral("  %1 \u201c%2\u201d: %3 images answered")
+                    .arg(binary ? QStringLiteral("theme") : QStringLiteral("class set"), cc.category.name)
+                    .arg(cc.answeredImages));
+        QJsonArray classes;
+        for (const ClassCount &k : cc.perClass) {
+            if (binary)
+                c.print(QStringLiteral("      yes %1   no %2   skip %3").arg(k.yes).arg(k.no).arg(k.skip));
+            else if (k.yes || k.no || k.skip)
+                c.print(QStringLiteral("      %1: yes %2   no %3   skip %4").arg(k.className, -8).arg(k.yes).arg(k.no).arg(k.skip));
+            classes.append(QJsonObject{{QStringLiteral("class"), k.className}, {QStringLiteral("yes"), k.yes},
+                                       {QStringLiteral("no"), k.no}, {QStringLiteral("skip"), k.skip}});
+        }
+        cats.append(QJsonObject{{QStringLiteral("name"), cc.category.name},
+                                {QStringLiteral("kind"), binary ? QStringLiteral("binary") : QStringLiteral("classes")},
+                                {QStringLiteral("answered_images"), cc.answeredImages},
+                                {QStringLiteral("classes"), classes}});
+    }
+    QJsonObject j{{QStringLiteral("library"), lib->path()},
+                  {QStringLiteral("schema"), lib->schemaVersion()},
+                  {QStringLiteral("images"), n.images},
+                  {QStringLiteral("ok"), n.ok},
+                  {QStringLiteral("unreadable"), n.unreadable},
+                  {QStringLiteral("missing"), n.missing},
+                  {QStringLiteral("duplicates"), n.duplicates},
+                  {QStringLiteral("roots"), n.roots},
+                  {QStringLiteral("decisions"), lib->decisionCount()},
+                  {QStringLiteral("categories"), cats}};
+    if (p.isSet(issues)) {
+        const auto list = lib->importIssues(p.value(issues).toInt());
+        c.print(QStringLiteral("  newest import issues:"));
+        for (const auto &i : list)
+            c.print(QStringLiteral("    %1: %2").arg(i.first, i.second));
+        j.insert(QStringLiteral("issues"), issuesJson(list, 1 << 30));
+    }
+    c.printJson(j);
+    return Ok;
+}
+
+int cmdCategory(const Context &c)
+{
+    const QString sub = c.args.value(1);
+    if (sub == u"create") {
+        Context sc = c;
+        sc.args = QStringList{c.args[0] + QStringLiteral(" create")} + c.args.mid(2);
+        QCommandLineParser p;
+        p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Category name, e.g. \"very sad girls\"."));
+        const QCommandLineOption classes(QStringLiteral("classes"),
+                                         QStringLiteral("Make a class set with these comma-separated classes."),
+                                         QStringLiteral("A,B,..."));
+        const QCommandLineOption letters(QStringLiteral("letters"), QStringLiteral("Make a class set A-Z plus none."));
+        p.addOptions({classes, letters});
+        int exit = Ok;
+        if (!sc.parse(p, QStringLiteral("Create a binary theme (yes/no), or a class set with --classes or --letters."), &exit))
+            return exit;
+        const QString name = p.positionalArguments().value(0);
+        if (name.isEmpty()) {
+            c.error(QStringLiteral("category create needs a name.\n\n") + p.helpText());
+            return Usage;
+        }
+        auto lib = c.open(false, &exit);
+        if (!lib)
+            return exit;
+        QStringList cls;
+        if (p.isSet(letters))
+            cls = letterClasses();
+        else if (p.isSet(classes))
+            cls = p.value(classes).split(QLatin1Char(','), Qt::SkipEmptyParts);
+        auto cat = lib->createCategory(name, cls.isEmpty() ? CategoryKind::Binary : CategoryKind::ClassSet, cls);
+        if (!cat) {
+            c.error(lib->lastError());
+            return Failed;
+        }
+        c.print(QStringLiteral("Created %1 \u201c%2\u201d%3.")
+                    .arg(cls.isEmpty() ? QStringLiteral("the theme") : QStringLiteral("the class set"), cat->name,
+                         cls.isEmpty() ? QString() : QStringLiteral(" with %1 classes").arg(cls.size())));
+        c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
+                     {QStringLiteral("classes"), QJsonArray::fromStringList(cls)}});
+        return Ok;
+    }
+    if (sub == u"list") {
+        int exit = Ok;
+        auto lib = c.open(true, &exit);
+        if (!lib)
+            return exit;
+        QJsonArray arr;
+        for (const Category &k : lib->categories()) {
+            QStringList cls;
+            for (const ClassInfo &ci : k.classes)
+                cls << ci.name;
+            c.print(k.kind == CategoryKind::Binary ? QStringLiteral("%1 (theme: yes/no)").arg(k.name)
+                                                   : QStringLiteral("%1 (class set: %2)").arg(k.name, cls.join(QLatin1Char(' '))));
+            arr.append(QJsonObject{{QStringLiteral("id"), k.id}, {QStringLiteral("name"), k.name},
+                                   {QStringLiteral("kind"), k.kind == CategoryKind::Binary ? QStringLiteral("binary") : QStringLiteral("classes")},
+                                   {QStringLiteral("classes"), QJsonArray::fromStringList(cls)}});
+        }
+        c.printJson({{QStringLiteral("categories"), arr}});
+        return Ok;
+    }
+    QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
+        << "Usage: magpie-cli category create NAME [--classes A,B,... | --letters]\n"
+           "       magpie-cli category list\n"
+           "A binary theme takes yes/no answers; a class set takes one class per image.\n";
+    return sub == u"--help" || sub == u"-h" ? Ok : Usage;
+}
+
+int cmdLabels(const Context &c)
+{
+    const QString sub = c.args.value(1);
+    Context sc = c;
+    sc.args = QStringList{c.args[0] + QLatin1Char(' ') + sub} + c.args.mid(2);
+    QCommandLineParser p;
+    const QCommandLineOption category(QStringLiteral("category"), QStringLiteral("The category."), QStringLiteral("name"));
+    p.addOption(category);
+    int exit = Ok;
+    if (sub == u"import") {
+        const QCommandLineOption folders(QStringLiteral("folders"),
+                                         QStringLiteral("A folder with one subfolder per class (A/ B/ ... or yes/ no/)."),
+                                         QStringLiteral("dir"));
+        const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("A CSV of file,label rows."), QStringLiteral("file"));
+        const QCommandLineOption create(QStringLiteral("create-classes"),
+                                        QStringLiteral("Add unknown class names to a class set (always on for --folders)."));
+        p.addOptions({folders, csv, create});
+        if (!sc.parse(p, QStringLiteral("Import answers from class folders or a CSV."), &exit))
+            return exit;
+        if (p.isSet(folders) == p.isSet(csv)) {
+            c.error(QStringLiteral("labels import needs exactly one of --folders DIR or --csv FILE.\n\n") + p.helpText());
+            return Usage;
+        }
+        auto lib = c.open(false, &exit);
+        if (!lib)
+            return exit;
+        auto cat = findCategory(c, *lib, p.value(category), &exit);
+        if (!cat)
+            return exit;
+        LabelImportReport r;
+        if (p.isSet(folders)) {
+            r = labelio::importFolders(*lib, *cat, p.value(folders), true, {},
+                                       [&](const ImportProgress &pr) { c.progress(pr); }, c.cancel);
+            c.endProgress();
+        } else {
+            r = labelio::importCsv(*lib, *cat, p.value(csv), p.isSet(create));
+        }
+        if (!r.error.isEmpty()) {
+            c.error(r.error);
+            c.printJson({{QStringLiteral("error"), r.error}});
+            return r.import.cancelled ? int(Cancelled) : int(Failed);
+        }
+        c.print(QStringLiteral("%1 answers written to \u201c%2\u201d; %3 rows matched no image, %4 had a label that "
+                               "is not in the category.")
+                    .arg(r.answers).arg(cat->name).arg(r.unmatched).arg(r.invalid));
+        if (!r.createdClasses.isEmpty())
+            c.print(QStringLiteral("New classes: ") + r.createdClasses.join(QLatin1Char(' ')));
+        printIssues(c, r.issues, 10);
+        c.printJson({{QStringLiteral("answers"), r.answers}, {QStringLiteral("unmatched"), r.unmatched},
+                     {QStringLiteral("invalid"), r.invalid},
+                     {QStringLiteral("created_classes"), QJsonArray::fromStringList(r.createdClasses)},
+                     {QStringLiteral("issues"), issuesJson(r.issues)}});
+        return Ok;
+    }
+    if (sub == u"export") {
+        const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("csv, jsonl (the decision log) or imagefolder."),
+                                        QStringLiteral("fmt"), QStringLiteral("csv"));
+        const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Output file (csv, jsonl) or folder (imagefolder)."),
+                                     QStringLiteral("path"));
+        const QCommandLineOption copy(QStringLiteral("copy"), QStringLiteral("imagefolder: copy files instead of linking."));
+        p.addOptions({format, out, copy});
+        if (!sc.parse(p, QStringLiteral("Export answers as CSV, the decision log as JSONL, or an ImageFolder tree."), &exit))
+            return exit;
+        if (!p.isSet(out)) {
+            c.error(QStringLiteral("labels export needs --out PATH.\n\n") + p.helpText());
+            return Usage;
+        }
+        auto lib = c.open(true, &exit);
+        if (!lib)
+            return exit;
+        const QString fmt = p.value(format).toLower();
+        ExportReport r;
+        if (fmt == u"jsonl") {
+            r = labelio::exportJsonl(*lib, p.value(out));
+        } else if (fmt == u"csv" || fmt == u"imagefolder") {
+            auto cat = findCategory(c, *lib, p.value(category), &exit);
+            if (!cat)
+                return exit;
+            r = fmt == u"csv" ? labelio::exportCsv(*lib, *cat, p.value(out))
+                              : labelio::exportImageFolder(*lib, *cat, p.value(out), p.isSet(copy));
+        } else {
+            c.error(QStringLiteral("Unknown format \u201c%1\u201d: use csv, jsonl or imagefolder.").arg(fmt));
+            return Usage;
+        }
+        if (!r.error.isEmpty()) {
+            c.error(r.error);
+            return Failed;
+        }
+        c.print(QStringLiteral("Wrote %1 %2 to %3%4.")
+                    .arg(r.written)
+                    .arg(fmt == u"imagefolder" ? QStringLiteral("files") : QStringLiteral("rows"),
+                         QDir::toNativeSeparators(QFileInfo(p.value(out)).absoluteFilePath()),
+                         r.skipped ? QStringLiteral(" (%1 skipped)").arg(r.skipped) : QString()));
+        printIssues(c, r.issues, 10);
+        c.printJson({{QStringLiteral("written"), r.written}, {QStringLiteral("skipped"), r.skipped},
+                     {QStringLiteral("out"), QFileInfo(p.value(out)).absoluteFilePath()},
+                     {QStringLiteral("issues"), issuesJson(r.issues)}});
+        return Ok;
+    }
+    QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
+        << "Usage: magpie-cli labels import --category NAME (--folders DIR | --csv FILE) [--create-classes]\n"
+           "       magpie-cli labels export --category NAME --format csv|jsonl|imagefolder --out PATH [--copy]\n";
+    return sub == u"--help" || sub == u"-h" ? Ok : Usage;
+}
+
+} // namespace magpie::cli

@@ -1,0 +1,101 @@
+#include "app/cli/cli.h"
+
+#include "core/importer.h"
+#include "core/library.h"
+
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QTextStream>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace magpie::cli {
+
+bool Context::parse(QCommandLineParser &parser, const QString &description, int *exit) const
+{
+    parser.setApplicationDescription(description);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    parser.addOption(help);
+    if (!parser.parse(args)) {
+        error(parser.errorText() + QStringLiteral("\n\n") + parser.helpText());
+        *exit = Usage;
+        return false;
+    }
+    if (parser.isSet(help)) {
+        QTextStream(stdout) << parser.helpText();
+        *exit = Ok;
+        return false;
+    }
+    return true;
+}
+
+std::unique_ptr<Library> Context::open(bool readOnly, int *exit) const
+{
+    QString err;
+    LibraryError kind = LibraryError::None;
+    auto lib = Library::open(libraryPath, readOnly ? Library::Mode::ReadOnly : Library::Mode::ReadWrite, &err, &kind);
+    if (!lib && kind == LibraryError::NotFound)
+        err = QStringLiteral("No library at %1. Create one with `magpie-cli init %1`, or name one with --library.")
+                  .arg(libraryPath);
+    if (!lib && !readOnly && !QFileInfo::exists(libraryPath))
+        err = QStringLiteral("No library at %1. Create one with `magpie-cli init %1`, or name one with --library.")
+                  .arg(libraryPath);
+    if (!lib) {
+        if (json)
+            printJson(QJsonObject{{QStringLiteral("error"), err}, {QStringLiteral("kind"), libraryErrorName(kind)}});
+        error(err);
+        *exit = NoLibrary;
+    }
+    return lib;
+}
+
+void Context::print(const QString &text) const
+{
+    if (json)
+        return;
+    QTextStream out(stdout);
+    out << text << '\n';
+}
+
+void Context::printJson(const QJsonObject &o) const
+{
+    if (!json)
+        return;
+    QTextStream out(stdout);
+    out << QJsonDocument(o).toJson(QJsonDocument::Indented);
+}
+
+void Context::error(const QString &text) const
+{
+    QTextStream err(stderr);
+    err << "magpie-cli: " << text << '\n';
+}
+
+void Context::progress(const ImportProgress &p) const
+{
+    if (quiet || !isatty(fileno(stderr)))
+        return;
+    QTextStream err(stderr);
+    if (p.phase == u"listing") {
+        err << "\rlisting files\u2026" << Qt::flush;
+        return;
+    }
+    const int width = 30;
+    const double frac = p.total > 0 ? double(p.done) / double(p.total) : 1.0;
+    const int filled = int(frac * width);
+    QString bar = QString(filled, QLatin1Char('#')) + QString(width - filled, QLatin1Char('.'));
+    QString eta = p.etaSeconds >= 0 ? QStringLiteral("ETA %1s").arg(int(p.etaSeconds + 0.5)) : QString();
+    err << "\r[" << bar << "] " << p.done << '/' << p.total << "  " << int(p.perSecond) << " img/s  " << eta
+        << "   " << Qt::flush;
+}
+
+void Context::endProgress() const
+{
+    if (quiet || !isatty(fileno(stderr)))
+        return;
+    QTextStream err(stderr);
+    err << '\n';
+}
+
+} // namespace magpie::cli

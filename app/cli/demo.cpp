@@ -1,0 +1,178 @@
+#include "app/cli/cli.h"
+
+#include "core/importer.h"
+#include "core/labelio.h"
+#include "core/library.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QTextStream>
+
+namespace magpie::cli {
+
+namespace {
+
+QString findSample()
+{
+    const QStringList candidates = {
+        qEnvironmentVariable("MAGPIE_SAMPLE_DIR"),
+        QStringLiteral(MAGPIE_SOURCE_SAMPLE_DIR),
+        QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/sample"),
+    };
+    for (const QString &c : candidates)
+        if (!c.isEmpty() && QFileInfo::exists(c + QStringLiteral("/initials/labels.csv")))
+            return QDir(c).absolutePath();
+    return {};
+}
+
+// Reads `file,<col>` pairs from a sample labels.csv.
+QVector<QPair<QString, QString>> readColumn(const QString &csv, const QString &column)
+{
+    QVector<QPair<QString, QString>> out;
+    QFile f(csv);
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return out;
+    QTextStream in(&f);
+    const QStringList header = labelio::parseCsvLine(in.readLine());
+    const int fc = header.indexOf(QStringLiteral("file"));
+    const int lc = header.indexOf(column);
+    while (!in.atEnd()) {
+        const QStringList cols = labelio::parseCsvLine(in.readLine());
+        if (cols.size() > std::max(fc, lc))
+            out << qMakePair(cols[fc], cols[lc]);
+    }
+    return out;
+}
+
+} // namespace
+
+int cmdDemo(const Context &c)
+{
+    QCommandLineParser p;
+    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Folder for the demo library and exports."),
+                                 QStringLiteral("dir"), QStringLiteral("magpie-demo"));
+    const QCommandLineOption seeds(QStringLiteral("seeds"), QStringLiteral("Seed answers per letter (default 3)."),
+                                   QStringLiteral("n"), QStringLiteral("3"));
+    p.addOptions({out, seeds});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Run Magpie's main job headless on the bundled sample archive: import it, create "
+                                   "categories, take seed answers as a curator would, and export the results."),
+                 &exit))
+        return exit;
+    const QString sample = findSample();
+    if (sample.isEmpty()) {
+        c.error(QStringLiteral("The bundled sample archive was not found (set MAGPIE_SAMPLE_DIR)."));
+        return Failed;
+    }
+    const QString dir = QDir(p.value(out)).absolutePath();
+    QDir().mkpath(dir);
+    const QString libPath = dir + QStringLiteral("/sample.magpie");
+    QString err;
+    LibraryError kind;
+    std::unique_ptr<Library> lib = QFileInfo::exists(libPath)
+                                       ? Library::open(libPath, Library::Mode::ReadWrite, &err, &kind)
+                                       : Library::create(libPath, &err, &kind);
+    if (!lib) {
+        c.error(err);
+        return NoLibrary;
+    }
+    c.print(QStringLiteral("Magpie demo \u2014 library %1").arg(QDir::toNativeSeparators(libPath)));
+
+    // 1. Import the sample archive (incremental: a second run reads nothing new).
+    for (const QString &sub : {QStringLiteral("initials"), QStringLiteral("themes")}) {
+        const ImportReport r = importFolder(*lib, sample + QLatin1Char('/') + sub, {},
+                                            [&](const ImportProgress &pr) { c.progress(pr); }, c.cancel);
+        c.endProgress();
+        if (!r.error.isEmpty()) {
+            c.error(r.error);
+            return Failed;
+        }
+        c.print(QStringLiteral("1. Imported %1: %2 files, %3 new, %4 unchanged, %5 unreadable (%6 s)")
+                    .arg(sub).arg(r.listed).arg(r.added).arg(r.unchanged).arg(r.unreadable).arg(r.seconds, 0, 'f', 2));
+    }
+
+    // 2. Categories: a class set of letters and a binary theme.
+    QStringList letters;
+    for (char ch = 'A'; ch <= 'Z'; ++ch)
+        letters << QString(QLatin1Char(ch));
+    letters << QStringLiteral("none");
+    auto initials = lib->category(QStringLiteral("Initials"));
+    if (!initials)
+        initials = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+    auto portraits = lib->category(QStringLiteral("portraits"));
+    if (!portraits)
+        portraits = lib->createCategory(QStringLiteral("portraits"), CategoryKind::Binary);
+    if (!initials || !portraits) {
+        c.error(lib->lastError());
+        return Failed;
+    }
+    c.print(QStringLiteral("2. Categories: class set \u201cInitials\u201d (A\u2013Z + none), theme \u201cportraits\u201d"));
+
+    // 3. Seed answers, the way an artist bootstraps: a CSV of a few examples per class.
+    const int perClass = std::max(1, p.value(seeds).toInt());
+    const QString seedCsv = dir + QStringLiteral("/seed-initials.csv");
+    {
+        QFile f(seedCsv);
+        f.open(QIODevice::WriteOnly | QIODevice::Text);
+        QTextStream s(&f);
+        s << "file,label\n";
+        QHash<QString, int> taken;
+        for (const auto &row : readColumn(sample + QStringLiteral("/initials/labels.csv"), QStringLiteral("label")))
+            if (taken[row.second]++ < perClass)
+                s << sample << "/initials/" << row.first << ',' << row.second << '\n';
+    }
+    const LabelImportReport li = labelio::importCsv(*lib, *initials, seedCsv);
+    if (!li.error.isEmpty()) {
+        c.error(li.error);
+        return Failed;
+    }
+    int yes = 0, no = 0;
+    QVector<Answer> themeAnswers;
+    for (const auto &row : readColumn(sample + QStringLiteral("/themes/labels.csv"), QStringLiteral("portrait"))) {
+        const bool isYes = row.second == u"1";
+        if ((isYes && yes >= 5) || (!isYes && no >= 5))
+            continue;
+        Answer a;
+        a.imageId = lib->findByPath(sample + QStringLiteral("/themes/") + row.first);
+        a.categoryId = portraits->id;
+        a.value = isYes ? AnswerValue::Yes : AnswerValue::No;
+        a.origin = Origin::Person;
+        a.durationMs = 800;
+        if (!a.imageId)
+            continue;
+        if (!lib->answer(a)) {
+            c.error(lib->lastError());
+            return Failed;
+        }
+        (isYes ? yes : no)++;
+    }
+    c.print(QStringLiteral("3. Seed answers: %1 initials from %2 (%3 per class), %4 yes + %5 no for portraits")
+                .arg(li.answers).arg(QDir::toNativeSeparators(seedCsv)).arg(perClass).arg(yes).arg(no));
+
+    // 4. What the library holds now.
+    const LibraryCounts n = lib->counts();
+    c.print(QStringLiteral("4. Library: %1 images (%2 ok, %3 unreadable), %4 decisions logged")
+                .arg(n.images).arg(n.ok).arg(n.unreadable).arg(lib->decisionCount()));
+
+    // 5. Exports.
+    const QString csvOut = dir + QStringLiteral("/initials-labels.csv");
+    const QString jsonlOut = dir + QStringLiteral("/decisions.jsonl");
+    const QString treeOut = dir + QStringLiteral("/initials-imagefolder");
+    const ExportReport e1 = labelio::exportCsv(*lib, *initials, csvOut);
+    const ExportReport e2 = labelio::exportJsonl(*lib, jsonlOut);
+    const ExportReport e3 = labelio::exportImageFolder(*lib, *initials, treeOut, false);
+    c.print(QStringLiteral("5. Exported: %1 (%2 rows), %3 (%4 decisions), %5 (%6 links)")
+                .arg(QDir::toNativeSeparators(csvOut)).arg(e1.written)
+                .arg(QDir::toNativeSeparators(jsonlOut)).arg(e2.written)
+                .arg(QDir::toNativeSeparators(treeOut)).arg(e3.written));
+    c.print(QStringLiteral("\nNext: magpie-cli --library %1 info").arg(QDir::toNativeSeparators(libPath)));
+    c.printJson({{QStringLiteral("library"), libPath}, {QStringLiteral("images"), n.images},
+                 {QStringLiteral("seed_answers"), li.answers + yes + no},
+                 {QStringLiteral("exports"), QJsonArray{csvOut, jsonlOut, treeOut}}});
+    return e1.error.isEmpty() && e2.error.isEmpty() && e3.error.isEmpty() ? Ok : Failed;
+}
+
+} // namespace magpie::cli

@@ -1,0 +1,108 @@
+// magpie-cli: the headless face of Magpie, for scripts, benchmarks and batch work.
+#include "app/cli/cli.h"
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <csignal>
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+void onSignal(int)
+{
+    if (g_cancel.load()) // second Ctrl+C: leave now
+        std::_Exit(magpie::cli::Cancelled);
+    g_cancel.store(true);
+}
+
+const char *const kUsage =
+    "Usage: magpie-cli [--library FILE] [--json] [--quiet] <command> [options]\n"
+    "\n"
+    "Curate a large image archive with a classifier in the loop.\n"
+    "\n"
+    "Commands:\n"
+    "  init FILE                 create a new library file\n"
+    "  import FOLDER...          import image folders (recursive, incremental)\n"
+    "  info                      counts per status, category and class\n"
+    "  category create|list      binary themes and class sets\n"
+    "  labels import|export      answers from class folders or CSV; CSV, JSONL, ImageFolder out\n"
+    "  demo                      run Magpie's main job on the bundled sample archive\n"
+    "\n"
+    "Global options:\n"
+    "  -L, --library FILE        the library (default: $MAGPIE_LIBRARY, else ./magpie.library)\n"
+    "  --json                    machine-readable output on stdout\n"
+    "  --quiet                   no progress bar\n"
+    "  -h, --help                this text; `magpie-cli <command> --help` for a command\n"
+    "  -v, --version             version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failed, 2 usage error, 3 library cannot be opened, 130 interrupted.\n";
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("magpie-cli"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(MAGPIE_VERSION));
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    using namespace magpie::cli;
+    Context ctx;
+    ctx.cancel = &g_cancel;
+    ctx.libraryPath = qEnvironmentVariable("MAGPIE_LIBRARY", QStringLiteral("magpie.library"));
+
+    // Global options come before the command; everything after it belongs to the command.
+    const QStringList all = QCoreApplication::arguments();
+    int i = 1;
+    QTextStream err(stderr);
+    for (; i < all.size(); ++i) {
+        const QString a = all[i];
+        if (a == u"--json") {
+            ctx.json = true;
+        } else if (a == u"--quiet" || a == u"-q") {
+            ctx.quiet = true;
+        } else if (a == u"-L" || a == u"--library") {
+            if (i + 1 >= all.size()) {
+                err << "magpie-cli: " << a << " needs a file\n";
+                return Usage;
+            }
+            ctx.libraryPath = all[++i];
+        } else if (a.startsWith(QStringLiteral("--library="))) {
+            ctx.libraryPath = a.mid(10);
+        } else if (a == u"-h" || a == u"--help" || a == u"help") {
+            QTextStream(stdout) << kUsage;
+            return Ok;
+        } else if (a == u"-v" || a == u"--version") {
+            QTextStream(stdout) << "magpie-cli " << MAGPIE_VERSION << '\n';
+            return Ok;
+        } else if (a.startsWith(QLatin1Char('-'))) {
+            err << "magpie-cli: unknown option " << a << " (options of a command come after it)\n\n" << kUsage;
+            return Usage;
+        } else {
+            break;
+        }
+    }
+    if (i >= all.size()) {
+        err << kUsage;
+        return Usage;
+    }
+    const QString command = all[i];
+    ctx.args = QStringList{QStringLiteral("magpie-cli ") + command} + all.mid(i + 1);
+    if (command == u"init")
+        return cmdInit(ctx);
+    if (command == u"import")
+        return cmdImport(ctx);
+    if (command == u"info")
+        return cmdInfo(ctx);
+    if (command == u"category")
+        return cmdCategory(ctx);
+    if (command == u"labels")
+        return cmdLabels(ctx);
+    if (command == u"demo")
+        return cmdDemo(ctx);
+    err << "magpie-cli: unknown command \u201c" << command << "\u201d\n\n" << kUsage;
+    return Usage;
+}

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "core/importer.h"
+#include "core/types.h"
+
+namespace magpie {
+
+class Library;
+
+struct LabelImportReport
+{
+    QString error;          // set when nothing could be done at all
+    int answers = 0;        // answers written
+    int unmatched = 0;      // rows or files that matched no image
+    int invalid = 0;        // labels that are not yes/no or a class name
+    QStringList createdClasses;
+    ImportReport import;    // the folder import that ran first (folder mode)
+    QVector<QPair<QString, QString>> issues; // (file or row, reason)
+};
+
+struct ExportReport
+{
+    QString error;
+    int written = 0;  // rows, lines or files
+    int skipped = 0;  // e.g. images whose file is missing
+    QVector<QPair<QString, QString>> issues;
+};
+
+namespace labelio {
+
+// Answers from class folders: `folder/<class>/...` (a class set; unknown
+// class folders become new classes when `createClasses`) or
+// `folder/yes|no/...` (a binary theme; also positive/negative, 1/0, true/false).
+// The folder is imported first (incrementally), so files that are new to the
+// library are added; files that duplicate an image already there label that
+// image. Origin of the answers: folder-import.
+LabelImportReport importFolders(Library &lib, const Category &category, const QString &folder,
+                                bool createClasses = true, const ImportOptions &options = {},
+                                const std::function<void(const ImportProgress &)> &progress = {},
+                                const std::atomic<bool> *cancel = nullptr);
+
+// Answers from a CSV `file,label` (a header naming `file` and `label`
+// columns may come first; other columns are ignored). `file` is matched as an
+// absolute path, a path relative to the CSV's folder, a path relative to an
+// import root, or a unique file name. Origin: csv-import.
+LabelImportReport importCsv(Library &lib, const Category &category, const QString &csvPath,
+                            bool createClasses = false);
+
+// file,label,origin,answered_at,duration_ms — one row per current answer (in a
+// class set only the Yes answers, i.e. the class of each image).
+ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath);
+// One JSON object per decision (undos included), oldest first.
+ExportReport exportJsonl(const Library &lib, const QString &outPath);
+// An ImageFolder tree: outDir/<class or yes|no>/<id>_<file name>, as symbolic
+// links or copies. Nothing is ever written outside outDir.
+ExportReport exportImageFolder(const Library &lib, const Category &category, const QString &outDir, bool copy);
+
+// A class or folder name made safe as one path component.
+QString safeFileName(const QString &name);
+// Parses one CSV line (RFC 4180 quoting).
+QStringList parseCsvLine(const QString &line);
+QString csvField(const QString &value);
+
+} // namespace labelio
+} // namespace magpie

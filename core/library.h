@@ -1,0 +1,145 @@
+#pragma once
+
+#include "core/types.h"
+
+#include <QHash>
+#include <QString>
+
+#include <memory>
+
+class QSqlDatabase;
+
+namespace magpie {
+
+// What went wrong when a library could not be opened or written.
+enum class LibraryError {
+    None,
+    NotFound,   // no library at that path
+    Exists,     // create(): a library is already there
+    Locked,     // another Magpie process has it open
+    ReadOnly,   // the file or its folder cannot be written
+    TooNew,     // written by a newer Magpie (schema version above ours)
+    Corrupt,    // not a SQLite file, or not a Magpie library
+    Io,         // anything else SQLite or the file system reported
+};
+
+// What the importer needs to know about files already in the library.
+struct KnownFile
+{
+    ImageId id = 0;
+    qint64 byteSize = 0;
+    qint64 mtimeMs = 0;
+    ImageStatus status = ImageStatus::Ok;
+};
+
+// The user's catalogue of an archive: one SQLite file (WAL, foreign keys,
+// versioned schema) and a cache folder beside it ("<file>-cache/").
+//
+// Thread contract: a Library object, and the SQLite connection inside it,
+// belongs to the thread that opened it. Another thread opens its own Library
+// on the same path (the process holds one lock file for all of them). Every
+// write is its own transaction unless it says otherwise, so a crash loses
+// nothing that a call has returned from.
+//
+// Concurrency between processes: one process at a time opens a library for
+// writing (lock file "<file>.lock"); a second gets LibraryError::Locked.
+class Library
+{
+public:
+    enum class Mode { ReadWrite, ReadOnly };
+
+    ~Library();
+    Library(const Library &) = delete;
+    Library &operator=(const Library &) = delete;
+
+    // Creates a new library file (and its cache folder). Fails with Exists if
+    // one is there already.
+    static std::unique_ptr<Library> create(const QString &path, QString *error,
+                                           LibraryError *kind = nullptr);
+    // Opens an existing library, migrating its schema forward when needed.
+    static std::unique_ptr<Library> open(const QString &path, Mode mode, QString *error,
+                                         LibraryError *kind = nullptr);
+
+    static int currentSchemaVersion();
+
+    QString path() const;
+    QString cacheDir() const;
+    // Where the thumbnail of content `hash` lives (the file may not exist).
+    QString thumbnailPath(const QByteArray &hash) const;
+    bool isReadOnly() const;
+    int schemaVersion() const;
+    QString lastError() const;
+
+    // --- import roots -----------------------------------------------------
+    // Returns the id of the root at `absPath`, adding it when new; 0 on error.
+    qint64 addRoot(const QString &absPath);
+    QHash<qint64, QString> roots() const;
+    void touchRoot(qint64 rootId);
+    // Files or folders an import skipped, with the reason (path, reason).
+    bool recordImportIssues(qint64 rootId, const QVector<QPair<QString, QString>> &issues);
+    QVector<QPair<QString, QString>> importIssues(int limit = -1) const;
+
+    // --- images -----------------------------------------------------------
+    std::optional<ImageRecord> image(ImageId id) const;
+    QHash<QString, KnownFile> knownFiles(qint64 rootId) const;
+    // An image with this content: Ok first, else Missing (a moved file). 0 if none.
+    ImageId findByHash(const QByteArray &hash, ImageStatus status) const;
+    // Finds an image by absolute path, by path relative to a root, or by a
+    // file name that is unique in the library. 0 if none or ambiguous.
+    ImageId findByPath(const QString &path) const;
+    // Inserts (id == 0) or updates rows, all in one transaction. New ids are
+    // written back into `rows`.
+    bool writeImages(QVector<ImageRecord> &rows);
+    bool markMissing(const QVector<ImageId> &ids, const QString &reason);
+    QVector<ImageId> imageIds(ImageStatus status, int limit = -1) const;
+    QVector<ImageRecord> images(ImageStatus status, int limit = -1) const;
+    qint64 imageCount() const;
+
+    // --- categories -------------------------------------------------------
+    // A binary theme has no classes; a class set needs at least two.
+    std::optional<Category> createCategory(const QString &name, CategoryKind kind,
+                                           const QStringList &classes = {});
+    std::optional<Category> category(const QString &name) const;
+    std::optional<Category> category(CategoryId id) const;
+    QVector<Category> categories() const;
+    // Adds a class to a class set (returns the existing one if present).
+    ClassId addClass(CategoryId category, const QString &name);
+
+    // --- answers ----------------------------------------------------------
+    // Records one answer and its decision-log entry in one transaction. In a
+    // class set a Yes for one class replaces any other Yes for that image.
+    bool answer(const Answer &a);
+    // Many answers in one transaction (imports). Returns how many were written.
+    int answerBatch(const QVector<Answer> &answers);
+    // Reverts the newest decision not yet undone (of `origin`, or any when
+    // empty; in `category`, or any when 0). Returns the decision undone.
+    std::optional<Decision> undoLast(CategoryId category = 0, const QString &origin = Origin::Person);
+    // The current answers (one per image and class) in a category.
+    QVector<Answer> answers(CategoryId category) const;
+    // The newest `limit` decisions, newest first (all when limit < 0).
+    QVector<Decision> decisions(int limit = -1) const;
+    qint64 decisionCount() const;
+
+    LibraryCounts counts() const;
+
+    // --- collections and models --------------------------------------------
+    qint64 createCollection(const QString &name, const QString &title = {}, const QString &subtitle = {});
+    bool setCollectionItems(qint64 collection, const QVector<ImageId> &ordered);
+    QVector<ImageId> collectionItems(qint64 collection) const;
+    QVector<CollectionInfo> collections() const;
+    qint64 addModelVersion(const ModelVersion &m);
+    QVector<ModelVersion> modelVersions(CategoryId category) const;
+
+    // --- key/value settings stored in the library ---------------------------
+    QString meta(const QString &key, const QString &fallback = {}) const;
+    bool setMeta(const QString &key, const QString &value);
+
+private:
+    Library();
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+QString libraryErrorName(LibraryError e);
+
+} // namespace magpie
