@@ -7,7 +7,8 @@ function(magpie_add_test name)
     target_link_libraries(${name} PRIVATE Magpie::Options Qt6::Test ${T_LIBS})
     target_compile_definitions(${name} PRIVATE
         MAGPIE_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data"
-        MAGPIE_BINARY_DIR="${PROJECT_BINARY_DIR}")
+        MAGPIE_BINARY_DIR="${PROJECT_BINARY_DIR}"
+        MAGPIE_SAMPLE_DIR="${PROJECT_SOURCE_DIR}/resources/sample")
     add_test(NAME ${name} COMMAND ${name})
     set(_env "QT_QPA_PLATFORM=offscreen")
     if(NOT T_TIMEOUT)

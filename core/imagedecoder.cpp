@@ -5,6 +5,7 @@
 #include <QBuffer>
 #include <QFile>
 #include <QImageReader>
+#include <QSet>
 
 #include <algorithm>
 #include <mutex>
@@ -113,6 +114,33 @@ cv::Mat fromQImage(const QImage &img)
     return bgr;
 }
 
+// Counts the pages of a TIFF by walking its chain of image file directories.
+int tiffPageCount(const QByteArray &b)
+{
+    if (b.size() < 8)
+        return 1;
+    const bool le = b[0] == 'I';
+    const auto u16 = [&](qint64 at) -> quint32 {
+        if (at < 0 || at + 2 > b.size())
+            return 0;
+        const quint8 x = quint8(b[at]), y = quint8(b[at + 1]);
+        return le ? quint32(x | (y << 8)) : quint32((x << 8) | y);
+    };
+    const auto u32 = [&](qint64 at) -> quint32 {
+        return le ? (u16(at) | (u16(at + 2) << 16)) : ((u16(at) << 16) | u16(at + 2));
+    };
+    quint32 offset = u32(4);
+    int pages = 0;
+    QSet<quint32> seen;
+    while (offset >= 8 && offset + 2 <= quint32(b.size()) && !seen.contains(offset) && pages < 100000) {
+        seen.insert(offset);
+        ++pages;
+        const quint32 entries = u16(offset);
+        offset = u32(qint64(offset) + 2 + 12 * qint64(entries));
+    }
+    return std::max(1, pages);
+}
+
 struct Header
 {
     QString format;
@@ -140,8 +168,10 @@ Header readHeader(const QByteArray &bytes, const QString &format)
     h.height = s.height();
     if (format == u"jpeg")
         h.orientation = exifFromQt(reader.transformation());
-    if (format == u"gif" || format == u"tiff" || format == u"webp")
+    if (format == u"gif" || format == u"webp")
         h.frames = std::max(1, reader.imageCount());
+    else if (format == u"tiff")
+        h.frames = tiffPageCount(bytes);
     return h;
 }
 
