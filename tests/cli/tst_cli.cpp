@@ -1,0 +1,137 @@
+// magpie-cli as a script would use it: exit codes, --help, --json.
+#include "core/library.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace magpie;
+
+class tst_Cli : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    QString m_lib;
+
+    struct Run
+    {
+        int exit = -1;
+        QByteArray out;
+        QByteArray err;
+        QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+    };
+
+    Run cli(const QStringList &args)
+    {
+        QProcess p;
+        p.start(QStringLiteral(MAGPIE_CLI), args);
+        if (!p.waitForFinished(120000))
+            return {};
+        return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+    }
+
+private Q_SLOTS:
+    void initTestCase() { m_lib = m_tmp.filePath(QStringLiteral("cli.magpie")); }
+
+    void helpEverywhere_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::newRow("top") << QStringList{QStringLiteral("--help")};
+        for (const char *c : {"init", "import", "info", "demo"})
+            QTest::newRow(c) << QStringList{QString::fromLatin1(c), QStringLiteral("--help")};
+        QTest::newRow("category create") << QStringList{QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("--help")};
+        QTest::newRow("labels import") << QStringList{QStringLiteral("labels"), QStringLiteral("import"), QStringLiteral("--help")};
+        QTest::newRow("labels export") << QStringList{QStringLiteral("labels"), QStringLiteral("export"), QStringLiteral("--help")};
+    }
+
+    void helpEverywhere()
+    {
+        QFETCH(QStringList, args);
+        const Run r = cli(args);
+        QCOMPARE(r.exit, 0);
+        QVERIFY2(r.out.contains("Usage"), r.out.constData());
+    }
+
+    void usageErrors()
+    {
+        QCOMPARE(cli({QStringLiteral("frobnicate")}).exit, 2);
+        QCOMPARE(cli({}).exit, 2);
+        QCOMPARE(cli({QStringLiteral("import")}).exit, 2);
+        QCOMPARE(cli({QStringLiteral("import"), QStringLiteral("--no-such-option"), QStringLiteral(".")}).exit, 2);
+    }
+
+    void noLibrary()
+    {
+        const Run r = cli({QStringLiteral("--library"), m_tmp.filePath(QStringLiteral("absent.magpie")), QStringLiteral("info")});
+        QCOMPARE(r.exit, 3);
+        QVERIFY(r.err.contains("magpie-cli init"));
+    }
+
+    void workflow()
+    {
+        const QString L = m_lib;
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 3); // exists already
+
+        Run r = cli({QStringLiteral("--library"), L, QStringLiteral("--json"), QStringLiteral("import"),
+                     QStringLiteral(MAGPIE_SAMPLE_DIR "/initials")});
+        QCOMPARE(r.exit, 0);
+        const QJsonObject imp = r.json()[QStringLiteral("imports")].toArray().first().toObject();
+        QCOMPARE(imp[QStringLiteral("listed")].toInt(), 240);
+        QCOMPARE(imp[QStringLiteral("added")].toInt(), 240);
+
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("import"), m_tmp.filePath(QStringLiteral("missing-folder"))});
+        QCOMPARE(r.exit, 1);
+        QVERIFY(r.err.contains("does not exist"));
+
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("Initials"),
+                      QStringLiteral("--letters")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("Initials")}).exit, 1);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("import"),
+                 QStringLiteral("--category"), QStringLiteral("Initials"), QStringLiteral("--csv"),
+                 QStringLiteral(MAGPIE_SAMPLE_DIR "/initials/labels.csv")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("answers")].toInt(), 240);
+
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("info")});
+        QCOMPARE(r.exit, 0);
+        const QJsonObject info = r.json();
+        QCOMPARE(info[QStringLiteral("images")].toInt(), 240);
+        const QJsonObject cat = info[QStringLiteral("categories")].toArray().first().toObject();
+        QCOMPARE(cat[QStringLiteral("answered_images")].toInt(), 240);
+        int yesA = 0;
+        for (const auto &c : cat[QStringLiteral("classes")].toArray())
+            if (c.toObject()[QStringLiteral("class")].toString() == u"A")
+                yesA = c.toObject()[QStringLiteral("yes")].toInt();
+        QCOMPARE(yesA, 8);
+
+        const QString csv = m_tmp.filePath(QStringLiteral("out.csv"));
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("export"), QStringLiteral("--category"),
+                      QStringLiteral("Initials"), QStringLiteral("--out"), csv}).exit, 0);
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count('\n'), 241);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("export"), QStringLiteral("--format"),
+                      QStringLiteral("xml"), QStringLiteral("--category"), QStringLiteral("Initials"), QStringLiteral("--out"), csv}).exit, 2);
+    }
+
+    void secondProcessIsRefused()
+    {
+        // this test process holds the library; the CLI is a second process
+        QString err;
+        auto held = Library::open(m_lib, Library::Mode::ReadWrite, &err);
+        QVERIFY2(held, qPrintable(err));
+        const Run r = cli({QStringLiteral("-L"), m_lib, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("rocks")});
+        QCOMPARE(r.exit, 3);
+        QVERIFY2(r.err.contains("another Magpie process"), r.err.constData());
+        // reading still works while it is held
+        QCOMPARE(cli({QStringLiteral("-L"), m_lib, QStringLiteral("info")}).exit, 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_Cli)
+#include "tst_cli.moc"
