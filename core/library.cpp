@@ -1301,6 +1301,57 @@ QVector<ModelVersion> Library::modelVersions(CategoryId categoryId) const
     q.addBindValue(categoryId);
     QVector<ModelVersion> out;
     if (d->exec(q))
+QVector<CollectionItem> Library::collectionEntries(qint64 collection) const
+{
+    QSqlQuery q = d->prepare(QStringLiteral(
+        "SELECT image_id, caption FROM collection_items WHERE collection_id=? ORDER BY position"));
+    q.addBindValue(collection);
+    QVector<CollectionItem> out;
+    if (d->exec(q))
+        while (q.next())
+            out << CollectionItem{q.value(0).toLongLong(), q.value(1).toString()};
+    return out;
+}
+
+bool Library::setCollectionEntries(qint64 collection, const QVector<CollectionItem> &ordered)
+{
+    if (!d->begin())
+        return false;
+    QSqlQuery del = d->prepare(QStringLiteral("DELETE FROM collection_items WHERE collection_id=?"));
+    del.addBindValue(collection);
+    bool ok = d->exec(del);
+    QSqlQuery ins = d->prepare(QStringLiteral(
+        "INSERT INTO collection_items(collection_id, position, image_id, caption) VALUES(?,?,?,?)"));
+    for (int i = 0; ok && i < ordered.size(); ++i) {
+        ins.addBindValue(collection);
+        ins.addBindValue(i);
+        ins.addBindValue(ordered[i].imageId);
+        ins.addBindValue(nn(ordered[i].caption));
+        ok = d->exec(ins);
+    }
+    if (!ok) {
+        d->rollback();
+        return false;
+    }
+    return d->commit();
+}
+
+bool Library::setCollectionTitle(qint64 collection, const QString &title, const QString &subtitle)
+{
+    QSqlQuery q = d->prepare(QStringLiteral("UPDATE collections SET title=?, subtitle=? WHERE id=?"));
+    q.addBindValue(nn(title));
+    q.addBindValue(nn(subtitle));
+    q.addBindValue(collection);
+    return d->exec(q) && q.numRowsAffected() == 1;
+}
+
+bool Library::removeCollection(qint64 collection)
+{
+    QSqlQuery q = d->prepare(QStringLiteral("DELETE FROM collections WHERE id=?"));
+    q.addBindValue(collection);
+    return d->exec(q) && q.numRowsAffected() == 1;
+}
+
         while (q.next())
             out << ModelVersion{q.value(0).toLongLong(), q.value(1).toLongLong(), q.value(2).toString(),
                                 q.value(3).toString(), q.value(4).toString(), q.value(5).toLongLong()};

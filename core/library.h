@@ -131,6 +131,11 @@ public:
     QVector<ModelVersion> modelVersions(CategoryId category) const;
 
     // --- key/value settings stored in the library ---------------------------
+    // Items with their captions, in order; replacing them is one transaction.
+    QVector<CollectionItem> collectionEntries(qint64 collection) const;
+    bool setCollectionEntries(qint64 collection, const QVector<CollectionItem> &ordered);
+    bool setCollectionTitle(qint64 collection, const QString &title, const QString &subtitle);
+    bool removeCollection(qint64 collection); // its items go with it
     QString meta(const QString &key, const QString &fallback = {}) const;
     bool setMeta(const QString &key, const QString &value);
 

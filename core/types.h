@@ -140,4 +140,12 @@ struct CollectionInfo
     int itemCount = 0;
 };
 
+// One image in a collection, in order. An empty caption means "derive one
+// from metadata when printing" (see core/collections.h).
+struct CollectionItem
+{
+    ImageId imageId = 0;
+    QString caption;
+};
+
 } // namespace magpie

@@ -1,0 +1,199 @@
+// Grid layouts that keep similar images together (core/layout.h).
+#include "core/layout.h"
+
+#include <QImage>
+#include <QTest>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+using namespace magpie;
+
+namespace {
+
+// n points on a smooth 2-D manifold embedded in `dim` dimensions, shuffled:
+// a layout that finds the structure puts close points next to each other.
+FeatureMatrix structured(int n, int dim, quint32 seed)
+{
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uni(0.0f, 1.0f);
+    std::normal_distribution<float> noise(0.0f, 0.02f);
+    FeatureMatrix f;
+    f.dim = dim;
+    f.source = FeatureMatrix::Source::Embeddings;
+    for (int i = 0; i < n; ++i) {
+        const float u = uni(rng), v = uni(rng);
+        for (int d = 0; d < dim; ++d) {
+            const float x = d % 3 == 0 ? u : d % 3 == 1 ? v : std::sin(3.0f * u + float(d)) * 0.3f + v * 0.2f;
+            f.values.push_back(x + noise(rng));
+        }
+    }
+    return f;
+}
+
+} // namespace
+
+class TestLayout : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void chooseGrid_data()
+    {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<double>("aspect");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::newRow("16 square") << 16 << 1.0 << 4 << 4;
+        QTest::newRow("36 square") << 36 << 1.0 << 6 << 6;
+        QTest::newRow("1") << 1 << 1.0 << 1 << 1;
+        QTest::newRow("0") << 0 << 1.0 << 0 << 0;
+        QTest::newRow("18 wide") << 18 << 2.0 << 3 << 6;
+    }
+    void chooseGrid()
+    {
+        QFETCH(int, n);
+        QFETCH(double, aspect);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        const GridShape g = magpie::chooseGrid(n, aspect);
+        QCOMPARE(g.rows, rows);
+        QCOMPARE(g.cols, cols);
+    }
+
+    void assignmentIsOptimal()
+    {
+        // Brute force against the solver on small random matrices.
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<double> uni(0, 10);
+        for (int trial = 0; trial < 50; ++trial) {
+            const int n = 1 + trial % 6;
+            std::vector<double> cost(size_t(n * n));
+            for (double &c : cost)
+                c = uni(rng);
+            const auto sol = solveAssignment(cost, n);
+            double got = 0;
+            for (int i = 0; i < n; ++i)
+                got += cost[size_t(i * n + sol[size_t(i)])];
+            std::vector<int> perm(static_cast<size_t>(n));
+            std::iota(perm.begin(), perm.end(), 0);
+            double best = 1e300;
+            do {
+                double s = 0;
+                for (int i = 0; i < n; ++i)
+                    s += cost[size_t(i * n + perm[size_t(i)])];
+                best = std::min(best, s);
+            } while (std::next_permutation(perm.begin(), perm.end()));
+            QVERIFY2(std::abs(got - best) < 1e-9, qPrintable(QStringLiteral("n=%1 got %2 best %3").arg(n).arg(got).arg(best)));
+        }
+    }
+
+    void deterministicForSeed_data()
+    {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("method");
+        QTest::newRow("exact 64") << 64 << int(LayoutOptions::Method::Exact);
+        QTest::newRow("approx 300") << 300 << int(LayoutOptions::Method::Approximate);
+    }
+    void deterministicForSeed()
+    {
+        QFETCH(int, n);
+        QFETCH(int, method);
+        const FeatureMatrix f = structured(n, 12, 3);
+        LayoutOptions o;
+        o.seed = 42;
+        o.method = LayoutOptions::Method(method);
+        const GridLayout a = layoutGrid(f, o);
+        const GridLayout b = layoutGrid(f, o);
+        QVERIFY(a.error.isEmpty());
+        QCOMPARE(a.itemAtCell, b.itemAtCell);
+        QCOMPARE(a.neighbourDistance, b.neighbourDistance);
+        QCOMPARE(a.randomDistance, b.randomDistance);
+        // every item placed exactly once
+        QVector<int> seen(n, 0);
+        for (int item : a.itemAtCell)
+            if (item >= 0)
+                ++seen[item];
+        QCOMPARE(seen, QVector<int>(n, 1));
+        for (int i = 0; i < n; ++i)
+            QCOMPARE(a.itemAtCell[a.cellOfItem[i]], i);
+    }
+
+    void betterThanRandom_data()
+    {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("method");
+        QTest::newRow("exact 16") << 16 << int(LayoutOptions::Method::Exact);
+        QTest::newRow("exact 100") << 100 << int(LayoutOptions::Method::Exact);
+        QTest::newRow("approx 600") << 600 << int(LayoutOptions::Method::Approximate);
+    }
+    void betterThanRandom()
+    {
+        QFETCH(int, n);
+        QFETCH(int, method);
+        const FeatureMatrix f = structured(n, 16, 11);
+        LayoutOptions o;
+        o.method = LayoutOptions::Method(method);
+        const GridLayout l = layoutGrid(f, o);
+        QVERIFY(l.randomDistance > 0);
+        QVERIFY2(l.qualityRatio() < 0.7, qPrintable(QString::number(l.qualityRatio())));
+    }
+
+    void userShapeAndPartialRow()
+    {
+        const FeatureMatrix f = structured(10, 4, 5);
+        LayoutOptions o;
+        o.rows = 3;
+        o.cols = 4;
+        const GridLayout l = layoutGrid(f, o);
+        QCOMPARE(l.rows, 3);
+        QCOMPARE(l.cols, 4);
+        // the 10 items fill the first 10 cells; the last two stay empty
+        for (int c = 0; c < 10; ++c)
+            QVERIFY(l.itemAtCell[c] >= 0);
+        QCOMPARE(l.itemAtCell[10], -1);
+        QCOMPARE(l.itemAtCell[11], -1);
+
+        o.rows = 2; // too small: grows, says so
+        o.cols = 3;
+        const GridLayout g = layoutGrid(f, o);
+        QVERIFY(!g.error.isEmpty());
+        QVERIFY(g.rows * g.cols >= 10);
+    }
+
+    void colourToneSeparatesColours()
+    {
+        QImage red(40, 30, QImage::Format_RGB888);
+        red.fill(QColor(220, 30, 30));
+        QImage red2(50, 50, QImage::Format_RGB888);
+        red2.fill(QColor(200, 40, 35));
+        QImage blue(40, 30, QImage::Format_RGB888);
+        blue.fill(QColor(30, 40, 210));
+        const auto a = colourToneFeature(red), b = colourToneFeature(red2), c = colourToneFeature(blue);
+        QCOMPARE(int(a.size()), colourToneDim());
+        auto dist = [](const std::vector<float> &x, const std::vector<float> &y) {
+            double s = 0;
+            for (size_t i = 0; i < x.size(); ++i)
+                s += (x[i] - y[i]) * (x[i] - y[i]);
+            return std::sqrt(s);
+        };
+        QVERIFY(dist(a, b) < dist(a, c));
+        QVERIFY(dist(a, b) < dist(b, c));
+        // null image: zeros, no crash
+        const auto z = colourToneFeature(QImage());
+        QCOMPARE(int(z.size()), colourToneDim());
+    }
+
+    void emptyInput()
+    {
+        FeatureMatrix f;
+        f.dim = 3;
+        const GridLayout l = layoutGrid(f);
+        QCOMPARE(l.rows, 0);
+        QVERIFY(l.itemAtCell.isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestLayout)
+#include "tst_layout.moc"
