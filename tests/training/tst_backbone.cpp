@@ -1,0 +1,99 @@
+// The LibTorch MobileNetV2 cut must agree with the original TensorFlow.js
+// model (reference features computed by reference/make_reference.js).
+#include "training/backbone.h"
+#include "training/backboneformat.h"
+#include "training/engine.h"
+
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace magpie::training;
+
+class TestBackbone : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { initRuntime(); }
+    void matchesTfjs();
+    void rejectsCorruptFile();
+    void halfRoundTrip();
+};
+
+static std::vector<std::uint8_t> rgbOf(const QString &path)
+{
+    QImage img(path);
+    img = img.convertToFormat(QImage::Format_RGB888);
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(img.width() * img.height() * 3));
+    for (int y = 0; y < img.height(); ++y)
+        std::memcpy(out.data() + static_cast<std::size_t>(y * img.width() * 3), img.constScanLine(y),
+                    static_cast<std::size_t>(img.width() * 3));
+    return out;
+}
+
+void TestBackbone::matchesTfjs()
+{
+    std::string err;
+    auto b = Backbone::load(MAGPIE_BACKBONE_FILE, &err);
+    QVERIFY2(b, err.c_str());
+    QCOMPARE(b->info().featureDim, 1536);
+    QCOMPARE(b->info().inputSize, 224);
+    QFile f(QStringLiteral(MAGPIE_TEST_DATA "/training/mnv2-b10-reference.json"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QJsonArray images = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("images")).toArray();
+    QVERIFY(images.size() >= 5);
+    double worst = 0;
+    for (const QJsonValue &v : images) {
+        const QJsonObject o = v.toObject();
+        const auto rgb = rgbOf(QStringLiteral(MAGPIE_TEST_DATA "/training/") + o.value(QStringLiteral("file")).toString());
+        QCOMPARE(rgb.size(), std::size_t(224 * 224 * 3));
+        std::vector<float> feats(1536);
+        QVERIFY2(b->embed(rgb.data(), 1, feats.data(), &err), err.c_str());
+        const QJsonArray ref = o.value(QStringLiteral("features")).toArray();
+        QCOMPARE(ref.size(), 1536);
+        double maxAbs = 0, diff = 0;
+        for (int i = 0; i < 1536; ++i) {
+            maxAbs = std::max(maxAbs, std::abs(ref[i].toDouble()));
+            diff = std::max(diff, std::abs(ref[i].toDouble() - feats[static_cast<std::size_t>(i)]));
+        }
+        QVERIFY(maxAbs > 0.1); // not a degenerate reference
+        worst = std::max(worst, diff);
+    }
+    qInfo("largest absolute difference to tfjs over %d images: %.3g", int(images.size()), worst);
+    QVERIFY2(worst < 2e-4, qPrintable(QString::number(worst)));
+}
+
+void TestBackbone::rejectsCorruptFile()
+{
+    QTemporaryDir dir;
+    QFile src(QStringLiteral(MAGPIE_BACKBONE_FILE));
+    QVERIFY(src.open(QIODevice::ReadOnly));
+    QByteArray bytes = src.readAll();
+    bytes[bytes.size() / 2] = char(bytes[bytes.size() / 2] ^ 0x55);
+    const QString bad = dir.filePath(QStringLiteral("bad.mbb"));
+    QFile out(bad);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(bytes);
+    out.close();
+    std::string err;
+    QVERIFY(!Backbone::load(bad.toStdString(), &err));
+    QVERIFY(err.find("checksum") != std::string::npos);
+    QVERIFY(!Backbone::load(dir.filePath(QStringLiteral("missing.mbb")).toStdString(), &err));
+}
+
+void TestBackbone::halfRoundTrip()
+{
+    for (float f : {0.0f, 1.0f, -2.5f, 0.1f, 65504.0f, 1e-6f, -3.14159f}) {
+        const float back = halfToFloat(floatToHalf(f));
+        QVERIFY2(std::abs(back - f) <= std::abs(f) * 1e-3f + 1e-7f, qPrintable(QString::number(f)));
+    }
+}
+
+QTEST_GUILESS_MAIN(TestBackbone)
+#include "tst_backbone.moc"

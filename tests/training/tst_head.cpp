@@ -1,0 +1,164 @@
+// Heads on embeddings, their checkpoints, the embedding cache and the
+// similarity search, on small synthetic data.
+#include "training/embeddingstore.h"
+#include "training/engine.h"
+#include "training/head.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <random>
+
+using namespace magpie::training;
+
+class TestHead : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { initRuntime(); }
+    void learnsSeparableClasses_data();
+    void learnsSeparableClasses();
+    void negativesPushDown();
+    void checkpointRoundTripAndCorruption();
+    void storeIsIncrementalAndPersistent();
+    void nearestFindsItself();
+};
+
+namespace {
+constexpr int kDim = 32;
+// n points per class around random centres.
+std::vector<float> blobs(int classes, int n, std::vector<Example> *ex, unsigned seed = 7)
+{
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> g(0, 1);
+    std::vector<float> centres(static_cast<std::size_t>(classes * kDim));
+    for (float &c : centres) c = 3 * g(rng);
+    std::vector<float> x;
+    for (int c = 0; c < classes; ++c)
+        for (int i = 0; i < n; ++i) {
+            for (int k = 0; k < kDim; ++k) x.push_back(centres[static_cast<std::size_t>(c * kDim + k)] + g(rng));
+            ex->push_back({c * n + i, c, true});
+        }
+    return x;
+}
+} // namespace
+
+void TestHead::learnsSeparableClasses_data()
+{
+    QTest::addColumn<int>("hidden");
+    QTest::newRow("logistic") << 0;
+    QTest::newRow("mlp") << 16;
+}
+
+void TestHead::learnsSeparableClasses()
+{
+    QFETCH(int, hidden);
+    std::vector<Example> ex;
+    const auto x = blobs(4, 20, &ex);
+    HeadConfig cfg;
+    cfg.numClasses = 4;
+    cfg.hidden = hidden;
+    std::string err;
+    auto h = Head::train(x.data(), 80, kDim, ex, cfg, &err);
+    QVERIFY2(h, err.c_str());
+    std::vector<float> p(80 * 4);
+    h->scoreFloat(x.data(), 80, p.data());
+    int correct = 0;
+    for (int i = 0; i < 80; ++i)
+        correct += std::max_element(p.begin() + i * 4, p.begin() + i * 4 + 4) - (p.begin() + i * 4) == i / 20;
+    QCOMPARE(correct, 80);
+    const HeadMetrics m = Head::crossValidate(x.data(), 80, kDim, ex, cfg, 5);
+    QVERIFY(m.accuracy > 0.95);
+    QCOMPARE(int(m.recall.size()), 4);
+}
+
+void TestHead::negativesPushDown()
+{
+    // Two classes; one point of class 0 is also marked "not class 1" - its
+    // class-1 probability must stay low after training.
+    std::vector<Example> ex;
+    auto x = blobs(2, 10, &ex);
+    ex.push_back({0, 1, false});
+    HeadConfig cfg;
+    std::string err;
+    auto h = Head::train(x.data(), 20, kDim, ex, cfg, &err);
+    QVERIFY(h);
+    float p[2];
+    h->scoreFloat(x.data(), 1, p);
+    QVERIFY(p[1] < 0.1f);
+}
+
+void TestHead::checkpointRoundTripAndCorruption()
+{
+    std::vector<Example> ex;
+    const auto x = blobs(3, 10, &ex);
+    HeadConfig cfg;
+    cfg.numClasses = 3;
+    std::string err;
+    auto h = Head::train(x.data(), 30, kDim, ex, cfg, &err);
+    QVERIFY(h);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("m.head")).toStdString();
+    QVERIFY(h->save(path, &err));
+    auto back = Head::load(path, &err);
+    QVERIFY2(back, err.c_str());
+    std::vector<float> a(30 * 3), b(30 * 3);
+    h->scoreFloat(x.data(), 30, a.data());
+    back->scoreFloat(x.data(), 30, b.data());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        QVERIFY(std::abs(a[i] - b[i]) < 1e-6f);
+    // Flip one byte: rejected with a message, never a crash.
+    QFile f(QString::fromStdString(path));
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    f.seek(40);
+    f.write("\x7f", 1);
+    f.close();
+    QVERIFY(!Head::load(path, &err));
+    QVERIFY(err.find("checksum") != std::string::npos);
+}
+
+void TestHead::storeIsIncrementalAndPersistent()
+{
+    QTemporaryDir dir;
+    std::string err;
+    {
+        auto s = EmbeddingStore::open(dir.path().toStdString(), "v1", 4, &err);
+        QVERIFY2(s, err.c_str());
+        QCOMPARE(s->count(), 0);
+        const float rows[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        QVERIFY(s->append({10, 20}, rows, &err));
+        QCOMPARE(s->count(), 2);
+    }
+    auto s = EmbeddingStore::open(dir.path().toStdString(), "v1", 4, &err);
+    QVERIFY(s);
+    QCOMPARE(s->count(), 2);
+    QCOMPARE(s->rowOf(20), 1);
+    QCOMPARE(s->rowOf(30), -1);
+    float r[4];
+    s->rowFloat(1, r);
+    QCOMPARE(r[3], 8.0f);
+    const float more[4] = {0.5f, 0, 0, 0};
+    QVERIFY(s->append({30}, more, &err));
+    QCOMPARE(s->rowOf(30), 2);
+    // A different feature length is refused.
+    QVERIFY(!EmbeddingStore::open(dir.path().toStdString(), "v1", 8, &err));
+}
+
+void TestHead::nearestFindsItself()
+{
+    std::vector<Example> ex;
+    const auto x = blobs(3, 50, &ex);
+    std::vector<std::uint16_t> half(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) half[i] = floatToHalf(x[i]);
+    const auto nn = nearestHalf(half.data(), 150, kDim, x.data() + 77 * kDim, 5);
+    QCOMPARE(int(nn.size()), 5);
+    QCOMPARE(nn[0].first, std::int64_t(77));
+    QVERIFY(nn[0].second > 0.999f);
+    for (const auto &p : nn) QCOMPARE(p.first / 50, std::int64_t(1));
+    const auto mx = maxCosineToSet(half.data(), 150, kDim, x.data(), 1);
+    QVERIFY(mx[0] > 0.999f);
+}
+
+QTEST_GUILESS_MAIN(TestHead)
+#include "tst_head.moc"

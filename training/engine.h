@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace magpie::training {
+
+// Process-wide set-up for LibTorch on CPU; call once at start, before any
+// tensor is made. Tunes glibc malloc (no mmap for big blocks, large trim
+// threshold: without it LibTorch runs ~35x slower here because every
+// activation is mmap'ed and unmapped again) and sets the intra-op thread count
+// (0 = the number of cores). Idempotent.
+void initRuntime(int threads = 0);
+
+// "cuda" when LibTorch sees a CUDA device, else "cpu".
+std::string deviceName();
+int threadCount();
+
+// IEEE half <-> float (round to nearest even); used by the embedding cache.
+std::uint16_t floatToHalf(float f);
+float halfToFloat(std::uint16_t h);
+
+} // namespace magpie::training

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace magpie::training {
+
+// One training example for a head: row `row` of the feature matrix is (or,
+// when !positive, is known not to be) class `cls`. A binary theme is a
+// two-class head: class 1 = yes, class 0 = no.
+struct Example
+{
+    int row = 0;
+    int cls = 0;
+    bool positive = true;
+};
+
+struct HeadConfig
+{
+    int numClasses = 2;
+    int hidden = 0;            // 0: logistic (softmax) head; > 0: one hidden ReLU layer
+    int steps = 250;           // full-batch Adam steps
+    float lr = 0.01f;
+    float l2 = 1e-3f;          // L2 penalty on weights (mean squared weight times this)
+    std::uint64_t seed = 1;
+    std::vector<float> mean;   // feature standardisation; computed from the rows when empty
+    std::vector<float> stddev;
+};
+
+struct HeadMetrics
+{
+    std::string method;           // e.g. "5-fold" or "none (too few examples)"
+    int examples = 0;             // positive examples evaluated
+    double accuracy = -1;         // top-1 accuracy over positive examples; -1 when not measured
+    std::vector<double> precision, recall; // per class, -1 when undefined
+    std::vector<int> support;     // positives per class
+    double trainSeconds = 0;
+};
+
+// A small classifier on frozen embeddings. Training is deterministic for a
+// seed. Thread contract: a Head is immutable after train()/load(); score*()
+// may be called from any one thread at a time.
+class Head
+{
+public:
+    ~Head();
+    // `x`: n x dim floats (only rows referenced by examples are used).
+    static std::unique_ptr<Head> train(const float *x, int n, int dim, const std::vector<Example> &examples,
+                                       const HeadConfig &config, std::string *error);
+    // k-fold cross-validation over the positive examples (negatives always train).
+    static HeadMetrics crossValidate(const float *x, int n, int dim, const std::vector<Example> &examples,
+                                     const HeadConfig &config, int folds = 5);
+
+    // Versioned file with a checksum; load() rejects a corrupt or truncated file.
+    bool save(const std::string &path, std::string *error) const;
+    static std::unique_ptr<Head> load(const std::string &path, std::string *error);
+
+    int numClasses() const;
+    int dim() const;
+    // Class probabilities (n x numClasses) for float or IEEE-half rows.
+    void scoreFloat(const float *rows, std::int64_t n, float *probs) const;
+    void scoreHalf(const std::uint16_t *rows, std::int64_t n, float *probs) const;
+
+private:
+    Head();
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+// Exact cosine nearest neighbours of `query` among n half rows (chunked, all
+// cores). Returns up to k (row, cosine) pairs, best first.
+std::vector<std::pair<std::int64_t, float>> nearestHalf(const std::uint16_t *rows, std::int64_t n, int dim,
+                                                       const float *query, int k);
+// For every row, the largest cosine to any of the m float vectors in `set`
+// (m x dim). Used by the "novel" queue.
+std::vector<float> maxCosineToSet(const std::uint16_t *rows, std::int64_t n, int dim, const float *set, int m);
+
+} // namespace magpie::training

@@ -1,0 +1,560 @@
+#include "training/service/curator.h"
+
+#include "core/imagedecoder.h"
+#include "core/library.h"
+#include "training/backbone.h"
+#include "training/embeddingstore.h"
+#include "training/engine.h"
+#include "training/head.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QtConcurrent/QtConcurrentMap>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
+
+namespace magpie::training {
+
+std::optional<Queue> parseQueue(const QString &name)
+{
+    const QString n = name.toLower();
+    if (n == u"harvest") return Queue::Harvest;
+    if (n == u"teach") return Queue::Teach;
+    if (n == u"audit") return Queue::Audit;
+    if (n == u"novel") return Queue::Novel;
+    if (n == u"mix" || n.isEmpty()) return Queue::Mix;
+    if (n == u"random") return Queue::Random;
+    return std::nullopt;
+}
+
+QString queueName(Queue q)
+{
+    switch (q) {
+    case Queue::Harvest: return QStringLiteral("harvest");
+    case Queue::Teach: return QStringLiteral("teach");
+    case Queue::Audit: return QStringLiteral("audit");
+    case Queue::Novel: return QStringLiteral("novel");
+    case Queue::Mix: return QStringLiteral("mix");
+    case Queue::Random: return QStringLiteral("random");
+    }
+    return {};
+}
+
+namespace {
+
+// Decoded, resized RGB of one image, or empty on failure.
+std::vector<std::uint8_t> loadRgb(const QString &thumb, const QString &file, int size)
+{
+    QString err;
+    QImage img;
+    if (!thumb.isEmpty() && QFileInfo::exists(thumb))
+        img = decoder::decodeFile(thumb, 0, &err);
+    if (img.isNull())
+        img = decoder::decodeFile(file, 2 * size, &err);
+    if (img.isNull())
+        return {};
+    img = img.convertToFormat(QImage::Format_RGB888)
+              .scaled(size, size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(size * size * 3));
+    for (int y = 0; y < size; ++y)
+        std::memcpy(out.data() + static_cast<std::size_t>(y * size * 3), img.constScanLine(y), static_cast<std::size_t>(size * 3));
+    return out;
+}
+
+QString classNameOf(const Category &c, ClassId id)
+{
+    for (const ClassInfo &ci : c.classes)
+        if (ci.id == id) return ci.name;
+    return {};
+}
+
+} // namespace
+
+struct Curator::Impl
+{
+    Library &lib;
+    QString backbonePath;
+    QString error;
+    std::unique_ptr<Backbone> backbone;
+    std::unique_ptr<EmbeddingStore> store;
+
+    explicit Impl(Library &l) : lib(l) {}
+
+    bool ensureBackbone()
+    {
+        if (backbone) return true;
+        initRuntime();
+        if (backbonePath.isEmpty()) {
+            error = QStringLiteral("no backbone: build target magpie_backbone (needs npm) or set MAGPIE_BACKBONE");
+            return false;
+        }
+        std::string err;
+        backbone = Backbone::load(backbonePath.toStdString(), &err);
+        if (!backbone) {
+            error = QString::fromStdString(err);
+            return false;
+        }
+        return true;
+    }
+    bool ensureStore()
+    {
+        if (store) return true;
+        if (!ensureBackbone()) return false;
+        QDir().mkpath(lib.cacheDir());
+        std::string err;
+        store = EmbeddingStore::open(lib.cacheDir().toStdString(), backbone->info().version,
+                                     backbone->info().featureDim, &err);
+        if (!store) error = QString::fromStdString(err);
+        return store != nullptr;
+    }
+    // Class index layout of a category's head: binary [no, yes]; class set in position order.
+    static int classCount(const Category &c) { return c.kind == CategoryKind::Binary ? 2 : static_cast<int>(c.classes.size()); }
+    static int classIndex(const Category &c, ClassId id)
+    {
+        for (int i = 0; i < c.classes.size(); ++i)
+            if (c.classes[i].id == id) return i;
+        return -1;
+    }
+    std::unique_ptr<Head> currentHead(const Category &c, qint64 *version)
+    {
+        QVector<ModelVersion> versions = lib.modelVersions(c.id);
+        std::sort(versions.begin(), versions.end(), [](const ModelVersion &a, const ModelVersion &b) { return a.id > b.id; });
+        QStringList problems;
+        for (const ModelVersion &m : versions) {
+            if (m.backbone != QString::fromStdString(backbone->info().version))
+                continue;
+            std::string err;
+            auto h = Head::load(m.checkpointPath.toStdString(), &err);
+            if (h && h->numClasses() == classCount(c) && h->dim() == backbone->info().featureDim) {
+                if (!problems.isEmpty())
+                    error = problems.join(QStringLiteral("; ")) + QStringLiteral("; using model version %1").arg(m.id);
+                *version = m.id;
+                return h;
+            }
+            problems << QStringLiteral("model version %1 unusable (%2)").arg(m.id).arg(QString::fromStdString(err));
+        }
+        error = problems.isEmpty() ? QStringLiteral("no model trained for this category yet") : problems.join(QStringLiteral("; "));
+        return nullptr;
+    }
+};
+
+Curator::Curator(Library &library, const QString &backbonePath) : d(std::make_unique<Impl>(library))
+{
+    d->backbonePath = backbonePath.isEmpty() ? defaultBackbonePath() : backbonePath;
+}
+Curator::~Curator() = default;
+QString Curator::lastError() const { return d->error; }
+
+QString Curator::defaultBackbonePath()
+{
+    const QString env = qEnvironmentVariable("MAGPIE_BACKBONE");
+    if (!env.isEmpty()) return env;
+    QStringList candidates;
+    if (QCoreApplication::instance())
+        candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/backbones/mnv2-b10.mbb");
+#ifdef MAGPIE_BUILD_BACKBONE_FILE
+    candidates << QStringLiteral(MAGPIE_BUILD_BACKBONE_FILE);
+#endif
+    candidates << QDir::homePath() + QStringLiteral("/.cache/magpie/backbones/mnv2-b10.mbb");
+    for (const QString &c : candidates)
+        if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
+    return {};
+}
+
+QString Curator::backboneVersion()
+{
+    return d->ensureBackbone() ? QString::fromStdString(d->backbone->info().version) : QString();
+}
+
+bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomic<bool> *cancel, int batchSize)
+{
+    EmbedReport local;
+    if (!r) r = &local;
+    *r = {};
+    if (!d->ensureStore()) return false;
+    QElapsedTimer total;
+    total.start();
+    const QVector<ImageRecord> images = d->lib.images(ImageStatus::Ok);
+    r->total = images.size();
+    QVector<ImageRecord> todo;
+    for (const ImageRecord &im : images) {
+        if (d->store->rowOf(im.id) >= 0) ++r->cached;
+        else todo.push_back(im);
+    }
+    const int S = d->backbone->info().inputSize;
+    const int D = d->backbone->info().featureDim;
+    const std::size_t imgBytes = static_cast<std::size_t>(S * S * 3);
+    for (qsizetype s = 0; s < todo.size(); s += batchSize) {
+        if (cancel && cancel->load()) {
+            r->cancelled = true;
+            break;
+        }
+        const QVector<ImageRecord> batch = todo.mid(s, batchSize);
+        QElapsedTimer t;
+        t.start();
+        const Library &lib = d->lib;
+        const QList<std::vector<std::uint8_t>> pixels = QtConcurrent::blockingMapped(batch, [&lib, S](const ImageRecord &im) {
+            return loadRgb(lib.thumbnailPath(im.hash), im.absPath, S);
+        });
+        r->decodeSeconds += t.nsecsElapsed() / 1e9;
+        std::vector<std::uint8_t> buf;
+        std::vector<std::int64_t> ids;
+        for (qsizetype i = 0; i < batch.size(); ++i) {
+            if (pixels[i].size() != imgBytes) {
+                ++r->failed;
+                continue;
+            }
+            buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
+            ids.push_back(batch[i].id);
+        }
+        if (!ids.empty()) {
+            t.restart();
+            std::vector<float> feats(ids.size() * static_cast<std::size_t>(D));
+            std::string err;
+            if (!d->backbone->embed(buf.data(), static_cast<int>(ids.size()), feats.data(), &err)
+                || !d->store->append(ids, feats.data(), &err)) {
+                d->error = QString::fromStdString(err);
+                return false;
+            }
+            r->networkSeconds += t.nsecsElapsed() / 1e9;
+            r->embedded += static_cast<qint64>(ids.size());
+        }
+        if (progress) progress(s + batch.size(), todo.size());
+    }
+    r->seconds = total.nsecsElapsed() / 1e9;
+    return true;
+}
+
+bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
+{
+    TrainReport local;
+    if (!r) r = &local;
+    *r = {};
+    if (o.deep) {
+        d->error = QStringLiteral("deep fine-tuning is not implemented yet; use --fast");
+        return false;
+    }
+    if (!d->ensureStore()) return false;
+    const int C = Impl::classCount(c);
+    if (C < 2) {
+        d->error = QStringLiteral("category %1 has fewer than two classes").arg(c.name);
+        return false;
+    }
+    std::vector<std::int64_t> rows;
+    std::vector<Example> ex;
+    QHash<std::int64_t, int> local_;
+    for (const Answer &a : d->lib.answers(c.id)) {
+        if (a.value == AnswerValue::Skip) continue;
+        const std::int64_t row = d->store->rowOf(a.imageId);
+        if (row < 0) {
+            ++r->missingEmbeddings;
+            continue;
+        }
+        int cls;
+        bool positive = true;
+        if (c.kind == CategoryKind::Binary) {
+            cls = a.value == AnswerValue::Yes ? 1 : 0;
+        } else {
+            cls = Impl::classIndex(c, a.classId);
+            positive = a.value == AnswerValue::Yes;
+            if (cls < 0) continue;
+        }
+        auto it = local_.find(row);
+        int li;
+        if (it == local_.end()) {
+            li = static_cast<int>(rows.size());
+            local_.insert(row, li);
+            rows.push_back(row);
+        } else {
+            li = it.value();
+        }
+        ex.push_back({li, cls, positive});
+    }
+    r->examples = static_cast<int>(ex.size());
+    if (ex.empty()) {
+        d->error = QStringLiteral("no answers with embeddings in %1 (run embed first)").arg(c.name);
+        return false;
+    }
+    const std::vector<float> x = d->store->gatherFloat(rows);
+    const int D = d->store->dim();
+    HeadConfig cfg;
+    cfg.numClasses = C;
+    cfg.hidden = o.hidden;
+    cfg.steps = o.steps;
+    cfg.l2 = o.l2;
+    QElapsedTimer t;
+    t.start();
+    std::string err;
+    auto head = Head::train(x.data(), static_cast<int>(rows.size()), D, ex, cfg, &err);
+    r->trainSeconds = t.nsecsElapsed() / 1e9;
+    if (!head) {
+        d->error = QString::fromStdString(err);
+        return false;
+    }
+    QJsonObject metrics{{QStringLiteral("mode"), QStringLiteral("fast")},
+                        {QStringLiteral("head"), o.hidden > 0 ? QStringLiteral("mlp%1").arg(o.hidden) : QStringLiteral("logistic")},
+                        {QStringLiteral("answers"), r->examples},
+                        {QStringLiteral("train_seconds"), r->trainSeconds}};
+    if (o.validate) {
+        const HeadMetrics m = Head::crossValidate(x.data(), static_cast<int>(rows.size()), D, ex, cfg, 5);
+        metrics.insert(QStringLiteral("validation"), QString::fromStdString(m.method));
+        if (m.accuracy >= 0) {
+            metrics.insert(QStringLiteral("accuracy"), m.accuracy);
+            metrics.insert(QStringLiteral("validated_answers"), m.examples);
+            QJsonObject per;
+            for (int i = 0; i < C; ++i) {
+                const QString name = c.kind == CategoryKind::Binary ? (i ? QStringLiteral("yes") : QStringLiteral("no"))
+                                                                    : c.classes[i].name;
+                per.insert(name, QJsonObject{{QStringLiteral("precision"), m.precision[static_cast<std::size_t>(i)]},
+                                             {QStringLiteral("recall"), m.recall[static_cast<std::size_t>(i)]},
+                                             {QStringLiteral("support"), m.support[static_cast<std::size_t>(i)]}});
+            }
+            metrics.insert(QStringLiteral("per_class"), per);
+        }
+    }
+    const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
+    QDir().mkpath(dir);
+    const QString path = dir + QStringLiteral("/cat%1-%2.head").arg(c.id).arg(QDateTime::currentMSecsSinceEpoch());
+    if (!head->save(path.toStdString(), &err)) {
+        d->error = QString::fromStdString(err);
+        return false;
+    }
+    ModelVersion mv;
+    mv.categoryId = c.id;
+    mv.backbone = QString::fromStdString(d->backbone->info().version);
+    mv.metricsJson = QString::fromUtf8(QJsonDocument(metrics).toJson(QJsonDocument::Compact));
+    mv.checkpointPath = path;
+    r->modelVersion = d->lib.addModelVersion(mv);
+    r->metricsJson = mv.metricsJson;
+    if (r->modelVersion <= 0) {
+        d->error = d->lib.lastError();
+        return false;
+    }
+    return true;
+}
+
+bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *probs, int *classes, qint64 *version)
+{
+    if (!d->ensureStore()) return false;
+    qint64 v = 0;
+    auto head = d->currentHead(c, &v);
+    if (!head) return false;
+    const std::int64_t n = d->store->count();
+    probs->resize(static_cast<qsizetype>(n * head->numClasses()));
+    head->scoreHalf(d->store->halfRows(), n, probs->data());
+    ids->clear();
+    ids->reserve(static_cast<qsizetype>(n));
+    for (std::int64_t id : d->store->ids()) ids->push_back(id);
+    if (classes) *classes = head->numClasses();
+    if (version) *version = v;
+    return true;
+}
+
+QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, ClassId onlyClass, quint64 seed)
+{
+    QVector<Suggestion> out;
+    if (!d->ensureStore()) return out;
+    const std::int64_t N = d->store->count();
+    // Candidates: embedded Ok images not answered in this category. In a class
+    // set, asking for one class excludes only images with an answer for that
+    // class or a Yes for any class.
+    const QVector<Answer> answers = d->lib.answers(c.id);
+    QSet<ImageId> excluded;
+    std::vector<std::int64_t> answeredRows;
+    for (const Answer &a : answers) {
+        const std::int64_t row = d->store->rowOf(a.imageId);
+        if (row >= 0) answeredRows.push_back(row);
+        if (c.kind == CategoryKind::Binary || onlyClass == 0 || a.value == AnswerValue::Yes || a.classId == onlyClass)
+            excluded.insert(a.imageId);
+    }
+    const auto &ids = d->store->ids();
+    std::vector<std::int64_t> cand;
+    for (std::int64_t r = 0; r < N; ++r)
+        if (!excluded.contains(ids[static_cast<std::size_t>(r)]) && d->store->rowOf(ids[static_cast<std::size_t>(r)]) == r)
+            cand.push_back(r);
+    qint64 version = 0;
+    int C = Impl::classCount(c);
+    std::vector<float> probs;
+    const QString errBefore = d->error;
+    auto head = d->currentHead(c, &version);
+    if (head) {
+        probs.resize(static_cast<std::size_t>(N * C));
+        head->scoreHalf(d->store->halfRows(), N, probs.data());
+    }
+    const int want = onlyClass ? Impl::classIndex(c, onlyClass) : -1;
+    // Score and proposed class of a row.
+    auto scoreOf = [&](std::int64_t r, int *cls) -> float {
+        if (probs.empty()) { *cls = c.kind == CategoryKind::Binary ? 1 : 0; return 0; }
+        const float *p = probs.data() + r * C;
+        if (c.kind == CategoryKind::Binary) { *cls = 1; return p[1]; }
+        if (want >= 0) { *cls = want; return p[want]; }
+        *cls = static_cast<int>(std::max_element(p, p + C) - p);
+        return p[*cls];
+    };
+    auto uncertainty = [&](std::int64_t r) -> float { // higher = more uncertain
+        if (probs.empty()) return 0;
+        const float *p = probs.data() + r * C;
+        if (c.kind == CategoryKind::Binary) return -std::abs(p[1] - 0.5f);
+        if (want >= 0) return -std::abs(p[want] - 0.5f);
+        float a = 0, b = 0;
+        for (int i = 0; i < C; ++i) {
+            if (p[i] > a) { b = a; a = p[i]; } else if (p[i] > b) b = p[i];
+        }
+        return -(a - b);
+    };
+    std::mt19937_64 rng(seed);
+    auto byKey = [&](std::vector<float> key, bool descending) {
+        std::vector<std::int64_t> v = cand;
+        std::stable_sort(v.begin(), v.end(), [&](std::int64_t a, std::int64_t b) {
+            return descending ? key[static_cast<std::size_t>(a)] > key[static_cast<std::size_t>(b)]
+                              : key[static_cast<std::size_t>(a)] < key[static_cast<std::size_t>(b)];
+        });
+        return v;
+    };
+    auto shuffled = [&](std::vector<std::int64_t> v) {
+        std::shuffle(v.begin(), v.end(), rng);
+        return v;
+    };
+    auto order = [&](Queue q) -> std::vector<std::int64_t> {
+        std::vector<float> key(static_cast<std::size_t>(N), 0.0f);
+        int cls = 0;
+        if ((q == Queue::Harvest || q == Queue::Teach || q == Queue::Audit) && probs.empty())
+            q = Queue::Novel;
+        switch (q) {
+        case Queue::Harvest:
+            for (std::int64_t r : cand) key[static_cast<std::size_t>(r)] = scoreOf(r, &cls);
+            return byKey(key, true);
+        case Queue::Teach:
+            for (std::int64_t r : cand) key[static_cast<std::size_t>(r)] = uncertainty(r);
+            return byKey(key, true);
+        case Queue::Audit: {
+            std::vector<std::int64_t> pos;
+            for (std::int64_t r : cand)
+                if (scoreOf(r, &cls) >= 0.5f) pos.push_back(r);
+            return shuffled(pos.empty() ? cand : pos);
+        }
+        case Queue::Novel: {
+            if (answeredRows.empty()) return shuffled(cand);
+            const std::vector<float> set = d->store->gatherFloat(answeredRows);
+            const std::vector<float> mx = maxCosineToSet(d->store->halfRows(), N, d->store->dim(), set.data(),
+                                                         static_cast<int>(answeredRows.size()));
+            return byKey(mx, false);
+        }
+        case Queue::Random:
+        case Queue::Mix:
+            break;
+        }
+        return shuffled(cand);
+    };
+    std::vector<std::pair<std::int64_t, Queue>> picked;
+    if (queue == Queue::Mix) {
+        const Queue pattern[10] = {Queue::Harvest, Queue::Teach, Queue::Harvest, Queue::Novel, Queue::Harvest,
+                                   Queue::Teach, Queue::Harvest, Queue::Audit, Queue::Harvest, Queue::Teach};
+        std::map<Queue, std::vector<std::int64_t>> lists;
+        std::map<Queue, std::size_t> pos;
+        QSet<std::int64_t> used;
+        for (Queue q : {Queue::Harvest, Queue::Teach, Queue::Novel, Queue::Audit}) lists[q] = order(q);
+        for (int k = 0; static_cast<int>(picked.size()) < n && k < 10 * static_cast<int>(cand.size()) + 10; ++k) {
+            const Queue q = pattern[k % 10];
+            auto &l = lists[q];
+            std::size_t &p = pos[q];
+            while (p < l.size() && used.contains(l[p])) ++p;
+            if (p < l.size()) {
+                used.insert(l[p]);
+                picked.emplace_back(l[p++], q);
+            }
+            if (static_cast<int>(used.size()) >= static_cast<int>(cand.size())) break;
+        }
+    } else {
+        for (std::int64_t r : order(queue)) {
+            if (static_cast<int>(picked.size()) >= n) break;
+            picked.emplace_back(r, queue);
+        }
+    }
+    for (const auto &[r, q] : picked) {
+        Suggestion s;
+        s.imageId = ids[static_cast<std::size_t>(r)];
+        int cls = 0;
+        s.score = scoreOf(r, &cls);
+        if (c.kind == CategoryKind::ClassSet && cls >= 0 && cls < c.classes.size()) {
+            s.classId = c.classes[cls].id;
+            s.className = c.classes[cls].name;
+        }
+        if (const auto rec = d->lib.image(s.imageId)) s.path = rec->absPath;
+        s.queue = q;
+        out.push_back(s);
+    }
+    if (head) d->error = errBefore;
+    (void)version;
+    return out;
+}
+
+QVector<QPair<ImageId, float>> Curator::similar(ImageId image, int n)
+{
+    QVector<QPair<ImageId, float>> out;
+    if (!d->ensureStore()) return out;
+    const std::int64_t row = d->store->rowOf(image);
+    if (row < 0) {
+        d->error = QStringLiteral("image %1 has no embedding (run embed)").arg(image);
+        return out;
+    }
+    std::vector<float> q(static_cast<std::size_t>(d->store->dim()));
+    d->store->rowFloat(row, q.data());
+    for (const auto &[r, sim] : nearestHalf(d->store->halfRows(), d->store->count(), d->store->dim(), q.data(), n + 1)) {
+        const ImageId id = d->store->ids()[static_cast<std::size_t>(r)];
+        if (id == image || d->store->rowOf(id) != r) continue;
+        if (out.size() < n) out.push_back({id, sim});
+    }
+    return out;
+}
+
+bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *r)
+{
+    *r = {};
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int C = 0;
+    qint64 version = 0;
+    if (!scores(c, &ids, &probs, &C, &version)) return false;
+    QSet<ImageId> answered;
+    for (const Answer &a : d->lib.answers(c.id)) answered.insert(a.imageId);
+    QHash<ClassId, QPair<int, int>> per; // class -> (correct, total)
+    int correct = 0;
+    for (const auto &[image, cls] : truth) {
+        if (answered.contains(image)) { ++r->skippedAnswered; continue; }
+        const std::int64_t row = d->store->rowOf(image);
+        if (row < 0) { ++r->unknown; continue; }
+        const float *p = probs.constData() + row * C;
+        ClassId predicted;
+        if (c.kind == CategoryKind::Binary) {
+            predicted = p[1] >= 0.5f ? 1 : 0;
+        } else {
+            const int best = static_cast<int>(std::max_element(p, p + C) - p);
+            predicted = c.classes[best].id;
+        }
+        ++r->evaluated;
+        auto &pc = per[cls];
+        ++pc.second;
+        if (predicted == cls) { ++correct; ++pc.first; }
+    }
+    r->accuracy = r->evaluated ? static_cast<double>(correct) / r->evaluated : 0;
+    for (auto it = per.cbegin(); it != per.cend(); ++it) {
+        const QString name = c.kind == CategoryKind::Binary ? (it.key() ? QStringLiteral("yes") : QStringLiteral("no"))
+                                                            : classNameOf(c, it.key());
+        r->perClassAccuracy.push_back({name, static_cast<double>(it.value().first) / it.value().second});
+    }
+    std::sort(r->perClassAccuracy.begin(), r->perClassAccuracy.end());
+    return true;
+}
+
+} // namespace magpie::training

@@ -1,0 +1,127 @@
+#pragma once
+
+#include "core/types.h"
+
+#include <QString>
+#include <QVector>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace magpie {
+class Library;
+
+namespace training {
+
+// The candidate queues of a category (see issue 3):
+enum class Queue {
+    Harvest, // most likely yes, not yet answered
+    Teach,   // most uncertain (binary: p near 0.5; class set: smallest top-2 margin)
+    Audit,   // a random sample of predicted positives, to estimate precision
+    Novel,   // farthest (cosine) from every answered image
+    Mix,     // harvest / teach / novel / audit interleaved 5:3:1:1
+    Random,  // uniformly random unanswered images (a baseline for benchmarks)
+};
+std::optional<Queue> parseQueue(const QString &name);
+QString queueName(Queue q);
+
+struct Suggestion
+{
+    ImageId imageId = 0;
+    QString path;
+    float score = 0;       // P(yes) or P(proposed class); 0 without a model
+    ClassId classId = 0;   // proposed class in a class set; 0 in a binary theme
+    QString className;
+    Queue queue = Queue::Harvest;
+};
+
+struct EmbedReport
+{
+    qint64 total = 0;      // Ok images in the library
+    qint64 cached = 0;     // already embedded before this run
+    qint64 embedded = 0;   // embedded in this run
+    qint64 failed = 0;     // could not be decoded
+    double seconds = 0;
+    double decodeSeconds = 0;
+    double networkSeconds = 0;
+    bool cancelled = false;
+};
+
+struct TrainOptions
+{
+    bool deep = false;        // deep fine-tuning (not implemented yet: refused)
+    int hidden = 0;           // 0: logistic head; > 0: MLP with that many hidden units
+    bool validate = true;     // k-fold validation into metrics_json
+    int steps = 250;
+    float l2 = 1e-3f;
+};
+
+struct TrainReport
+{
+    qint64 modelVersion = 0;
+    int examples = 0;         // answers used
+    int missingEmbeddings = 0;// answered images not embedded yet (run embed)
+    double trainSeconds = 0;
+    QString metricsJson;
+};
+
+struct EvalReport
+{
+    int evaluated = 0;
+    int skippedAnswered = 0;  // ground-truth images answered in the category (not evaluated)
+    int unknown = 0;          // files not in the library / not embedded / unknown label
+    double accuracy = 0;      // top-1 (class set) or at p >= 0.5 (binary)
+    QVector<QPair<QString, double>> perClassAccuracy;
+};
+
+using ProgressFn = std::function<void(qint64 done, qint64 total)>;
+
+// The training side of Magpie for one library and one backbone: embeddings
+// (cached in the library's cache folder), fast heads, scores, queues and
+// similarity. Torch-free header; uses Magpie::Training inside.
+//
+// Thread contract: a Curator belongs to the thread that made it, with the
+// Library it was given (which must outlive it). Long jobs take a progress
+// callback (called on that thread) and a cancel flag that any thread may set.
+// Errors come back as false / empty results with lastError() set.
+class Curator
+{
+public:
+    // `backbonePath` empty: defaultBackbonePath().
+    explicit Curator(Library &library, const QString &backbonePath = {});
+    ~Curator();
+
+    // $MAGPIE_BACKBONE, else the converted nsfwjs MobileNetV2 next to the
+    // executable (../share/magpie/backbones), in the build tree, or in
+    // ~/.cache/magpie/backbones; empty when none exists.
+    static QString defaultBackbonePath();
+
+    QString lastError() const;
+    QString backboneVersion(); // loads the backbone if needed; empty on error
+
+    // Embeds every Ok image that is not cached yet (thumbnail when present,
+    // else the file), in batches; incremental and resumable.
+    bool embed(EmbedReport *report, const ProgressFn &progress = {}, const std::atomic<bool> *cancel = nullptr,
+               int batchSize = 32);
+
+    bool train(const Category &category, const TrainOptions &options, TrainReport *report);
+    // Probabilities of the current model for every embedded image (image id ->
+    // P(yes) or per-class vector). Falls back to older model versions when the
+    // newest checkpoint is corrupt (lastError() says so).
+    bool scores(const Category &category, QVector<ImageId> *ids, QVector<float> *probs, int *classes,
+                qint64 *modelVersion);
+    QVector<Suggestion> suggest(const Category &category, Queue queue, int n, ClassId onlyClass = 0,
+                                quint64 seed = 1);
+    // Nearest images by cosine of embeddings (the image itself excluded).
+    QVector<QPair<ImageId, float>> similar(ImageId image, int n);
+    // Ground truth: (image, class id or 1/0 for binary yes/no).
+    bool evaluate(const Category &category, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *report);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace training
+} // namespace magpie
