@@ -1,5 +1,6 @@
 // magpie-cli: the headless face of Magpie, for scripts, benchmarks and batch work.
 #include "app/cli/cli.h"
+#include "app/cli/collection_commands.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -28,6 +29,7 @@ const char *const kUsage =
     "  info                      counts per status, category and class\n"
     "  category create|list      binary themes and class sets\n"
     "  labels import|export      answers from class folders or CSV; CSV, JSONL, ImageFolder out\n"
+    "  collection create|add|remove|list|export  collections; grid prints as PDF, PNG, TIFF or a folder\n"
     "  demo                      run Magpie's main job on the bundled sample archive\n"
     "\n"
     "Global options:\n"
@@ -43,7 +45,7 @@ const char *const kUsage =
 
 int main(int argc, char **argv)
 {
-    QCoreApplication app(argc, argv);
+    const auto app = magpie::cli::makeApplication(argc, argv); // QGuiApplication (offscreen) for `collection`
     QCoreApplication::setApplicationName(QStringLiteral("magpie-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(MAGPIE_VERSION));
     std::signal(SIGINT, onSignal);
@@ -101,6 +103,8 @@ int main(int argc, char **argv)
         return cmdCategory(ctx);
     if (command == u"labels")
         return cmdLabels(ctx);
+    if (command == u"collection")
+        return cmdCollection(ctx);
     if (command == u"demo")
         return cmdDemo(ctx);
     err << "magpie-cli: unknown command \u201c" << command << "\u201d\n\n" << kUsage;
