@@ -420,6 +420,54 @@ double featureDistance(const FeatureMatrix &f, int a, int b)
     return std::sqrt(s);
 }
 
+// Local search in the full feature space: swaps two nearby items when that
+// lowers the summed distance to their grid neighbours. Deterministic (fixed
+// visiting order). Returns the number of swaps made.
+int refineBySwaps(const FeatureMatrix &f, QVector<int> &at, int rows, int cols, int filled, int radius, int passes)
+{
+    auto item = [&](int r, int c) { return r < 0 || c < 0 || r >= rows || c >= cols ? -1 : at[r * cols + c]; };
+    // Sum of distances from `it` placed at (r, c) to its neighbours, ignoring cell `skip`.
+    auto cost = [&](int it, int r, int c, int skip) {
+        double s = 0;
+        const int nr[4] = {r - 1, r + 1, r, r};
+        const int nc[4] = {c, c, c - 1, c + 1};
+        for (int k = 0; k < 4; ++k) {
+            const int o = item(nr[k], nc[k]);
+            if (o >= 0 && nr[k] * cols + nc[k] != skip)
+                s += featureDistance(f, it, o);
+        }
+        return s;
+    };
+    int swaps = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+        int passSwaps = 0;
+        for (int a = 0; a < filled; ++a) {
+            const int ra = a / cols, ca = a % cols;
+            for (int dr = -radius; dr <= radius; ++dr)
+                for (int dc = -radius; dc <= radius; ++dc) {
+                    const int rb = ra + dr, cb = ca + dc;
+                    if (rb < 0 || cb < 0 || rb >= rows || cb >= cols)
+                        continue;
+                    const int b = rb * cols + cb;
+                    if (b <= a || b >= filled)
+                        continue;
+                    const int ia = at[a], ib = at[b];
+                    // Pairs between a and b themselves are unchanged by the swap.
+                    const double before = cost(ia, ra, ca, b) + cost(ib, rb, cb, a);
+                    const double after = cost(ib, ra, ca, b) + cost(ia, rb, cb, a);
+                    if (after < before - 1e-9) {
+                        std::swap(at[a], at[b]);
+                        ++passSwaps;
+                    }
+                }
+        }
+        swaps += passSwaps;
+        if (passSwaps == 0)
+            break;
+    }
+    return swaps;
+}
+
 } // namespace
 
 double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows, int cols)
@@ -545,6 +593,10 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
                 }
         }
         out.method = QStringLiteral("approximate (PCA + sorted strips + windowed Jonker-Volgenant)");
+    }
+    if (options.refinePasses > 0) {
+        refineBySwaps(features, out.itemAtCell, out.rows, out.cols, n, options.refineRadius, options.refinePasses);
+        out.method += QStringLiteral(" + neighbour swaps");
     }
     for (int cell = 0; cell < out.itemAtCell.size(); ++cell)
         if (out.itemAtCell[cell] >= 0)
