@@ -8,6 +8,7 @@
 #include <QMutex>
 #include <QSqlDatabase>
 #include <QSqlError>
+#include <QSet>
 #include <QSqlQuery>
 #include <QThread>
 #include <QUuid>
@@ -886,6 +887,28 @@ QVector<ImageId> Library::imageIds(ImageStatus status, int limit) const
     return out;
 }
 
+QVector<ImageRecord> Library::unanswered(CategoryId category, int limit, quint32 seed,
+                                         const QVector<ImageId> &exclude) const
+{
+    const QString order = seed ? QStringLiteral("((i.id * 2654435761 + %1) % 4294967291)").arg(seed)
+                               : QStringLiteral("i.id");
+    QSqlQuery q = d->prepare(QStringLiteral("SELECT ") + kImageColumns
+                             + QStringLiteral(" FROM images i JOIN roots r ON r.id=i.root_id WHERE i.status=0 "
+                                              "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND "
+                                              "a.category_id=?) ORDER BY ") + order + QStringLiteral(" LIMIT ?"));
+    q.addBindValue(category);
+    q.addBindValue(limit + int(exclude.size()));
+    const QSet<ImageId> skip(exclude.begin(), exclude.end());
+    QVector<ImageRecord> out;
+    if (d->exec(q))
+        while (q.next() && out.size() < limit) {
+            ImageRecord r = readImage(q);
+            if (!skip.contains(r.id))
+                out << r;
+        }
+    return out;
+}
+
 qint64 Library::imageCount() const
 {
     QSqlQuery q = d->prepare(QStringLiteral("SELECT count(*) FROM images"));
@@ -1278,29 +1301,6 @@ QVector<CollectionInfo> Library::collections() const
     return out;
 }
 
-qint64 Library::addModelVersion(const ModelVersion &m)
-{
-    QSqlQuery q = d->prepare(QStringLiteral(
-        "INSERT INTO model_versions(category_id, backbone, metrics_json, checkpoint_path, created_ms) "
-        "VALUES(?,?,?,?,?)"));
-    q.addBindValue(m.categoryId);
-    q.addBindValue(nn(m.backbone));
-    q.addBindValue(nn(m.metricsJson));
-    q.addBindValue(nn(m.checkpointPath));
-    q.addBindValue(m.createdMs ? m.createdMs : nowMs());
-    if (!d->exec(q))
-        return 0;
-    return q.lastInsertId().toLongLong();
-}
-
-QVector<ModelVersion> Library::modelVersions(CategoryId categoryId) const
-{
-    QSqlQuery q = d->prepare(QStringLiteral(
-        "SELECT id, category_id, backbone, metrics_json, checkpoint_path, created_ms FROM model_versions "
-        "WHERE category_id=? ORDER BY id"));
-    q.addBindValue(categoryId);
-    QVector<ModelVersion> out;
-    if (d->exec(q))
 QVector<CollectionItem> Library::collectionEntries(qint64 collection) const
 {
     QSqlQuery q = d->prepare(QStringLiteral(
@@ -1352,6 +1352,29 @@ bool Library::removeCollection(qint64 collection)
     return d->exec(q) && q.numRowsAffected() == 1;
 }
 
+qint64 Library::addModelVersion(const ModelVersion &m)
+{
+    QSqlQuery q = d->prepare(QStringLiteral(
+        "INSERT INTO model_versions(category_id, backbone, metrics_json, checkpoint_path, created_ms) "
+        "VALUES(?,?,?,?,?)"));
+    q.addBindValue(m.categoryId);
+    q.addBindValue(nn(m.backbone));
+    q.addBindValue(nn(m.metricsJson));
+    q.addBindValue(nn(m.checkpointPath));
+    q.addBindValue(m.createdMs ? m.createdMs : nowMs());
+    if (!d->exec(q))
+        return 0;
+    return q.lastInsertId().toLongLong();
+}
+
+QVector<ModelVersion> Library::modelVersions(CategoryId categoryId) const
+{
+    QSqlQuery q = d->prepare(QStringLiteral(
+        "SELECT id, category_id, backbone, metrics_json, checkpoint_path, created_ms FROM model_versions "
+        "WHERE category_id=? ORDER BY id"));
+    q.addBindValue(categoryId);
+    QVector<ModelVersion> out;
+    if (d->exec(q))
         while (q.next())
             out << ModelVersion{q.value(0).toLongLong(), q.value(1).toLongLong(), q.value(2).toString(),
                                 q.value(3).toString(), q.value(4).toString(), q.value(5).toLongLong()};

@@ -94,6 +94,10 @@ public:
     QVector<ImageId> imageIds(ImageStatus status, int limit = -1) const;
     QVector<ImageRecord> images(ImageStatus status, int limit = -1) const;
     qint64 imageCount() const;
+    // Ok images with no answer yet in `category`: in import order, or in a
+    // fixed pseudo-random order for `seed` != 0. Skips the ids in `exclude`.
+    QVector<ImageRecord> unanswered(CategoryId category, int limit, quint32 seed = 0,
+                                    const QVector<ImageId> &exclude = {}) const;
 
     // --- categories -------------------------------------------------------
     // A binary theme has no classes; a class set needs at least two.
@@ -127,15 +131,15 @@ public:
     bool setCollectionItems(qint64 collection, const QVector<ImageId> &ordered);
     QVector<ImageId> collectionItems(qint64 collection) const;
     QVector<CollectionInfo> collections() const;
-    qint64 addModelVersion(const ModelVersion &m);
-    QVector<ModelVersion> modelVersions(CategoryId category) const;
-
-    // --- key/value settings stored in the library ---------------------------
     // Items with their captions, in order; replacing them is one transaction.
     QVector<CollectionItem> collectionEntries(qint64 collection) const;
     bool setCollectionEntries(qint64 collection, const QVector<CollectionItem> &ordered);
     bool setCollectionTitle(qint64 collection, const QString &title, const QString &subtitle);
     bool removeCollection(qint64 collection); // its items go with it
+    qint64 addModelVersion(const ModelVersion &m);
+    QVector<ModelVersion> modelVersions(CategoryId category) const;
+
+    // --- key/value settings stored in the library ---------------------------
     QString meta(const QString &key, const QString &fallback = {}) const;
     bool setMeta(const QString &key, const QString &value);
 

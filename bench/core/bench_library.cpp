@@ -135,7 +135,8 @@ int commits(qint64 n, const QString &path)
     if (!lib)
         return 1;
     const qint64 root = lib->addRoot(QStringLiteral("/archive"));
-    QVector<ImageRecord> rows(int(n));
+    QVector<ImageRecord> rows;
+    rows.resize(n);
     for (int i = 0; i < n; ++i) {
         rows[i].rootId = root;
         rows[i].relPath = QStringLiteral("img%1.jpg").arg(i);

@@ -1,0 +1,70 @@
+#include "ui/libraryworker.h"
+
+#include "core/library.h"
+
+namespace magpie {
+
+void registerUiMetaTypes()
+{
+    qRegisterMetaType<Answer>();
+    qRegisterMetaType<Proposal>();
+    qRegisterMetaType<QVector<Proposal>>();
+    qRegisterMetaType<LibraryCounts>();
+    qRegisterMetaType<QVector<qint64>>();
+}
+
+LibraryWorker::LibraryWorker(QObject *parent) : QObject(parent) {}
+LibraryWorker::~LibraryWorker() = default;
+
+void LibraryWorker::open(const QString &path)
+{
+    QString err;
+    m_lib = Library::open(path, Library::Mode::ReadWrite, &err);
+    Q_EMIT opened(bool(m_lib), err);
+}
+
+void LibraryWorker::close() { m_lib.reset(); }
+
+void LibraryWorker::answer(const Answer &a)
+{
+    if (!m_lib)
+        return;
+    if (m_lib->answer(a))
+        Q_EMIT answered(a);
+    else
+        Q_EMIT failed(QStringLiteral("The answer could not be saved: ") + m_lib->lastError());
+}
+
+void LibraryWorker::undo(qint64 category)
+{
+    if (!m_lib)
+        return;
+    const auto d = m_lib->undoLast(category, Origin::Person);
+    Q_EMIT undone(d ? d->answer : Answer{}, bool(d));
+}
+
+void LibraryWorker::fetch(int request, qint64 category, const QString &mode, int count, const QVector<qint64> &exclude)
+{
+    if (!m_lib)
+        return;
+    // Without a model every mode draws from the unanswered images: "audit" and
+    // "mix" in a fixed shuffled order, the others in import order.
+    const quint32 seed = (mode == u"audit" || mode == u"mix" || mode == u"novel") ? 0x9E3779B9u : 0u;
+    QVector<Proposal> out;
+    for (const ImageRecord &r : m_lib->unanswered(category, count, seed, exclude)) {
+        Proposal p;
+        p.image = r;
+        p.queue = mode;
+        out << p;
+    }
+    Q_EMIT fetched(request, out);
+}
+
+void LibraryWorker::refreshCounts()
+{
+    if (!m_lib)
+        return;
+    Q_EMIT countsReady(m_lib->counts(), m_lib->decisionCount());
+}
+
+} // namespace magpie

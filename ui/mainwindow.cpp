@@ -1,0 +1,504 @@
+#include "ui/mainwindow.h"
+
+#include "core/importer.h"
+#include "core/library.h"
+#include "ui/historystrip.h"
+#include "ui/swipecontroller.h"
+#include "ui/swipeview.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QKeySequenceEdit>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace magpie {
+
+namespace {
+std::unique_ptr<Library> openUiLibrary(const QString &path, bool create, QString *err)
+{
+    return create ? Library::create(path, err) : Library::open(path, Library::Mode::ReadWrite, err);
+}
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
+{
+    m_controller = new SwipeController(this);
+    buildUi();
+    buildMenus();
+    connect(m_controller, &SwipeController::countsChanged, this, &MainWindow::onCounts);
+    connect(m_controller, &SwipeController::statsChanged, this, &MainWindow::updateStatus);
+    connect(m_controller, &SwipeController::message, this, [this](const QString &m) { statusBar()->showMessage(m, 6000); });
+    connect(m_controller, &SwipeController::libraryOpened, this, [this](bool ok, const QString &err) {
+        if (!ok)
+            QMessageBox::warning(this, tr("Cannot open the library"), err);
+    });
+    connect(m_controller, &SwipeController::currentChanged, this, &MainWindow::updateEmptyHint);
+    auto *tick = new QTimer(this); // the pace per hour changes with time, not only with answers
+    connect(tick, &QTimer::timeout, this, &MainWindow::updateStatus);
+    tick->start(5000);
+    resize(1280, 860);
+    setWindowTitle(tr("Magpie"));
+    updateEmptyHint();
+    updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildUi()
+{
+    setStyleSheet(QStringLiteral(
+        "QMainWindow, QWidget#side { background: #232428; color: #e8e6e3; }"
+        "QListWidget { background: #1e1f22; color: #e8e6e3; border: none; font-size: 11pt; }"
+        "QListWidget::item { padding: 8px 10px; border-bottom: 1px solid #2c2d31; }"
+        "QListWidget::item:selected { background: #34507a; color: white; }"
+        "QPushButton { background: #34363b; color: #e8e6e3; border: 1px solid #44464c; border-radius: 4px; padding: 5px 10px; }"
+        "QPushButton:hover { background: #3e4046; }"
+        "QLabel#sideTitle { color: #9a9aa0; font-size: 9pt; letter-spacing: 1px; }"
+        "QStatusBar { background: #1b1c1f; color: #b8b8be; }"
+        "QStatusBar QLabel { color: #b8b8be; padding: 0 8px; }"));
+
+    auto *side = new QWidget;
+    side->setObjectName(QStringLiteral("side"));
+    auto *sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(10, 12, 10, 10);
+    auto *title = new QLabel(tr("CATEGORIES"));
+    title->setObjectName(QStringLiteral("sideTitle"));
+    sideLayout->addWidget(title);
+    m_categories = new QListWidget;
+    m_categories->setFocusPolicy(Qt::NoFocus);
+    m_categories->setWordWrap(true);
+    m_categories->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_categories->setTextElideMode(Qt::ElideRight);
+    sideLayout->addWidget(m_categories, 1);
+    auto *buttons = new QHBoxLayout;
+    auto *theme = new QPushButton(tr("+ Theme"));
+    theme->setToolTip(tr("A yes/no theme such as \u201cvery sad girls\u201d"));
+    auto *classes = new QPushButton(tr("+ Class set"));
+    classes->setToolTip(tr("One class per image, such as the letters A\u2013Z"));
+    theme->setFocusPolicy(Qt::NoFocus);
+    classes->setFocusPolicy(Qt::NoFocus);
+    buttons->addWidget(theme);
+    buttons->addWidget(classes);
+    sideLayout->addLayout(buttons);
+    connect(theme, &QPushButton::clicked, this, [this] { newCategory(false); });
+    connect(classes, &QPushButton::clicked, this, [this] { newCategory(true); });
+    connect(m_categories, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row >= 0 && row < m_cats.size() && m_controller->category().id != m_cats[row].id) {
+            m_controller->setCategory(m_cats[row]);
+            m_view->setFocus();
+        }
+    });
+
+    m_view = new SwipeView(m_controller);
+    QSettings settings;
+    Keymap km = Keymap::defaults();
+    km.load(settings);
+    m_view->setKeymap(km);
+    connect(m_view, &SwipeView::requestImport, this, &MainWindow::chooseAndImport);
+    m_history = new HistoryStrip(m_controller);
+
+    auto *center = new QWidget;
+    auto *centerLayout = new QVBoxLayout(center);
+    centerLayout->setContentsMargins(0, 0, 0, 0);
+    centerLayout->setSpacing(0);
+    centerLayout->addWidget(m_view, 1);
+    centerLayout->addWidget(m_history);
+
+    auto *split = new QSplitter;
+    split->addWidget(side);
+    split->addWidget(center);
+    split->setStretchFactor(1, 1);
+    split->setSizes({290, 990});
+    setCentralWidget(split);
+
+    m_session = new QLabel;
+    m_model = new QLabel;
+    m_job = new QLabel;
+    m_progress = new QProgressBar;
+    m_progress->setMaximumWidth(220);
+    m_progress->setVisible(false);
+    m_cancel = new QPushButton(tr("Cancel"));
+    m_cancel->setVisible(false);
+    m_cancel->setFocusPolicy(Qt::NoFocus);
+    statusBar()->addWidget(m_session);
+    statusBar()->addWidget(m_model);
+    statusBar()->addPermanentWidget(m_job);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
+    connect(m_cancel, &QPushButton::clicked, this, [this] {
+        if (m_cancelFlag)
+            m_cancelFlag->store(true);
+        m_job->setText(tr("cancelling\u2026"));
+    });
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&Library"));
+    file->addAction(tr("&New Library\u2026"), QKeySequence::New, this, &MainWindow::chooseAndCreate);
+    file->addAction(tr("&Open Library\u2026"), QKeySequence::Open, this, &MainWindow::chooseAndOpen);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
+        m_recentMenu->clear();
+        const QStringList recent = QSettings().value(QStringLiteral("recent")).toStringList();
+        for (const QString &p : recent)
+            m_recentMenu->addAction(p, this, [this, p] { openLibrary(p); });
+        if (recent.isEmpty())
+            m_recentMenu->addAction(tr("(none yet)"))->setEnabled(false);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Import Folder\u2026"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::chooseAndImport);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu *cat = menuBar()->addMenu(tr("&Category"));
+    cat->addAction(tr("New &Theme (yes/no)\u2026"), QKeySequence(Qt::CTRL | Qt::Key_T), this, [this] { newCategory(false); });
+    cat->addAction(tr("New &Class Set\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this, [this] { newCategory(true); });
+
+    QMenu *view = menuBar()->addMenu(tr("&Queue"));
+    for (const QString &m : SwipeController::modes())
+        view->addAction(m, this, [this, m] { m_controller->setMode(m); });
+
+    QMenu *settings = menuBar()->addMenu(tr("&Settings"));
+    settings->addAction(tr("&Keys\u2026"), this, &MainWindow::editKeys);
+}
+
+bool MainWindow::openLibrary(const QString &path, bool create)
+{
+    QString err;
+    auto lib = openUiLibrary(path, create, &err);
+    if (!lib) {
+        QMessageBox::warning(this, create ? tr("Cannot create the library") : tr("Cannot open the library"), err);
+        return false;
+    }
+    m_path = lib->path();
+    lib.reset(); // the controller's worker keeps its own connection
+    m_controller->openLibrary(m_path);
+    addRecent(m_path);
+    setWindowTitle(tr("Magpie \u2014 %1").arg(QFileInfo(m_path).fileName()));
+    reloadCategories();
+    return true;
+}
+
+void MainWindow::reloadCategories()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    m_cats = lib ? lib->categories() : QVector<Category>{};
+    m_counts = lib ? lib->counts() : LibraryCounts{};
+    lib.reset();
+    const CategoryId current = m_controller->category().id;
+    m_categories->blockSignals(true);
+    m_categories->clear();
+    for (const Category &c : m_cats)
+        m_categories->addItem(c.name);
+    m_categories->blockSignals(false);
+    onCounts(m_counts, 0);
+    int row = -1;
+    for (int i = 0; i < m_cats.size(); ++i)
+        if (m_cats[i].id == current)
+            row = i;
+    if (row < 0 && !m_cats.isEmpty())
+        row = 0;
+    if (row >= 0)
+        m_categories->setCurrentRow(row);
+    updateEmptyHint();
+}
+
+void MainWindow::selectCategory(const QString &name)
+{
+    for (int i = 0; i < m_cats.size(); ++i)
+        if (m_cats[i].name == name)
+            m_categories->setCurrentRow(i);
+}
+
+void MainWindow::onCounts(const LibraryCounts &counts, qint64)
+{
+    m_counts = counts;
+    for (int i = 0; i < m_categories->count() && i < m_cats.size(); ++i) {
+        for (const CategoryCounts &cc : counts.categories) {
+            if (cc.category.id != m_cats[i].id)
+                continue;
+            int yes = 0, no = 0;
+            for (const ClassCount &k : cc.perClass) {
+                yes += k.yes;
+                no += k.no;
+            }
+            const qint64 open = std::max<qint64>(0, counts.ok - cc.answeredImages);
+            const QString kind = cc.category.kind == CategoryKind::Binary ? tr("theme") : tr("%1 classes").arg(cc.category.classes.size());
+            m_categories->item(i)->setText(tr("%1\n%2 \u00b7 %3 yes \u00b7 %4 no\n%5 still to answer")
+                                               .arg(cc.category.name, kind)
+                                               .arg(yes)
+                                               .arg(no)
+                                               .arg(open));
+        }
+    }
+    updateStatus();
+    updateEmptyHint();
+}
+
+void MainWindow::updateStatus()
+{
+    m_session->setText(tr("%1 answers this session \u00b7 %2 per hour")
+                           .arg(m_controller->sessionAnswers())
+                           .arg(int(m_controller->answersPerHour() + 0.5)));
+    m_model->setText(m_controller->hasCategory() ? tr("model: none yet (queues show unanswered images)") : QString());
+}
+
+void MainWindow::updateEmptyHint()
+{
+    if (m_path.isEmpty())
+        m_view->setEmptyHint(tr("Open or create a library"),
+                             tr("A library is Magpie's catalogue of an archive: Library \u2192 New Library (Ctrl+N), "
+                                "or Library \u2192 Open (Ctrl+O)."));
+    else if (m_counts.images == 0)
+        m_view->setEmptyHint(tr("Import a folder of images"),
+                             tr("Library \u2192 Import Folder (Ctrl+I). JPEG, PNG, TIFF, WebP, BMP and GIF, in "
+                                "folders as deep as you like; unreadable files are listed, never fatal."));
+    else if (m_cats.isEmpty())
+        m_view->setEmptyHint(tr("Create a category"),
+                             tr("A theme (\u201cvery sad girls\u201d: yes or no) with Ctrl+T, or a class set (the letters "
+                                "A\u2013Z) with Ctrl+Shift+T. Then answer: \u2192 yes, \u2190 no."));
+    else
+        m_view->setEmptyHint(tr("Pick a category on the left"), QString());
+}
+
+void MainWindow::chooseAndOpen()
+{
+    const QString p = QFileDialog::getOpenFileName(this, tr("Open Library"), QString(),
+                                                   tr("Magpie libraries (*.magpie);;All files (*)"));
+    if (!p.isEmpty())
+        openLibrary(p);
+}
+
+void MainWindow::chooseAndCreate()
+{
+    QString p = QFileDialog::getSaveFileName(this, tr("New Library"), QStringLiteral("archive.magpie"),
+                                             tr("Magpie libraries (*.magpie)"));
+    if (p.isEmpty())
+        return;
+    if (!p.endsWith(QStringLiteral(".magpie")))
+        p += QStringLiteral(".magpie");
+    openLibrary(p, true);
+}
+
+void MainWindow::chooseAndImport()
+{
+    if (m_path.isEmpty()) {
+        chooseAndCreate();
+        if (m_path.isEmpty())
+            return;
+    }
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Import Folder"));
+    if (!dir.isEmpty())
+        importFolder(dir);
+}
+
+bool MainWindow::isBusy() const { return m_importWatcher.isRunning(); }
+
+void MainWindow::importFolder(const QString &folder, std::function<void()> then)
+{
+    if (isBusy()) {
+        statusBar()->showMessage(tr("An import is already running."), 4000);
+        return;
+    }
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
+    m_progress->setVisible(true);
+    m_progress->setRange(0, 0);
+    m_cancel->setVisible(true);
+    m_job->setText(tr("importing %1\u2026").arg(QFileInfo(folder).fileName()));
+    QPointer<MainWindow> self(this);
+    const QString path = m_path;
+    auto cancel = m_cancelFlag;
+    auto report = std::make_shared<ImportReport>();
+    QFuture<void> f = QtConcurrent::run([self, path, folder, cancel, report] {
+        QString err;
+        auto lib = Library::open(path, Library::Mode::ReadWrite, &err); // this thread's own connection
+        if (!lib) {
+            report->error = err;
+            return;
+        }
+        *report = magpie::importFolder(*lib, folder, {}, [self](const ImportProgress &p) {
+            // values only cross to the UI thread
+            QMetaObject::invokeMethod(qApp, [self, p] {
+                if (!self)
+                    return;
+                self->m_progress->setRange(0, int(std::max<qint64>(1, p.total)));
+                self->m_progress->setValue(int(p.done));
+                self->m_job->setText(p.phase == u"listing"
+                                         ? tr("listing files\u2026")
+                                         : tr("importing: %1 / %2 \u00b7 %3 img/s%4")
+                                               .arg(p.done)
+                                               .arg(p.total)
+                                               .arg(int(p.perSecond))
+                                               .arg(p.etaSeconds >= 0 ? tr(" \u00b7 %1 s left").arg(int(p.etaSeconds + 0.5)) : QString()));
+            }, Qt::QueuedConnection);
+        }, cancel.get());
+    });
+    disconnect(&m_importWatcher, nullptr, this, nullptr);
+    connect(&m_importWatcher, &QFutureWatcher<void>::finished, this, [this, report, folder, then] {
+        m_progress->setVisible(false);
+        m_cancel->setVisible(false);
+        m_job->clear();
+        const ImportReport &r = *report;
+        if (!r.error.isEmpty()) {
+            QMessageBox::warning(this, tr("Import failed"), r.error);
+        } else {
+            QString msg = tr("Imported %1: %2 new, %3 unchanged, %4 moved, %5 duplicates, %6 unreadable%7")
+                              .arg(QFileInfo(folder).fileName())
+                              .arg(r.added).arg(r.unchanged).arg(r.moved).arg(r.duplicates).arg(r.unreadable)
+                              .arg(r.cancelled ? tr(" (cancelled; what was imported is kept)") : QString());
+            statusBar()->showMessage(msg, 15000);
+            if (r.unreadable > 0) {
+                QStringList lines;
+                for (int i = 0; i < r.issues.size() && i < 12; ++i)
+                    lines << QStringLiteral("%1: %2").arg(QFileInfo(r.issues[i].first).fileName(), r.issues[i].second);
+                statusBar()->showMessage(msg + QStringLiteral(" \u2014 ") + lines.join(QStringLiteral("; ")), 20000);
+            }
+        }
+        reloadCategories();
+        if (m_controller->hasCategory())
+            m_controller->setCategory(m_controller->category()); // new images join the queue
+        if (then)
+            then();
+    });
+    m_importWatcher.setFuture(f);
+}
+
+void MainWindow::newCategory(bool classSet)
+{
+    if (m_path.isEmpty()) {
+        QMessageBox::information(this, tr("No library"), tr("Open or create a library first."));
+        return;
+    }
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, classSet ? tr("New Class Set") : tr("New Theme"),
+                                               classSet ? tr("Name (e.g. Initials):") : tr("Theme (e.g. very sad girls):"),
+                                               QLineEdit::Normal, QString(), &ok);
+    if (!ok || name.trimmed().isEmpty())
+        return;
+    QStringList classes;
+    if (classSet) {
+        QStringList letters;
+        for (char c = 'A'; c <= 'Z'; ++c)
+            letters << QString(QLatin1Char(c));
+        letters << QStringLiteral("none");
+        const QString text = QInputDialog::getText(this, tr("Classes"), tr("Classes, separated by commas:"),
+                                                   QLineEdit::Normal, letters.join(QLatin1Char(',')), &ok);
+        if (!ok)
+            return;
+        classes = text.split(QLatin1Char(','), Qt::SkipEmptyParts);
+    }
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib) {
+        QMessageBox::warning(this, tr("Cannot create the category"), err);
+        return;
+    }
+    auto cat = lib->createCategory(name, classSet ? CategoryKind::ClassSet : CategoryKind::Binary, classes);
+    if (!cat) {
+        QMessageBox::warning(this, tr("Cannot create the category"), lib->lastError());
+        return;
+    }
+    lib.reset();
+    reloadCategories();
+    selectCategory(cat->name);
+}
+
+void MainWindow::createDefaultSampleCategories()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return;
+    QStringList letters;
+    for (char c = 'A'; c <= 'Z'; ++c)
+        letters << QString(QLatin1Char(c));
+    letters << QStringLiteral("none");
+    if (!lib->category(QStringLiteral("portraits")))
+        lib->createCategory(QStringLiteral("portraits"), CategoryKind::Binary);
+    if (!lib->category(QStringLiteral("Initials")))
+        lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+    lib.reset();
+    reloadCategories();
+    selectCategory(QStringLiteral("portraits"));
+}
+
+void MainWindow::addRecent(const QString &path)
+{
+    QSettings s;
+    QStringList recent = s.value(QStringLiteral("recent")).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    s.setValue(QStringLiteral("recent"), recent.mid(0, 10));
+}
+
+void MainWindow::editKeys()
+{
+    QDialog dlg(this);
+    dlg.setWindowTitle(tr("Keys"));
+    auto *form = new QFormLayout(&dlg);
+    Keymap km = m_view->keymap();
+    QHash<Keymap::Action, QKeySequenceEdit *> edits;
+    for (Keymap::Action a : Keymap::actions()) {
+        auto *e = new QKeySequenceEdit(km.keys.value(a).value(0), &dlg);
+        edits.insert(a, e);
+        form->addRow(Keymap::actionName(a), e);
+    }
+    auto *bb = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults);
+    form->addRow(bb);
+    connect(bb, &QDialogButtonBox::accepted, &dlg, &QDialog::accept);
+    connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+    connect(bb->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, &dlg, [&] {
+        const Keymap d = Keymap::defaults();
+        for (Keymap::Action a : Keymap::actions())
+            edits[a]->setKeySequence(d.keys.value(a).value(0));
+    });
+    if (dlg.exec() != QDialog::Accepted)
+        return;
+    for (Keymap::Action a : Keymap::actions()) {
+        QList<QKeySequence> list = km.keys.value(a);
+        const QKeySequence first = edits[a]->keySequence();
+        if (!first.isEmpty()) {
+            if (list.isEmpty())
+                list << first;
+            else
+                list[0] = first;
+        }
+        km.keys[a] = list;
+    }
+    m_view->setKeymap(km);
+    QSettings s;
+    km.save(s);
+}
+
+void MainWindow::closeEvent(QCloseEvent *e)
+{
+    if (m_cancelFlag)
+        m_cancelFlag->store(true);
+    m_importWatcher.waitForFinished();
+    m_controller->shutdown(); // every answer given is committed before the window goes
+    e->accept();
+}
+
+} // namespace magpie

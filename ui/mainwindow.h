@@ -1,0 +1,81 @@
+#pragma once
+
+#include "core/types.h"
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+
+#include <atomic>
+#include <memory>
+
+class QLabel;
+class QListWidget;
+class QProgressBar;
+class QPushButton;
+
+namespace magpie {
+
+class HistoryStrip;
+class SwipeController;
+class SwipeView;
+struct ImportReport;
+
+// Magpie's main window: categories on the left, the swipe view in the
+// middle, the history strip below, and a status bar with the session's pace
+// and any background job (with its progress bar and a Cancel button).
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Opens (or, with create, makes) a library; the previous one is closed.
+    bool openLibrary(const QString &path, bool create = false);
+    // Imports a folder in the background with progress; `then` runs after.
+    void importFolder(const QString &folder, std::function<void()> then = {});
+    void selectCategory(const QString &name);
+    // The bundled sample's categories: the theme "portraits" and the class set "Initials".
+    void createDefaultSampleCategories();
+
+    SwipeController *controller() const { return m_controller; }
+    SwipeView *swipeView() const { return m_view; }
+    bool isBusy() const;
+
+protected:
+    void closeEvent(QCloseEvent *e) override;
+
+private:
+    void buildUi();
+    void buildMenus();
+    void chooseAndOpen();
+    void chooseAndCreate();
+    void chooseAndImport();
+    void newCategory(bool classSet);
+    void reloadCategories();
+    void onCounts(const LibraryCounts &counts, qint64 decisions);
+    void updateStatus();
+    void updateEmptyHint();
+    void addRecent(const QString &path);
+    void editKeys();
+
+    SwipeController *m_controller = nullptr;
+    SwipeView *m_view = nullptr;
+    HistoryStrip *m_history = nullptr;
+    QListWidget *m_categories = nullptr;
+    QLabel *m_session = nullptr;
+    QLabel *m_model = nullptr;
+    QLabel *m_job = nullptr;
+    QProgressBar *m_progress = nullptr;
+    QPushButton *m_cancel = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QString m_path;
+    QVector<Category> m_cats;
+    LibraryCounts m_counts;
+    qint64 m_unansweredBase = 0;
+
+    std::shared_ptr<std::atomic<bool>> m_cancelFlag;
+    QFutureWatcher<void> m_importWatcher;
+};
+
+} // namespace magpie

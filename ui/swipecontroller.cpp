@@ -1,0 +1,373 @@
+#include "ui/swipecontroller.h"
+
+#include "core/imagedecoder.h"
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace magpie {
+
+namespace {
+constexpr int kHistoryLength = 30;
+constexpr int kFetchBatch = 48;
+} // namespace
+
+SwipeController::SwipeController(QObject *parent) : QObject(parent)
+{
+    registerUiMetaTypes();
+    m_pool.setMaxThreadCount(std::max(2, QThread::idealThreadCount()));
+    m_worker = new LibraryWorker;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(m_worker, &LibraryWorker::opened, this, [this](bool ok, const QString &err) {
+        Q_EMIT libraryOpened(ok, err);
+        if (ok)
+            requestCounts();
+    });
+    connect(m_worker, &LibraryWorker::answered, this, [this](const Answer &a) {
+        --m_pending;
+        ++m_committed;
+        Q_EMIT answerCommitted(a);
+        Q_EMIT statsChanged();
+        // counts are cheap but not free on a million rows: refresh every few answers
+        if (m_committed % 5 == 0 || m_pending == 0)
+            requestCounts();
+    });
+    connect(m_worker, &LibraryWorker::undone, this, [this](const Answer &, bool ok) {
+        --m_pending;
+        if (!ok)
+            Q_EMIT message(tr("Nothing left to undo."));
+        requestCounts();
+    });
+    connect(m_worker, &LibraryWorker::fetched, this, &SwipeController::onFetched);
+    connect(m_worker, &LibraryWorker::countsReady, this, &SwipeController::countsChanged);
+    connect(m_worker, &LibraryWorker::failed, this, [this](const QString &msg) {
+        --m_pending;
+        Q_EMIT message(msg);
+    });
+    m_thread.setObjectName(QStringLiteral("magpie-library"));
+    m_thread.start();
+    m_session.start();
+}
+
+SwipeController::~SwipeController()
+{
+    shutdown();
+    m_pool.clear();
+    m_pool.waitForDone();
+}
+
+void SwipeController::openLibrary(const QString &path)
+{
+    m_path = path;
+    m_category = {};
+    m_hasCurrent = false;
+    m_upcoming.clear();
+    m_history.clear();
+    m_cache.clear();
+    QMetaObject::invokeMethod(m_worker, "open", Qt::QueuedConnection, Q_ARG(QString, path));
+}
+
+void SwipeController::shutdown()
+{
+    if (m_shutdown)
+        return;
+    m_shutdown = true;
+    // Queued slots run in order: close() runs after every pending answer.
+    QMetaObject::invokeMethod(m_worker, "close", Qt::QueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+QStringList SwipeController::modes()
+{
+    return {QStringLiteral("mix"), QStringLiteral("harvest"), QStringLiteral("teach"), QStringLiteral("audit"),
+            QStringLiteral("novel")};
+}
+
+void SwipeController::setCategory(const Category &category)
+{
+    m_category = category;
+    m_hasCurrent = false;
+    m_current = {};
+    m_upcoming.clear();
+    m_exhausted = false;
+    m_fetchRequest = 0; // results of an older request are ignored
+    evict();
+    Q_EMIT currentChanged();
+    requestFill();
+}
+
+void SwipeController::setMode(const QString &mode)
+{
+    if (mode == m_mode || !modes().contains(mode))
+        return;
+    m_mode = mode;
+    Q_EMIT modeChanged(mode);
+    // keep the current image; refill what comes after it in the new mode
+    m_upcoming.clear();
+    m_exhausted = false;
+    m_fetchRequest = 0;
+    requestFill();
+}
+
+void SwipeController::cycleMode()
+{
+    const QStringList all = modes();
+    setMode(all[(all.indexOf(m_mode) + 1) % all.size()]);
+}
+
+QImage SwipeController::currentImage() const
+{
+    return m_hasCurrent ? m_cache.value(m_current.image.id).image : QImage();
+}
+
+QString SwipeController::currentError() const
+{
+    return m_hasCurrent ? m_cache.value(m_current.image.id).error : QString();
+}
+
+bool SwipeController::currentReady() const
+{
+    return m_hasCurrent && m_cache.contains(m_current.image.id);
+}
+
+int SwipeController::decodedAhead() const
+{
+    int n = 0;
+    for (const Proposal &p : m_upcoming)
+        n += m_cache.contains(p.image.id) ? 1 : 0;
+    return n;
+}
+
+QImage SwipeController::imageFor(ImageId id) const { return m_cache.value(id).image; }
+
+double SwipeController::answersPerHour() const
+{
+    const double hours = m_session.elapsed() / 3.6e6;
+    return hours > 0 ? m_sessionAnswers / hours : 0;
+}
+
+void SwipeController::answer(AnswerValue value, ClassId cls)
+{
+    if (!m_hasCurrent || !hasCategory())
+        return;
+    if (!currentError().isEmpty()) {
+        // an image that cannot be shown cannot be judged: move on, record nothing
+        Q_EMIT message(tr("Skipped %1: %2").arg(m_current.image.relPath, currentError()));
+        advance();
+        return;
+    }
+    Answer a;
+    a.imageId = m_current.image.id;
+    a.categoryId = m_category.id;
+    a.classId = m_category.kind == CategoryKind::ClassSet ? cls : 0;
+    a.value = value;
+    a.origin = Origin::Person;
+    a.durationMs = m_shownAt.isValid() ? int(std::min<qint64>(m_shownAt.elapsed(), INT_MAX)) : -1;
+    a.modelVersion = m_current.modelVersion;
+    if (m_category.kind == CategoryKind::ClassSet && value != AnswerValue::Skip && cls == 0) {
+        Q_EMIT message(tr("Press the letter of the class (or Space to skip)."));
+        return;
+    }
+    ++m_pending;
+    QMetaObject::invokeMethod(m_worker, "answer", Qt::QueuedConnection, Q_ARG(magpie::Answer, a));
+    m_history.push_front({m_current, a});
+    while (m_history.size() > kHistoryLength)
+        m_history.pop_back();
+    ++m_sessionAnswers;
+    advance();
+    Q_EMIT historyChanged();
+    Q_EMIT statsChanged();
+}
+
+void SwipeController::answerClass(const QString &className)
+{
+    for (const ClassInfo &c : m_category.classes)
+        if (c.name.compare(className, Qt::CaseInsensitive) == 0) {
+            answer(AnswerValue::Yes, c.id);
+            return;
+        }
+    Q_EMIT message(tr("\u201c%1\u201d is not a class of %2.").arg(className, m_category.name));
+}
+
+void SwipeController::undo()
+{
+    if (m_history.empty()) {
+        Q_EMIT message(tr("Nothing to undo in this session."));
+        return;
+    }
+    const HistoryItem item = m_history.front();
+    m_history.pop_front();
+    ++m_pending;
+    QMetaObject::invokeMethod(m_worker, "undo", Qt::QueuedConnection, Q_ARG(qint64, m_category.id));
+    if (m_hasCurrent)
+        m_upcoming.push_front(m_current);
+    --m_sessionAnswers;
+    setCurrent(item.proposal);
+    Q_EMIT historyChanged();
+    Q_EMIT statsChanged();
+}
+
+void SwipeController::changeHistory(int index, AnswerValue value, ClassId cls)
+{
+    if (index < 0 || index >= int(m_history.size()))
+        return;
+    HistoryItem item = m_history[size_t(index)];
+    m_history.erase(m_history.begin() + index);
+    item.answer.value = value;
+    item.answer.classId = m_category.kind == CategoryKind::ClassSet ? cls : 0;
+    item.answer.atMs = 0;
+    ++m_pending;
+    QMetaObject::invokeMethod(m_worker, "answer", Qt::QueuedConnection, Q_ARG(magpie::Answer, item.answer));
+    m_history.push_front(item);
+    Q_EMIT historyChanged();
+}
+
+void SwipeController::refreshQueue(const QVector<Proposal> &fresh)
+{
+    m_upcoming.clear();
+    for (const Proposal &p : fresh)
+        if (!m_hasCurrent || p.image.id != m_current.image.id)
+            m_upcoming.push_back(p);
+    if (m_hasCurrent) {
+        // the current image stays; only its guess may change
+        for (const Proposal &p : fresh)
+            if (p.image.id == m_current.image.id) {
+                m_current.guess = p.guess;
+                m_current.confidence = p.confidence;
+                m_current.modelVersion = p.modelVersion;
+                Q_EMIT currentChanged();
+            }
+    } else {
+        advance();
+    }
+    m_exhausted = false;
+    evict();
+    prefetch();
+}
+
+void SwipeController::advance()
+{
+    if (m_upcoming.empty()) {
+        m_hasCurrent = false;
+        m_current = {};
+        Q_EMIT currentChanged();
+        requestFill();
+        return;
+    }
+    const Proposal next = m_upcoming.front();
+    m_upcoming.pop_front();
+    setCurrent(next);
+    requestFill();
+}
+
+void SwipeController::setCurrent(const Proposal &p)
+{
+    m_current = p;
+    m_hasCurrent = true;
+    m_shownAt.start();
+    evict();
+    prefetch();
+    Q_EMIT currentChanged();
+}
+
+void SwipeController::requestFill()
+{
+    if (!hasCategory() || m_fetchRequest != 0 || m_exhausted || int(m_upcoming.size()) >= m_prefetch + 8)
+        return;
+    QVector<qint64> exclude;
+    if (m_hasCurrent)
+        exclude << m_current.image.id;
+    for (const Proposal &p : m_upcoming)
+        exclude << p.image.id;
+    for (const HistoryItem &h : m_history)
+        exclude << h.proposal.image.id;
+    m_fetchRequest = m_nextRequest++;
+    QMetaObject::invokeMethod(m_worker, "fetch", Qt::QueuedConnection, Q_ARG(int, m_fetchRequest),
+                              Q_ARG(qint64, m_category.id), Q_ARG(QString, m_mode), Q_ARG(int, kFetchBatch),
+                              Q_ARG(QVector<qint64>, exclude));
+}
+
+void SwipeController::onFetched(int request, const QVector<Proposal> &proposals)
+{
+    if (request != m_fetchRequest)
+        return; // an answer to an older question (category or mode changed since)
+    m_fetchRequest = 0;
+    QSet<ImageId> have;
+    if (m_hasCurrent)
+        have.insert(m_current.image.id);
+    for (const Proposal &p : m_upcoming)
+        have.insert(p.image.id);
+    int added = 0;
+    for (const Proposal &p : proposals)
+        if (!have.contains(p.image.id)) {
+            m_upcoming.push_back(p);
+            ++added;
+        }
+    m_exhausted = added == 0;
+    if (!m_hasCurrent && !m_upcoming.empty())
+        advance();
+    else
+        prefetch();
+    if (!m_hasCurrent)
+        Q_EMIT currentChanged(); // the empty state may change its text
+}
+
+void SwipeController::prefetch()
+{
+    QVector<Proposal> want;
+    if (m_hasCurrent)
+        want << m_current;
+    for (size_t i = 0; i < m_upcoming.size() && want.size() < m_prefetch + 1; ++i)
+        want << m_upcoming[i];
+    for (const Proposal &p : want) {
+        const ImageId id = p.image.id;
+        if (m_cache.contains(id) || m_decoding.contains(id))
+            continue;
+        m_decoding.insert(id);
+        const QString path = p.image.absPath;
+        const int longSide = m_longSide;
+        QtConcurrent::run(&m_pool, [path, longSide] {
+            Decoded d;
+            d.image = decoder::decodeFile(path, longSide, &d.error);
+            if (d.image.isNull() && d.error.isEmpty())
+                d.error = QStringLiteral("could not be decoded");
+            return d;
+        }).then(this, [this, id](const Decoded &d) { onDecoded(id, d); });
+    }
+}
+
+void SwipeController::onDecoded(ImageId id, const Decoded &d)
+{
+    m_decoding.remove(id);
+    m_cache.insert(id, d);
+    if (m_hasCurrent && id == m_current.image.id) {
+        m_shownAt.start(); // the person sees it only now
+        Q_EMIT currentChanged();
+    }
+    evict();
+}
+
+void SwipeController::evict()
+{
+    // keep: current, the upcoming window, and the newest few history images (for undo)
+    QSet<ImageId> keep;
+    if (m_hasCurrent)
+        keep.insert(m_current.image.id);
+    for (size_t i = 0; i < m_upcoming.size() && i < size_t(m_prefetch + 4); ++i)
+        keep.insert(m_upcoming[i].image.id);
+    for (size_t i = 0; i < m_history.size() && i < 4; ++i)
+        keep.insert(m_history[i].proposal.image.id);
+    for (auto it = m_cache.begin(); it != m_cache.end();)
+        it = keep.contains(it.key()) ? std::next(it) : m_cache.erase(it);
+}
+
+void SwipeController::requestCounts()
+{
+    QMetaObject::invokeMethod(m_worker, "refreshCounts", Qt::QueuedConnection);
+}
+
+} // namespace magpie

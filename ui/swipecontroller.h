@@ -1,0 +1,138 @@
+#pragma once
+
+#include "ui/libraryworker.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QImage>
+#include <QObject>
+#include <QSet>
+#include <QThread>
+#include <QThreadPool>
+
+#include <deque>
+
+namespace magpie {
+
+// The logic behind the swipe view: the queue of proposals, images decoded
+// ahead on a worker pool, answers and undo, the history strip, and session
+// statistics. No widgets here, so tests drive it directly.
+//
+// Thread contract: lives on the UI thread. Database work goes to a
+// LibraryWorker on its own thread; decoding goes to a private QThreadPool.
+// Only values (QImage, Answer, Proposal) come back.
+class SwipeController : public QObject
+{
+    Q_OBJECT
+public:
+    struct Decoded
+    {
+        QImage image; // null when decoding failed
+        QString error;
+    };
+    struct HistoryItem
+    {
+        Proposal proposal;
+        Answer answer;
+    };
+
+    explicit SwipeController(QObject *parent = nullptr);
+    ~SwipeController() override;
+
+    // Opens `path` on the worker thread; libraryOpened() tells how it went.
+    void openLibrary(const QString &path);
+    QString libraryPath() const { return m_path; }
+    // Waits for every answer given so far to be committed, then closes the
+    // worker's library. Called on window close; safe to call twice.
+    void shutdown();
+
+    void setCategory(const Category &category);
+    const Category &category() const { return m_category; }
+    bool hasCategory() const { return m_category.id != 0; }
+
+    static QStringList modes();
+    void setMode(const QString &mode);
+    QString mode() const { return m_mode; }
+    void cycleMode();
+
+    // Long side of the images decoded for display (px).
+    void setDisplayLongSide(int px) { m_longSide = px; }
+    // How many images to keep decoded ahead of the current one (>= 8).
+    void setPrefetchDepth(int n) { m_prefetch = std::max(8, n); }
+
+    bool hasCurrent() const { return m_hasCurrent; }
+    const Proposal &current() const { return m_current; }
+    // The decoded current image; null while it is still decoding or when it
+    // could not be decoded (then currentError() says why).
+    QImage currentImage() const;
+    QString currentError() const;
+    bool currentReady() const;
+    bool isFetching() const { return m_fetchRequest != 0; }
+    int queued() const { return int(m_upcoming.size()); }
+    int decodedAhead() const;
+    QImage imageFor(ImageId id) const; // a decoded image still in the cache, or null
+
+    // --- answers -----------------------------------------------------------
+    void answer(AnswerValue value, ClassId cls = 0);
+    void answerClass(const QString &className);
+    void undo();
+    // Changes a past decision (index 0 = newest); it becomes the newest.
+    void changeHistory(int index, AnswerValue value, ClassId cls = 0);
+    const std::deque<HistoryItem> &history() const { return m_history; }
+
+    // A new model version proposes a fresh queue: the current image stays,
+    // the rest is replaced without a visible jump.
+    void refreshQueue(const QVector<Proposal> &fresh);
+
+    int sessionAnswers() const { return m_sessionAnswers; }
+    double answersPerHour() const;
+    qint64 committedAnswers() const { return m_committed; }
+    int pendingCommits() const { return m_pending; }
+
+Q_SIGNALS:
+    void libraryOpened(bool ok, const QString &error);
+    void currentChanged();   // the current proposal or its image changed
+    void historyChanged();
+    void statsChanged();
+    void modeChanged(const QString &mode);
+    void countsChanged(const magpie::LibraryCounts &counts, qint64 decisions);
+    void message(const QString &text);
+    void answerCommitted(const magpie::Answer &a);
+
+private:
+    void advance();
+    void setCurrent(const Proposal &p);
+    void requestFill();
+    void prefetch();
+    void onFetched(int request, const QVector<Proposal> &proposals);
+    void onDecoded(ImageId id, const Decoded &d);
+    void evict();
+    void requestCounts();
+
+    QThread m_thread;
+    LibraryWorker *m_worker = nullptr; // lives on m_thread
+    QThreadPool m_pool;
+    QString m_path;
+    Category m_category;
+    QString m_mode = QStringLiteral("mix");
+    int m_longSide = 1600;
+    int m_prefetch = 10;
+
+    bool m_hasCurrent = false;
+    Proposal m_current;
+    std::deque<Proposal> m_upcoming;
+    std::deque<HistoryItem> m_history;
+    QHash<ImageId, Decoded> m_cache;
+    QSet<ImageId> m_decoding;
+    int m_fetchRequest = 0;
+    int m_nextRequest = 1;
+    bool m_exhausted = false;
+    QElapsedTimer m_shownAt;   // since the current image was shown
+    QElapsedTimer m_session;
+    int m_sessionAnswers = 0;
+    qint64 m_committed = 0;
+    int m_pending = 0;
+    bool m_shutdown = false;
+};
+
+} // namespace magpie
