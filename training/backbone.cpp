@@ -5,7 +5,10 @@
 
 #include <torch/script.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -43,12 +46,14 @@ struct Backbone::Impl
     float inScale = 1.0f / 255.0f;
     float inShift = 0.0f;
     int grid = 4;
+    bool channelsLast = std::getenv("MAGPIE_NCHW") == nullptr;
 
     at::Tensor input(const std::uint8_t *rgb, int n) const
     {
         const int s = info.inputSize;
         at::Tensor x = at::from_blob(const_cast<std::uint8_t *>(rgb), {n, s, s, 3}, at::kByte);
-        x = x.permute({0, 3, 1, 2}).to(at::kFloat).contiguous();
+        // NHWC in memory (channels-last) is what MKL-DNN convolves without reorders.
+        x = x.permute({0, 3, 1, 2}).to(at::kFloat).contiguous(channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
         return x.mul_(inScale).add_(inShift);
     }
 
@@ -56,7 +61,9 @@ struct Backbone::Impl
     {
         std::vector<at::Tensor> outs;
         outs.reserve(layers.size());
+        static const bool profile = std::getenv("MAGPIE_PROFILE_LAYERS") != nullptr;
         for (const Layer &l : layers) {
+            const auto t0 = std::chrono::steady_clock::now();
             if (l.padT || l.padB || l.padL || l.padR)
                 x = at::constant_pad_nd(x, {l.padL, l.padR, l.padT, l.padB}, 0.0);
             const std::int64_t st[2] = {l.stride, l.stride}, zero[2] = {0, 0}, one[2] = {1, 1};
@@ -66,6 +73,10 @@ struct Backbone::Impl
             if (l.addFrom >= 0)
                 x = x + outs[static_cast<std::size_t>(l.addFrom)];
             outs.push_back(x);
+            if (profile)
+                std::fprintf(stderr, "layer groups=%d stride=%d out=%lldx%lld: %.2f ms\n", l.groups, l.stride,
+                             static_cast<long long>(x.size(1)), static_cast<long long>(x.size(2)),
+                             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         return x;
     }
@@ -123,7 +134,7 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
                 w = w * scale.view({-1, 1, 1, 1});
                 bias = (bias - t(op.mean)) * scale + t(op.beta);
             }
-            l.weight = w.contiguous();
+            l.weight = d.channelsLast ? w.contiguous(at::MemoryFormat::ChannelsLast) : w.contiguous();
             l.bias = bias.contiguous();
             l.stride = op.stride;
             l.groups = op.groups;

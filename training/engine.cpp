@@ -1,6 +1,7 @@
 #include "training/engine.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <torch/cuda.h>
 
 #include <malloc.h>
@@ -27,6 +28,11 @@ void initRuntime(int threads)
 std::string deviceName()
 {
     return torch::cuda::is_available() ? "cuda" : "cpu";
+}
+
+std::string buildInfo()
+{
+    return at::show_config();
 }
 
 int threadCount()

@@ -15,6 +15,8 @@ void initRuntime(int threads = 0);
 // "cuda" when LibTorch sees a CUDA device, else "cpu".
 std::string deviceName();
 int threadCount();
+// LibTorch's build configuration (BLAS, MKL-DNN, OpenMP ...), for reports.
+std::string buildInfo();
 
 // IEEE half <-> float (round to nearest even); used by the embedding cache.
 std::uint16_t floatToHalf(float f);

@@ -1,5 +1,8 @@
 // magpie-cli: the headless face of Magpie, for scripts, benchmarks and batch work.
 #include "app/cli/cli.h"
+#ifdef MAGPIE_HAVE_TRAINING
+#include "app/cli/training_commands.h"
+#endif
 #include "app/cli/collection_commands.h"
 
 #include <QCoreApplication>
@@ -76,6 +79,9 @@ int main(int argc, char **argv)
             ctx.libraryPath = a.mid(10);
         } else if (a == u"-h" || a == u"--help" || a == u"help") {
             QTextStream(stdout) << kUsage;
+#ifdef MAGPIE_HAVE_TRAINING
+            QTextStream(stdout) << "\nTraining commands:\n" << kTrainingUsage;
+#endif
             return Ok;
         } else if (a == u"-v" || a == u"--version") {
             QTextStream(stdout) << "magpie-cli " << MAGPIE_VERSION << '\n';
@@ -107,6 +113,22 @@ int main(int argc, char **argv)
         return cmdCollection(ctx);
     if (command == u"demo")
         return cmdDemo(ctx);
+#ifdef MAGPIE_HAVE_TRAINING
+    if (command == u"embed")
+        return cmdEmbed(ctx);
+    if (command == u"train")
+        return cmdTrain(ctx);
+    if (command == u"score")
+        return cmdScore(ctx);
+    if (command == u"suggest")
+        return cmdSuggest(ctx);
+    if (command == u"answer")
+        return cmdAnswer(ctx);
+    if (command == u"eval")
+        return cmdEval(ctx);
+    if (command == u"similar")
+        return cmdSimilar(ctx);
+#endif
     err << "magpie-cli: unknown command \u201c" << command << "\u201d\n\n" << kUsage;
     return Usage;
 }

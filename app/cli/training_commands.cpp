@@ -1,0 +1,460 @@
+// magpie-cli embed | train | score | suggest | answer | eval | similar:
+// enough for a person or a program (the benchmarks' simulated curator) to run
+// the labelling loop headless.
+#include "app/cli/training_commands.h"
+
+#include "app/cli/cli.h"
+#include "core/importer.h"
+#include "core/library.h"
+#include "training/service/curator.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTextStream>
+
+namespace magpie::cli {
+
+const char *const kTrainingUsage =
+    "  embed                     embed every image with the backbone (cached, incremental)\n"
+    "  train -c CAT [--fast]     train the category's model on its answers (--deep: not yet)\n"
+    "  score -c CAT              score the archive with the current model\n"
+    "  suggest -c CAT            what to show next: --queue harvest|teach|audit|novel|mix|random, -n N\n"
+    "  answer -c CAT             record answers: --value yes|no|skip [--class C] IMAGE..., or --csv FILE\n"
+    "  eval -c CAT --truth CSV   accuracy of the current model on never-answered images\n"
+    "  similar IMAGE             more like this (nearest embeddings)\n";
+
+namespace {
+
+using training::Curator;
+
+const QCommandLineOption kCategoryOpt({QStringLiteral("c"), QStringLiteral("category")}, QStringLiteral("Category name."), QStringLiteral("NAME"));
+const QCommandLineOption kBackboneOpt(QStringLiteral("backbone"),
+    QStringLiteral("Backbone file (.mbb, or a TorchScript .pt); default $MAGPIE_BACKBONE or the converted MobileNetV2."),
+    QStringLiteral("FILE"));
+
+std::optional<Category> category(const Context &c, const Library &lib, const QCommandLineParser &p, int *exit)
+{
+    const QString name = p.value(kCategoryOpt);
+    if (name.isEmpty()) {
+        c.error(QStringLiteral("--category NAME is required."));
+        *exit = Usage;
+        return std::nullopt;
+    }
+    auto cat = lib.category(name);
+    if (!cat) {
+        c.error(QStringLiteral("no category \u201c%1\u201d (magpie-cli category list).").arg(name));
+        *exit = Failed;
+    }
+    return cat;
+}
+
+ImageId resolveImage(const Library &lib, const QString &s)
+{
+    bool ok = false;
+    const qint64 id = s.toLongLong(&ok);
+    if (ok && lib.image(id)) return id;
+    return lib.findByPath(s);
+}
+
+// A small CSV reader: header row, commas, double-quoted fields.
+QVector<QStringList> readCsv(const QString &path, QString *error)
+{
+    QVector<QStringList> rows;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        *error = QStringLiteral("cannot read %1").arg(path);
+        return rows;
+    }
+    QTextStream in(&f);
+    while (!in.atEnd()) {
+        const QString line = in.readLine();
+        if (line.trimmed().isEmpty()) continue;
+        QStringList fields;
+        QString cur;
+        bool quoted = false;
+        for (int i = 0; i < line.size(); ++i) {
+            const QChar ch = line[i];
+            if (quoted) {
+                if (ch == u'"' && i + 1 < line.size() && line[i + 1] == u'"') { cur += u'"'; ++i; }
+                else if (ch == u'"') quoted = false;
+                else cur += ch;
+            } else if (ch == u'"') {
+                quoted = true;
+            } else if (ch == u',') {
+                fields << cur;
+                cur.clear();
+            } else {
+                cur += ch;
+            }
+        }
+        fields << cur;
+        rows.push_back(fields);
+    }
+    return rows;
+}
+
+std::unique_ptr<Curator> makeCurator(const Context &c, Library &lib, const QCommandLineParser &p, int *exit)
+{
+    auto cur = std::make_unique<Curator>(lib, p.value(kBackboneOpt));
+    if (cur->backboneVersion().isEmpty()) {
+        c.error(cur->lastError());
+        *exit = Failed;
+        return nullptr;
+    }
+    return cur;
+}
+
+} // namespace
+
+int cmdEmbed(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption batch(QStringLiteral("batch"), QStringLiteral("Images per batch (default 32)."), QStringLiteral("N"), QStringLiteral("32"));
+    p.addOption(batch);
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Embeds every image not yet in the embedding cache."), &exit)) return exit;
+    auto lib = c.open(false, &exit);
+    if (!lib) return exit;
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    training::EmbedReport r;
+    QElapsedTimer t;
+    t.start();
+    const bool ok = cur->embed(&r, [&](qint64 done, qint64 total) {
+        ImportProgress ip;
+        ip.done = done;
+        ip.total = total;
+        ip.phase = QStringLiteral("embedding");
+        ip.perSecond = t.elapsed() > 0 ? done * 1000.0 / t.elapsed() : 0;
+        c.progress(ip);
+    }, c.cancel, p.value(batch).toInt());
+    c.endProgress();
+    if (!ok) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    const double ips = r.seconds > 0 ? r.embedded / r.seconds : 0;
+    c.print(QStringLiteral("%1 images: %2 embedded now, %3 cached, %4 failed \u2014 %5 s (%6 images/s; decode %7 s, network %8 s)")
+                .arg(r.total).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
+                .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2));
+    c.printJson({{QStringLiteral("backbone"), cur->backboneVersion()}, {QStringLiteral("total"), r.total},
+                 {QStringLiteral("embedded"), r.embedded}, {QStringLiteral("cached"), r.cached},
+                 {QStringLiteral("failed"), r.failed}, {QStringLiteral("seconds"), r.seconds},
+                 {QStringLiteral("decode_seconds"), r.decodeSeconds}, {QStringLiteral("network_seconds"), r.networkSeconds},
+                 {QStringLiteral("images_per_second"), ips}, {QStringLiteral("cancelled"), r.cancelled}});
+    return r.cancelled ? Cancelled : Ok;
+}
+
+int cmdTrain(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kCategoryOpt);
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption fast(QStringLiteral("fast"), QStringLiteral("A head on cached embeddings (default)."));
+    const QCommandLineOption deep(QStringLiteral("deep"), QStringLiteral("Fine-tune the upper blocks (not implemented yet)."));
+    const QCommandLineOption hidden(QStringLiteral("hidden"), QStringLiteral("MLP head with N hidden units (0: logistic)."), QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 250)."), QStringLiteral("N"), QStringLiteral("250"));
+    const QCommandLineOption l2(QStringLiteral("l2"), QStringLiteral("L2 penalty (default 0.001)."), QStringLiteral("X"), QStringLiteral("0.001"));
+    const QCommandLineOption noVal(QStringLiteral("no-validate"), QStringLiteral("Skip the 5-fold validation."));
+    p.addOptions({fast, deep, hidden, steps, l2, noVal});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
+    auto lib = c.open(false, &exit);
+    if (!lib) return exit;
+    const auto cat = category(c, *lib, p, &exit);
+    if (!cat) return exit;
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    training::TrainOptions o;
+    o.deep = p.isSet(deep);
+    o.hidden = p.value(hidden).toInt();
+    o.steps = p.value(steps).toInt();
+    o.l2 = p.value(l2).toFloat();
+    o.validate = !p.isSet(noVal);
+    training::TrainReport r;
+    if (!cur->train(*cat, o, &r)) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    c.print(QStringLiteral("model version %1 from %2 answers in %3 s; %4 answered images not embedded. metrics: %5")
+                .arg(r.modelVersion).arg(r.examples).arg(r.trainSeconds, 0, 'f', 3).arg(r.missingEmbeddings).arg(r.metricsJson));
+    c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},
+                 {QStringLiteral("train_seconds"), r.trainSeconds}, {QStringLiteral("missing_embeddings"), r.missingEmbeddings},
+                 {QStringLiteral("metrics"), QJsonDocument::fromJson(r.metricsJson.toUtf8()).object()}});
+    return Ok;
+}
+
+int cmdScore(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kCategoryOpt);
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Write image,path,score per class to this CSV."), QStringLiteral("FILE"));
+    p.addOption(out);
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Scores every embedded image with the category's current model."), &exit)) return exit;
+    auto lib = c.open(true, &exit);
+    if (!lib) return exit;
+    const auto cat = category(c, *lib, p, &exit);
+    if (!cat) return exit;
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int C = 0;
+    qint64 version = 0;
+    QElapsedTimer t;
+    t.start();
+    if (!cur->scores(*cat, &ids, &probs, &C, &version)) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    const double secs = t.nsecsElapsed() / 1e9;
+    if (!cur->lastError().isEmpty()) c.error(cur->lastError());
+    int positives = 0;
+    for (qsizetype i = 0; i < ids.size(); ++i)
+        positives += cat->kind == CategoryKind::Binary ? probs[i * C + 1] >= 0.5f : 0;
+    if (p.isSet(out)) {
+        QFile f(p.value(out));
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
+            c.error(QStringLiteral("cannot write %1").arg(p.value(out)));
+            return Failed;
+        }
+        QTextStream s(&f);
+        s << "image";
+        if (cat->kind == CategoryKind::Binary) s << ",yes";
+        else for (const ClassInfo &ci : cat->classes) s << ',' << ci.name;
+        s << '\n';
+        for (qsizetype i = 0; i < ids.size(); ++i) {
+            s << ids[i];
+            for (int k = cat->kind == CategoryKind::Binary ? 1 : 0; k < C; ++k) s << ',' << probs[i * C + k];
+            s << '\n';
+        }
+    }
+    c.print(QStringLiteral("model version %1 scored %2 images in %3 s%4").arg(version).arg(ids.size()).arg(secs, 0, 'f', 3)
+                .arg(cat->kind == CategoryKind::Binary ? QStringLiteral("; %1 predicted yes").arg(positives) : QString()));
+    c.printJson({{QStringLiteral("model_version"), version}, {QStringLiteral("images"), ids.size()},
+                 {QStringLiteral("seconds"), secs}, {QStringLiteral("predicted_yes"), positives}});
+    return Ok;
+}
+
+int cmdSuggest(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kCategoryOpt);
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption queue(QStringLiteral("queue"), QStringLiteral("harvest, teach, audit, novel, mix (default) or random."), QStringLiteral("Q"), QStringLiteral("mix"));
+    const QCommandLineOption num({QStringLiteral("n"), QStringLiteral("count")}, QStringLiteral("How many (default 10)."), QStringLiteral("N"), QStringLiteral("10"));
+    const QCommandLineOption cls(QStringLiteral("class"), QStringLiteral("Only this class of a class set."), QStringLiteral("NAME"));
+    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the random queues."), QStringLiteral("S"), QStringLiteral("1"));
+    p.addOptions({queue, num, cls, seed});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Proposes images to answer next (never ones already answered in the category)."), &exit)) return exit;
+    auto lib = c.open(true, &exit);
+    if (!lib) return exit;
+    const auto cat = category(c, *lib, p, &exit);
+    if (!cat) return exit;
+    const auto q = training::parseQueue(p.value(queue));
+    if (!q) {
+        c.error(QStringLiteral("unknown queue %1").arg(p.value(queue)));
+        return Usage;
+    }
+    ClassId classId = 0;
+    if (p.isSet(cls)) {
+        for (const ClassInfo &ci : cat->classes)
+            if (ci.name == p.value(cls)) classId = ci.id;
+        if (!classId) {
+            c.error(QStringLiteral("no class %1 in %2").arg(p.value(cls), cat->name));
+            return Usage;
+        }
+    }
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    const auto list = cur->suggest(*cat, *q, p.value(num).toInt(), classId, p.value(seed).toULongLong());
+    QJsonArray arr;
+    for (const auto &s : list) {
+        c.print(QStringLiteral("%1\t%2\t%3\t%4\t%5").arg(s.imageId).arg(s.score, 0, 'f', 4)
+                    .arg(s.className.isEmpty() ? QStringLiteral("-") : s.className, training::queueName(s.queue), s.path));
+        arr.append(QJsonObject{{QStringLiteral("image"), s.imageId}, {QStringLiteral("path"), s.path},
+                               {QStringLiteral("score"), s.score}, {QStringLiteral("class"), s.className},
+                               {QStringLiteral("queue"), training::queueName(s.queue)}});
+    }
+    c.printJson({{QStringLiteral("suggestions"), arr}, {QStringLiteral("note"), cur->lastError()}});
+    return Ok;
+}
+
+int cmdAnswer(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kCategoryOpt);
+    const QCommandLineOption value(QStringLiteral("value"), QStringLiteral("yes, no or skip."), QStringLiteral("V"));
+    const QCommandLineOption cls(QStringLiteral("class"), QStringLiteral("The class (class sets)."), QStringLiteral("NAME"));
+    const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("CSV with columns file (or image), value, and class for class sets."), QStringLiteral("FILE"));
+    const QCommandLineOption ms(QStringLiteral("duration-ms"), QStringLiteral("How long the answer took."), QStringLiteral("MS"), QStringLiteral("-1"));
+    p.addOptions({value, cls, csv, ms});
+    p.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image ids or paths."), QStringLiteral("[IMAGE...]"));
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Records answers as a person would (origin \"person\")."), &exit)) return exit;
+    auto lib = c.open(false, &exit);
+    if (!lib) return exit;
+    const auto cat = category(c, *lib, p, &exit);
+    if (!cat) return exit;
+    auto classOf = [&](const QString &name) -> ClassId {
+        for (const ClassInfo &ci : cat->classes)
+            if (ci.name == name) return ci.id;
+        return -1;
+    };
+    struct Row { QString image, value, cls; };
+    QVector<Row> rows;
+    if (p.isSet(csv)) {
+        QString err;
+        const auto table = readCsv(p.value(csv), &err);
+        if (table.isEmpty()) {
+            c.error(err.isEmpty() ? QStringLiteral("empty CSV") : err);
+            return Failed;
+        }
+        const QStringList h = table[0];
+        const int fi = std::max(h.indexOf(QStringLiteral("file")), h.indexOf(QStringLiteral("image")));
+        const int vi = std::max(h.indexOf(QStringLiteral("value")), h.indexOf(QStringLiteral("answer")));
+        const int ci = h.indexOf(QStringLiteral("class"));
+        if (fi < 0 || vi < 0) {
+            c.error(QStringLiteral("the CSV needs columns file (or image) and value (or answer)"));
+            return Usage;
+        }
+        for (qsizetype i = 1; i < table.size(); ++i)
+            rows.push_back({table[i].value(fi), table[i].value(vi), ci >= 0 ? table[i].value(ci) : p.value(cls)});
+    } else {
+        for (const QString &im : p.positionalArguments()) rows.push_back({im, p.value(value), p.value(cls)});
+    }
+    if (rows.isEmpty()) {
+        c.error(QStringLiteral("nothing to answer: give IMAGE... with --value, or --csv FILE"));
+        return Usage;
+    }
+    QVector<Answer> answers;
+    int bad = 0;
+    for (const Row &r : rows) {
+        Answer a;
+        a.categoryId = cat->id;
+        a.imageId = resolveImage(*lib, r.image);
+        const auto v = parseAnswer(r.value);
+        a.classId = cat->kind == CategoryKind::Binary ? 0 : classOf(r.cls);
+        if (!a.imageId || !v || a.classId < 0) {
+            c.error(QStringLiteral("skipped %1 (%2): unknown image, value or class").arg(r.image, r.value));
+            ++bad;
+            continue;
+        }
+        a.value = *v;
+        a.origin = Origin::Person;
+        a.durationMs = p.value(ms).toInt();
+        answers.push_back(a);
+    }
+    const int written = lib->answerBatch(answers);
+    c.print(QStringLiteral("%1 answers recorded, %2 skipped").arg(written).arg(bad));
+    c.printJson({{QStringLiteral("recorded"), written}, {QStringLiteral("skipped"), bad}});
+    return written == answers.size() && bad == 0 ? Ok : Failed;
+}
+
+int cmdEval(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kCategoryOpt);
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption truth(QStringLiteral("truth"), QStringLiteral("Ground-truth CSV."), QStringLiteral("FILE"));
+    const QCommandLineOption fileCol(QStringLiteral("file-column"), QStringLiteral("Column with the file (default file)."), QStringLiteral("COL"), QStringLiteral("file"));
+    const QCommandLineOption labelCol(QStringLiteral("label-column"), QStringLiteral("Column with the class name or yes/no (default label)."), QStringLiteral("COL"), QStringLiteral("label"));
+    p.addOptions({truth, fileCol, labelCol});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Accuracy of the current model on ground-truth images never answered in the category."), &exit)) return exit;
+    auto lib = c.open(true, &exit);
+    if (!lib) return exit;
+    const auto cat = category(c, *lib, p, &exit);
+    if (!cat) return exit;
+    QString err;
+    const auto table = readCsv(p.value(truth), &err);
+    if (table.isEmpty()) {
+        c.error(err.isEmpty() ? QStringLiteral("--truth CSV is empty or missing") : err);
+        return Usage;
+    }
+    const int fi = table[0].indexOf(p.value(fileCol)), li = table[0].indexOf(p.value(labelCol));
+    if (fi < 0 || li < 0) {
+        c.error(QStringLiteral("columns %1 / %2 not in the CSV").arg(p.value(fileCol), p.value(labelCol)));
+        return Usage;
+    }
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    QVector<QPair<ImageId, ClassId>> gt;
+    int unknown = 0;
+    for (qsizetype i = 1; i < table.size(); ++i) {
+        const ImageId id = resolveImage(*lib, table[i].value(fi));
+        const QString label = table[i].value(li);
+        ClassId cls = -1;
+        if (cat->kind == CategoryKind::Binary) {
+            if (const auto v = parseAnswer(label); v && *v != AnswerValue::Skip) cls = *v == AnswerValue::Yes ? 1 : 0;
+        } else {
+            for (const ClassInfo &ci : cat->classes)
+                if (ci.name == label) cls = ci.id;
+        }
+        if (!id || cls < 0) { ++unknown; continue; }
+        gt.push_back({id, cls});
+    }
+    training::EvalReport r;
+    if (!cur->evaluate(*cat, gt, &r)) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    r.unknown += unknown;
+    QJsonObject per;
+    for (const auto &[name, acc] : r.perClassAccuracy) per.insert(name, acc);
+    c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 unknown)")
+                .arg(r.accuracy, 0, 'f', 4).arg(r.evaluated).arg(r.skippedAnswered).arg(r.unknown));
+    c.printJson({{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
+                 {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
+                 {QStringLiteral("per_class_accuracy"), per}});
+    return Ok;
+}
+
+int cmdSimilar(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption num({QStringLiteral("n"), QStringLiteral("count")}, QStringLiteral("How many (default 10)."), QStringLiteral("N"), QStringLiteral("10"));
+    p.addOption(num);
+    p.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image id or path."));
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("More like this: the nearest images by embedding (cosine)."), &exit)) return exit;
+    auto lib = c.open(true, &exit);
+    if (!lib) return exit;
+    if (p.positionalArguments().size() != 1) {
+        c.error(QStringLiteral("give one IMAGE"));
+        return Usage;
+    }
+    const ImageId id = resolveImage(*lib, p.positionalArguments().first());
+    if (!id) {
+        c.error(QStringLiteral("no image %1").arg(p.positionalArguments().first()));
+        return Failed;
+    }
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    QElapsedTimer t;
+    t.start();
+    const auto list = cur->similar(id, p.value(num).toInt());
+    const double ms = t.nsecsElapsed() / 1e6;
+    if (list.isEmpty() && !cur->lastError().isEmpty()) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    QJsonArray arr;
+    for (const auto &[img, sim] : list) {
+        const auto rec = lib->image(img);
+        const QString path = rec ? rec->absPath : QString();
+        c.print(QStringLiteral("%1\t%2\t%3").arg(img).arg(sim, 0, 'f', 4).arg(path));
+        arr.append(QJsonObject{{QStringLiteral("image"), img}, {QStringLiteral("cosine"), sim}, {QStringLiteral("path"), path}});
+    }
+    c.printJson({{QStringLiteral("similar"), arr}, {QStringLiteral("milliseconds"), ms}});
+    return Ok;
+}
+
+} // namespace magpie::cli
