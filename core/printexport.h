@@ -151,6 +151,7 @@ struct PrintExportResult
     int placeholders = 0; // cells painted as "missing"
     QSize pixelSize;      // raster exports
     double seconds = 0;
+    double writeSeconds = 0; // of `seconds`: encoding the raster file, or finishing the PDF
 };
 
 // Exports `job` into `folder` (created when missing). The output is

@@ -10,6 +10,8 @@
 //   magpie-bench-collections export DIR N FORMAT PAPER DPI OUTDIR
 //       one export of N images of DIR laid out by similarity: seconds and
 //       peak RSS of this process (run it once per measurement)
+//   magpie-bench-collections make-large DIR N LONGSIDE OUTDIR
+//       upscaled JPEG copies of the first N images (camera-size sources)
 // Every measurement is one JSON line on stdout.
 #include "core/imagedecoder.h"
 #include "core/layout.h"
@@ -19,6 +21,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QGuiApplication>
+#include <QImageReader>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTextStream>
@@ -55,7 +58,7 @@ QStringList images(const QString &dir, int n)
 
 // Colour/tone features straight from the files (no library needed),
 // standardised per dimension like collectFeatures() does.
-FeatureMatrix featuresOf(const QStringList &files, QSize *sizes = nullptr)
+FeatureMatrix featuresOf(const QStringList &files)
 {
     FeatureMatrix f;
     f.dim = colourToneDim();
@@ -64,8 +67,6 @@ FeatureMatrix featuresOf(const QStringList &files, QSize *sizes = nullptr)
         const QImage img = decoder::decodeFile(files[i], 96, &err);
         const auto v = colourToneFeature(img);
         f.values.insert(f.values.end(), v.begin(), v.end());
-        if (sizes)
-            sizes[i] = img.size();
     }
     const int n = f.rows();
     for (int c = 0; c < f.dim; ++c) {
@@ -172,8 +173,7 @@ int main(int argc, char **argv)
         }
         QElapsedTimer total;
         total.start();
-        std::vector<QSize> sizes(size_t(files.size()));
-        const FeatureMatrix f = featuresOf(files, sizes.data());
+        const FeatureMatrix f = featuresOf(files);
         PrintJob job;
         job.title = QStringLiteral("%1 images from the themes archive").arg(files.size());
         job.subtitle = QStringLiteral("magpie-bench-collections");
@@ -185,10 +185,7 @@ int main(int argc, char **argv)
             it.id = i + 1;
             it.sourcePath = files[i];
             it.caption = QFileInfo(files[i]).fileName();
-            // decodeFile(…, 96) gave a scaled size; the export only needs the proportions and the
-            // real size when larger than the cell, so ask the decoder for the full size here.
-            QString err;
-            it.pixelSize = decoder::decodeFile(files[i], 0, &err).size();
+            it.pixelSize = QImageReader(files[i]).size(); // what the library stores (header only)
             job.items << it;
         }
         const SheetGeometry g0 = sheetGeometry(job);
@@ -207,6 +204,7 @@ int main(int argc, char **argv)
               {QStringLiteral("ok"), r.ok},
               {QStringLiteral("error"), r.error},
               {QStringLiteral("export_seconds"), r.seconds},
+              {QStringLiteral("write_seconds"), r.writeSeconds},
               {QStringLiteral("prepare_seconds"), prepSeconds},
               {QStringLiteral("width_px"), r.pixelSize.width()},
               {QStringLiteral("height_px"), r.pixelSize.height()},
@@ -215,6 +213,22 @@ int main(int argc, char **argv)
               {QStringLiteral("placeholders"), r.placeholders},
               {QStringLiteral("max_rss_kb"), qint64(maxRssKb())}});
         return r.ok ? 0 : 1;
+    }
+    if (cmd == u"make-large" && a.size() >= 6) {
+        // Upscaled copies of the first N images, long side L, JPEG quality 90:
+        // stand-ins for camera-size sources (the themes images are <= 200 px).
+        const QStringList files = images(a[2], a[3].toInt());
+        const int longSide = a[4].toInt();
+        QDir().mkpath(a[5]);
+        for (const QString &f : files) {
+            QString err;
+            const QImage img = decoder::decodeFile(f, 0, &err);
+            const QImage big = img.width() >= img.height()
+                                   ? img.scaledToWidth(longSide, Qt::SmoothTransformation)
+                                   : img.scaledToHeight(longSide, Qt::SmoothTransformation);
+            big.save(a[5] + QLatin1Char('/') + QFileInfo(f).completeBaseName() + QStringLiteral(".jpg"), "JPEG", 90);
+        }
+        return 0;
     }
     QTextStream(stderr) << "usage: magpie-bench-collections layout DIR N RUNS [exact|approx|auto] | "
                            "layout-synthetic N RUNS [approx|exact] | export DIR N FORMAT PAPER DPI OUTDIR\n";
