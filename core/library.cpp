@@ -312,22 +312,22 @@ struct Library::Private
             lastError = QStringLiteral("The library %1 is open read-only.").arg(QDir::toNativeSeparators(path));
             return false;
         }
-        if (!db.transaction()) {
-            lastError = db.lastError().text();
-            return false;
-        }
-        return true;
+        // IMMEDIATE takes the write lock up front (waiting up to the busy
+        // timeout); a deferred transaction that reads first and writes later
+        // fails at once with SQLITE_BUSY when another connection wrote between.
+        return execSql(QStringLiteral("BEGIN IMMEDIATE"));
     }
     bool commit()
     {
-        if (!db.commit()) {
-            lastError = db.lastError().text();
-            db.rollback();
+        if (!execSql(QStringLiteral("COMMIT"))) {
+            const QString err = lastError;
+            execSql(QStringLiteral("ROLLBACK"));
+            lastError = err;
             return false;
         }
         return true;
     }
-    void rollback() { db.rollback(); }
+    void rollback() { execSql(QStringLiteral("ROLLBACK")); }
 
     QVector<Answer> answersFor(ImageId image, CategoryId category) const
     {

@@ -2,6 +2,8 @@
 
 #include "core/library.h"
 
+#include <QThread>
+
 namespace magpie {
 
 void registerUiMetaTypes()
@@ -29,10 +31,16 @@ void LibraryWorker::answer(const Answer &a)
 {
     if (!m_lib)
         return;
-    if (m_lib->answer(a))
-        Q_EMIT answered(a);
-    else
-        Q_EMIT failed(QStringLiteral("The answer could not be saved: ") + m_lib->lastError());
+    // A busy library (an import writing in another thread) is waited for by
+    // SQLite itself; retry a few times more before telling the person.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        if (m_lib->answer(a)) {
+            Q_EMIT answered(a);
+            return;
+        }
+        QThread::msleep(50 << attempt);
+    }
+    Q_EMIT failed(QStringLiteral("The answer could not be saved: ") + m_lib->lastError());
 }
 
 void LibraryWorker::undo(qint64 category)
@@ -49,7 +57,7 @@ void LibraryWorker::fetch(int request, qint64 category, const QString &mode, int
         return;
     // Without a model every mode draws from the unanswered images: "audit" and
     // "mix" in a fixed shuffled order, the others in import order.
-    const quint32 seed = (mode == u"audit" || mode == u"mix" || mode == u"novel") ? 0x9E3779B9u : 0u;
+    const quint32 seed = (mode == u"audit" || mode == u"mix" || mode == u"novel") ? kShuffleSeed : 0u;
     QVector<Proposal> out;
     for (const ImageRecord &r : m_lib->unanswered(category, count, seed, exclude)) {
         Proposal p;

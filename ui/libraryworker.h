@@ -11,6 +11,10 @@ namespace magpie {
 
 class Library;
 
+// Without a model, the "mix", "audit" and "novel" queues show the unanswered
+// images in this fixed pseudo-random order (the same for every session).
+constexpr quint32 kShuffleSeed = 0x9E3779B9u;
+
 // What the swipe view shows next: an image and, when a model proposed it,
 // its guess. Plain values; crosses threads.
 struct Proposal

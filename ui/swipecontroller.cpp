@@ -75,8 +75,10 @@ void SwipeController::shutdown()
     if (m_shutdown)
         return;
     m_shutdown = true;
-    // Queued slots run in order: close() runs after every pending answer.
-    QMetaObject::invokeMethod(m_worker, "close", Qt::QueuedConnection);
+    // Queued slots run in order: close() runs after every pending answer, and
+    // blocking here keeps the thread's loop alive until they have all run.
+    if (m_thread.isRunning())
+        QMetaObject::invokeMethod(m_worker, "close", Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }
@@ -154,6 +156,11 @@ void SwipeController::answer(AnswerValue value, ClassId cls)
 {
     if (!m_hasCurrent || !hasCategory())
         return;
+    if (!currentReady()) {
+        // the person has not seen it yet: no blind answers
+        Q_EMIT message(tr("Still decoding this image…"));
+        return;
+    }
     if (!currentError().isEmpty()) {
         // an image that cannot be shown cannot be judged: move on, record nothing
         Q_EMIT message(tr("Skipped %1: %2").arg(m_current.image.relPath, currentError()));

@@ -1,0 +1,239 @@
+// The swipe view as a person uses it: keys, undo, letters, a new model's
+// queue, a corrupt image, closing with answers in flight. Offscreen platform.
+#include "core/importer.h"
+#include "core/library.h"
+#include "ui/mainwindow.h"
+#include "ui/swipecontroller.h"
+#include "ui/swipeview.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace magpie;
+
+class tst_Swipe : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    QString m_libPath;
+    QString m_archive;
+
+    std::unique_ptr<Library> lib() { return Library::open(m_libPath, Library::Mode::ReadOnly, nullptr); }
+
+    static void press(QWidget *w, Qt::Key key, const QString &text = {})
+    {
+        QKeyEvent e(QEvent::KeyPress, key, Qt::NoModifier, text);
+        QApplication::sendEvent(w, &e);
+    }
+
+    // As a person does: look at the image (wait until it is shown), then press.
+    static void answerKey(MainWindow *w, Qt::Key key, const QString &text = {})
+    {
+        QVERIFY(QTest::qWaitFor([&] { return w->controller()->currentReady(); }, 5000));
+        press(w->swipeView(), key, text);
+    }
+
+    // A window on the test library showing `category`, with its first image decoded.
+    std::unique_ptr<MainWindow> window(const QString &category)
+    {
+        auto w = std::make_unique<MainWindow>();
+        w->show();
+        if (!w->openLibrary(m_libPath))
+            return nullptr;
+        w->selectCategory(category);
+        if (!QTest::qWaitFor([&] { return w->controller()->currentReady(); }, 10000))
+            return nullptr;
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        // a small real archive: copies of the bundled sample initials
+        m_archive = m_tmp.filePath(QStringLiteral("archive"));
+        QDir().mkpath(m_archive);
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        int n = 0;
+        for (const QString &f : sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name)) {
+            if (n++ >= 60)
+                break;
+            QVERIFY(QFile::copy(sample.filePath(f), m_archive + QLatin1Char('/') + f));
+        }
+        m_libPath = m_tmp.filePath(QStringLiteral("swipe.magpie"));
+        auto l = Library::create(m_libPath, nullptr);
+        QVERIFY(l);
+        QVERIFY(importFolder(*l, m_archive).error.isEmpty());
+        QVERIFY(l->createCategory(QStringLiteral("rocks"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
+                                  {QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("C"), QStringLiteral("none")}));
+        QVERIFY(l->createCategory(QStringLiteral("undo"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
+    }
+
+    void keysReachTheLibrary()
+    {
+        auto w = window(QStringLiteral("rocks"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const ImageId first = c->current().image.id;
+        QTest::qWait(30); // a person takes a moment
+        answerKey(w.get(), Qt::Key_Right);
+        QVERIFY(c->current().image.id != first); // the next image at once
+        const ImageId second = c->current().image.id;
+        answerKey(w.get(), Qt::Key_Left);
+        answerKey(w.get(), Qt::Key_Space);
+        answerKey(w.get(), Qt::Key_L); // L is yes too
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        auto l = lib();
+        const auto cat = l->category(QStringLiteral("rocks"));
+        QHash<ImageId, Answer> got;
+        for (const Answer &a : l->answers(cat->id))
+            got.insert(a.imageId, a);
+        QCOMPARE(got.size(), 4);
+        QCOMPARE(got[first].value, AnswerValue::Yes);
+        QVERIFY(got[first].durationMs >= 25); // how long the person took is recorded
+        QCOMPARE(got[second].value, AnswerValue::No);
+        QCOMPARE(c->history().size(), size_t(4));
+        QCOMPARE(c->history().front().answer.value, AnswerValue::Yes);
+        QVERIFY(!w->swipeView()->latencies().isEmpty());
+    }
+
+    void undoRestores()
+    {
+        auto w = window(QStringLiteral("undo"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const ImageId first = c->current().image.id;
+        answerKey(w.get(), Qt::Key_Right);
+        const ImageId second = c->current().image.id;
+        answerKey(w.get(), Qt::Key_Left);
+        press(w->swipeView(), Qt::Key_Backspace);
+        QCOMPARE(c->current().image.id, second); // back to the image just answered
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        auto l = lib();
+        auto answers = l->answers(l->category(QStringLiteral("undo"))->id);
+        QCOMPARE(answers.size(), 1);
+        QCOMPARE(answers[0].imageId, first);
+        // Ctrl+Z undoes too
+        QKeyEvent ctrlZ(QEvent::KeyPress, Qt::Key_Z, Qt::ControlModifier);
+        QApplication::sendEvent(w->swipeView(), &ctrlZ);
+        QCOMPARE(c->current().image.id, first);
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        QCOMPARE(lib()->answers(l->category(QStringLiteral("undo"))->id).size(), 0);
+    }
+
+    void lettersInAClassSet()
+    {
+        auto w = window(QStringLiteral("Initials"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const ImageId first = c->current().image.id;
+        answerKey(w.get(), Qt::Key_C, QStringLiteral("c"));
+        const ImageId second = c->current().image.id;
+        answerKey(w.get(), Qt::Key_0, QStringLiteral("0")); // the "none" class
+        answerKey(w.get(), Qt::Key_Right); // no model guess: → alone cannot name a class
+        QVERIFY(c->current().image.id != second);
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        auto l = lib();
+        const auto cat = *l->category(QStringLiteral("Initials"));
+        QHash<ImageId, ClassId> got;
+        for (const Answer &a : l->answers(cat.id))
+            got.insert(a.imageId, a.classId);
+        QCOMPARE(got.size(), 2);
+        QCOMPARE(got[first], cat.classes[2].id);  // C
+        QCOMPARE(got[second], cat.classes[3].id); // none
+    }
+
+    void newModelKeepsCurrentImage()
+    {
+        auto w = window(QStringLiteral("queue"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const Proposal current = c->current();
+        // a new model version proposes a different order, with the current image in it
+        auto l = lib();
+        const auto images = l->images(ImageStatus::Ok, 60);
+        QVector<Proposal> fresh;
+        for (int i = images.size() - 1; i >= images.size() - 6; --i) {
+            Proposal p;
+            p.image = images[i];
+            p.queue = QStringLiteral("harvest");
+            p.guess = QStringLiteral("yes");
+            p.confidence = 0.9 - 0.01 * (images.size() - i);
+            p.modelVersion = 2;
+            fresh << p;
+        }
+        Proposal same = current;
+        same.confidence = 0.42;
+        same.modelVersion = 2;
+        fresh.insert(2, same);
+        c->refreshQueue(fresh);
+        QCOMPARE(c->current().image.id, current.image.id); // no jump
+        QCOMPARE(c->current().modelVersion, 2);
+        QCOMPARE(c->current().confidence, 0.42);
+        answerKey(w.get(), Qt::Key_Right);
+        QCOMPARE(c->current().image.id, fresh[0].image.id); // the new order follows
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        const auto answers = lib()->answers(lib()->category(QStringLiteral("queue"))->id);
+        QCOMPARE(answers.size(), 1);
+        QCOMPARE(answers[0].modelVersion, 2); // the proposing model is recorded
+    }
+
+    void corruptImageIsSkipped()
+    {
+        // an image that was fine at import and is damaged on disk now
+        auto l = Library::open(m_libPath, Library::Mode::ReadOnly, nullptr);
+        const auto catId = l->category(QStringLiteral("corrupt"))->id;
+        // the first image the default queue (mix, no model yet) will show
+        const ImageId victim = l->unanswered(catId, 1, kShuffleSeed).first().id;
+        const QString path = l->image(victim)->absPath;
+        l.reset();
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write("garbage, not a JPEG any more");
+        f.close();
+
+        auto w = window(QStringLiteral("corrupt"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        QCOMPARE(c->current().image.id, victim);
+        QVERIFY2(c->currentError().contains(QStringLiteral("not an image")), qPrintable(c->currentError()));
+        const QImage shot = w->swipeView()->grab().toImage();
+        QVERIFY(!shot.isNull()); // the placeholder paints
+        answerKey(w.get(), Qt::Key_Right);
+        QVERIFY(c->current().image.id != victim); // moved on
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        QCOMPARE(lib()->answers(catId).size(), 0); // and recorded nothing for it
+    }
+
+    void closingLosesNoAnswer()
+    {
+        auto w = window(QStringLiteral("close"));
+        QVERIFY(w);
+        // a background job is running when the window closes
+        QTemporaryDir more;
+        for (int i = 0; i < 40; ++i)
+            QFile::copy(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials/labels.csv"), more.filePath(QStringLiteral("x%1.csv").arg(i)));
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        for (const QString &f : sample.entryList({QStringLiteral("*.png")}, QDir::Files))
+            QFile::copy(sample.filePath(f), more.filePath(f));
+        w->importFolder(more.path());
+        int answered = 0;
+        for (int i = 0; i < 15 && w->controller()->hasCurrent(); ++i) {
+            QVERIFY(QTest::qWaitFor([&] { return w->controller()->currentReady(); }, 5000));
+            const bool counts = w->controller()->currentError().isEmpty(); // the damaged file records nothing
+            press(w->swipeView(), i % 2 ? Qt::Key_Left : Qt::Key_Right);
+            answered += counts ? 1 : 0;
+        }
+        w->close(); // answers still in flight, import still running
+        w.reset();
+        QCOMPARE(lib()->answers(lib()->category(QStringLiteral("close"))->id).size(), answered);
+    }
+};
+
+QTEST_MAIN(tst_Swipe)
+#include "tst_swipe.moc"
