@@ -3,6 +3,7 @@
 
 #include "app/cli/cli.h"
 #include "core/collections.h"
+#include "core/embeddingcache.h"
 #include "core/layout.h"
 #include "core/library.h"
 #include "core/printexport.h"
@@ -345,8 +346,12 @@ int exportCollection(const Context &c)
                            "ORDER");
     const auto seed = opt("seed", "Layout seed (default 1).", "N");
     const auto saveOrder = opt("save-order", "Store the similarity order back into the collection.");
+    const auto features = opt("features",
+                              "auto (default: the training engine's embedding cache when it covers every image, "
+                              "else colour and tone), embeddings (fail without them) or colour.",
+                              "FROM");
     p.addOptions({out, format, paper, size, landscape, dpi, margin, bleed, gutter, fit, background, noCaptions, noTitle,
-                  captionFrom, rows, cols, order, seed, saveOrder});
+                  captionFrom, rows, cols, order, seed, saveOrder, features});
     int exit = Ok;
     if (!sc.parse(p, QStringLiteral("Lay a collection out on a sheet and export it as PDF, PNG, TIFF or a folder."),
                   &exit))
@@ -432,6 +437,9 @@ int exportCollection(const Context &c)
         else
             return usage(QStringLiteral("Unknown --caption %1 (file, path, source, root).").arg(v));
     }
+    const QString featuresV = p.value(features).isEmpty() ? QStringLiteral("auto") : p.value(features);
+    if (featuresV != u"auto" && featuresV != u"embeddings" && featuresV != u"colour")
+        return usage(QStringLiteral("--features is auto, embeddings or colour."));
     const QString orderV = p.value(order).isEmpty() ? QStringLiteral("similar") : p.value(order);
     if (orderV != u"similar" && orderV != u"collection")
         return usage(QStringLiteral("--order is similar or collection."));
@@ -453,8 +461,23 @@ int exportCollection(const Context &c)
         QVector<ImageId> ids;
         for (const PrintItem &it : job.items)
             ids << it.id;
-        // magpie-cli has no embedding cache to read yet; the layout uses colour and tone.
-        const FeatureMatrix features = collectFeatures(*lib, ids, {}, c.cancel);
+        EmbeddingLookup embeddings;
+        if (featuresV != u"colour") {
+            EmbeddingCacheInfo info;
+            QString why;
+            embeddings = openEmbeddingCache(lib->cacheDir(), {}, &info, &why);
+            if (embeddings)
+                c.print(QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.").arg(info.version).arg(info.rows).arg(info.dim));
+            else if (featuresV == u"embeddings") {
+                c.error(why + QStringLiteral(" Compute embeddings first (magpie-cli embed), or use --features colour."));
+                return Failed;
+            }
+        }
+        const FeatureMatrix fm = collectFeatures(*lib, ids, embeddings, c.cancel);
+        if (featuresV == u"embeddings" && fm.source != FeatureMatrix::Source::Embeddings) {
+            c.error(fm.notes.join(QLatin1Char(' ')));
+            return Failed;
+        }
         const SheetGeometry g = sheetGeometry(job);
         LayoutOptions lo;
         lo.rows = o.rows;
@@ -465,20 +488,20 @@ int exportCollection(const Context &c)
             lo.rows = g.rows;
             lo.cols = g.cols;
         }
-        const GridLayout layout = layoutGrid(features, lo);
+        const GridLayout layout = layoutGrid(fm, lo);
         job.applyLayout(layout);
-        job.notes << features.notes;
+        job.notes << fm.notes;
         if (!layout.error.isEmpty())
             job.notes << layout.error;
         c.print(QStringLiteral("Layout %1 x %2 by %3, %4: neighbour distance %5 vs %6 random (ratio %7).")
                     .arg(layout.rows).arg(layout.cols)
-                    .arg(featureSourceName(features.source), layout.method)
+                    .arg(featureSourceName(fm.source), layout.method)
                     .arg(layout.neighbourDistance, 0, 'f', 3)
                     .arg(layout.randomDistance, 0, 'f', 3)
                     .arg(layout.qualityRatio(), 0, 'f', 3));
         layoutJson = QJsonObject{{QStringLiteral("rows"), layout.rows},
                                  {QStringLiteral("cols"), layout.cols},
-                                 {QStringLiteral("features"), featureSourceName(features.source)},
+                                 {QStringLiteral("features"), featureSourceName(fm.source)},
                                  {QStringLiteral("method"), layout.method},
                                  {QStringLiteral("neighbour_distance"), layout.neighbourDistance},
                                  {QStringLiteral("random_distance"), layout.randomDistance},

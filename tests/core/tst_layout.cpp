@@ -1,7 +1,12 @@
 // Grid layouts that keep similar images together (core/layout.h).
+#include "core/embeddingcache.h"
 #include "core/layout.h"
+#include "core/library.h"
 
+#include <QFile>
+#include <QFloat16>
 #include <QImage>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <cmath>
@@ -183,6 +188,57 @@ private Q_SLOTS:
         // null image: zeros, no crash
         const auto z = colourToneFeature(QImage());
         QCOMPARE(int(z.size()), colourToneDim());
+    }
+
+    void embeddingCacheFromTheTrainingEngine()
+    {
+        // The file format of training/embeddingstore, written by hand here.
+        QTemporaryDir tmp;
+        const int dim = 4;
+        QFile f16(tmp.filePath(QStringLiteral("embeddings-test-v1.f16")));
+        QVERIFY(f16.open(QIODevice::WriteOnly));
+        QByteArray header("MGPEMB01", 8);
+        const qint32 d32 = dim;
+        header.append(reinterpret_cast<const char *>(&d32), 4);
+        header.append(4, '\0');
+        f16.write(header);
+        const float rows[3][dim] = {{1, 2, 3, 4}, {0.5f, -1, 0, 2}, {9, 9, 9, 9}};
+        for (const auto &row : rows)
+            for (float x : row) {
+                const qfloat16 h(x);
+                f16.write(reinterpret_cast<const char *>(&h), 2);
+            }
+        f16.close();
+        QFile ids(tmp.filePath(QStringLiteral("embeddings-test-v1.ids")));
+        QVERIFY(ids.open(QIODevice::WriteOnly));
+        for (qint64 id : {qint64(10), qint64(20), qint64(10)}) // id 10 again: the newest row wins
+            ids.write(reinterpret_cast<const char *>(&id), 8);
+        ids.close();
+
+        EmbeddingCacheInfo info;
+        QString err;
+        const EmbeddingLookup lookup = openEmbeddingCache(tmp.path(), {}, &info, &err);
+        QVERIFY2(lookup, qPrintable(err));
+        QCOMPARE(info.dim, dim);
+        QCOMPARE(info.rows, qint64(3));
+        QCOMPARE(info.version, QStringLiteral("test-v1"));
+        QCOMPARE(*lookup(20), (std::vector<float>{0.5f, -1, 0, 2}));
+        QCOMPARE(*lookup(10), (std::vector<float>{9, 9, 9, 9}));
+        QVERIFY(!lookup(30));
+
+        // collectFeatures uses embeddings only when every image has one
+        auto lib = Library::create(tmp.filePath(QStringLiteral("t.magpie")), &err);
+        QVERIFY2(lib, qPrintable(err));
+        const FeatureMatrix all = collectFeatures(*lib, {10, 20}, lookup);
+        QCOMPARE(all.source, FeatureMatrix::Source::Embeddings);
+        QCOMPARE(all.dim, dim);
+        QVERIFY(all.notes.isEmpty());
+        const FeatureMatrix some = collectFeatures(*lib, {10, 30}, lookup);
+        QCOMPARE(some.source, FeatureMatrix::Source::ColourTone);
+        QVERIFY(some.notes.join(QLatin1Char(' ')).contains(QStringLiteral("colour and tone")));
+
+        QVERIFY(!openEmbeddingCache(tmp.filePath(QStringLiteral("nowhere")), {}, nullptr, &err));
+        QVERIFY(!err.isEmpty());
     }
 
     void emptyInput()

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "core/layout.h"
+
+#include <QString>
+
+namespace magpie {
+
+struct EmbeddingCacheInfo
+{
+    QString path;    // the .f16 file
+    QString version; // the backbone version in its name
+    int dim = 0;
+    qint64 rows = 0; // rows that have an id
+};
+
+// Reads the training engine's embedding cache without torch: the files
+// "<cacheDir>/embeddings-<version>.f16" (16-byte header "MGPEMB01" + int32
+// dim + padding, then rows of `dim` IEEE half floats) and ".ids" (one native
+// int64 image id per row; the newest row of an id wins), as written by
+// training/embeddingstore. Opens the newest cache in `cacheDir`, or the one
+// for `version` when given. The returned lookup memory-maps the file, owns it,
+// and may be copied and called from one thread at a time; it sees the rows
+// that existed when it was opened. Returns an empty lookup (and *error) when
+// there is no usable cache.
+EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &version = {},
+                                   EmbeddingCacheInfo *info = nullptr, QString *error = nullptr);
+
+} // namespace magpie
