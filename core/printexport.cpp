@@ -264,6 +264,29 @@ SheetGeometry sheetGeometry(const PrintJob &job)
     return g;
 }
 
+QTransform sheetTransform(const SheetGeometry &g, const QRectF &target)
+{
+    QTransform t;
+    if (g.sheetMm.isEmpty() || target.isEmpty())
+        return t;
+    const double s = std::min(target.width() / g.sheetMm.width(), target.height() / g.sheetMm.height());
+    t.translate(target.left() + (target.width() - g.sheetMm.width() * s) / 2,
+                target.top() + (target.height() - g.sheetMm.height() * s) / 2);
+    t.scale(s, s);
+    return t;
+}
+
+int cellAt(const SheetGeometry &g, const QPointF &mm)
+{
+    for (int cell = 0; cell < g.imageRects.size(); ++cell) {
+        const QRectF whole = g.captionRects.value(cell).isEmpty() ? g.imageRects[cell]
+                                                                   : g.imageRects[cell].united(g.captionRects[cell]);
+        if (whole.contains(mm))
+            return cell;
+    }
+    return -1;
+}
+
 void placeImage(const QRectF &area, const QSizeF &imageSize, CellFit fit, QRectF *dest, QRectF *source)
 {
     QRectF d = area;
@@ -322,15 +345,11 @@ public:
         : m_p(p), m_job(job), m_geo(sheetGeometry(job)), m_warnings(warnings)
     {
         m_text = canPaintText();
-        // Map the sheet (in 0.1 mm units) into target, keeping proportions.
-        const double sx = target.width() / (m_geo.sheetMm.width() * kUnitsPerMm);
-        const double sy = target.height() / (m_geo.sheetMm.height() * kUnitsPerMm);
-        const double s = std::min(sx, sy);
-        const double w = m_geo.sheetMm.width() * kUnitsPerMm * s;
-        const double h = m_geo.sheetMm.height() * kUnitsPerMm * s;
+        // Map the sheet into target, keeping proportions; paint in 0.1 mm units.
         m_p.save();
-        m_p.translate(target.left() + (target.width() - w) / 2, target.top() + (target.height() - h) / 2);
-        m_p.scale(s, s);
+        QTransform t = sheetTransform(m_geo, target);
+        t.scale(1.0 / kUnitsPerMm, 1.0 / kUnitsPerMm);
+        m_p.setWorldTransform(t, true);
         m_p.setRenderHint(QPainter::SmoothPixmapTransform, true);
         m_p.setRenderHint(QPainter::Antialiasing, true);
         m_p.setRenderHint(QPainter::TextAntialiasing, true);

@@ -10,6 +10,7 @@
 #include <QSizeF>
 #include <QString>
 #include <QStringList>
+#include <QTransform>
 #include <QVector>
 
 #include <atomic>
@@ -115,6 +116,14 @@ SheetGeometry sheetGeometry(const PrintJob &job);
 // Pixel size of a raster export: the sheet (bleed included) at options.dpi.
 QSize rasterSize(const PrintOptions &options);
 
+// The mapping paintSheet() uses from sheet millimetres to painter
+// coordinates in `target` (sheet centred, proportions kept). Invert it to
+// turn a mouse position in a preview into millimetres.
+QTransform sheetTransform(const SheetGeometry &geometry, const QRectF &target);
+// The cell whose rectangle (image and caption) holds `mm`, or -1 (gutters,
+// margins, title). For drag-to-reorder in a preview.
+int cellAt(const SheetGeometry &geometry, const QPointF &mm);
+
 // Where an image of `imageSize` goes in `area` (dest, in area's units) and
 // which part of it is shown (source, in image pixels).
 void placeImage(const QRectF &area, const QSizeF &imageSize, CellFit fit, QRectF *dest, QRectF *source);
@@ -129,6 +138,8 @@ using ImageProvider = std::function<QImage(int item)>;
 // without one the text is left out and a warning is appended. Missing images
 // (null from `images`) are painted as placeholders. Runs on any thread that
 // may paint on the painter's device (QImage and QPdfWriter: any thread).
+// A preview passes thumbnails; it then differs from the export only in image
+// resolution.
 void paintSheet(QPainter &painter, const PrintJob &job, const QRectF &target, const ImageProvider &images,
                 QStringList *warnings = nullptr);
 
@@ -162,7 +173,9 @@ struct PrintExportResult
 // fails to decode becomes a placeholder and a warning, never a failed export.
 // `progress` is called on the calling thread; `cancel` is polled between
 // images; a cancelled export removes its partial output. Decodes on up to
-// QThread::idealThreadCount() threads.
+// QThread::idealThreadCount() threads. Blocking: a GUI runs it through
+// QtConcurrent::run (it touches no library and no widget), forwarding
+// progress through a QPromise and cancel from the promise's state.
 PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QString &folder,
                               const std::function<void(const ExportProgress &)> &progress = {},
                               const std::atomic<bool> *cancel = nullptr);

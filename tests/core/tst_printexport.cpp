@@ -362,6 +362,25 @@ private Q_SLOTS:
         QVERIFY2(diff < 6.0, qPrintable(QString::number(diff)));
     }
 
+    void previewHitTesting()
+    {
+        PrintJob job;
+        job.items.resize(12);
+        job.title = QStringLiteral("T");
+        const SheetGeometry g = sheetGeometry(job);
+        const QRectF target(10, 20, 300, 300); // wider than the sheet: centred horizontally
+        const QTransform t = sheetTransform(g, target);
+        const QTransform inv = t.inverted();
+        for (int cell = 0; cell < g.imageRects.size(); ++cell) {
+            const QPointF onScreen = t.map(g.imageRects[cell].center());
+            QVERIFY(target.contains(onScreen));
+            QCOMPARE(cellAt(g, inv.map(onScreen)), cell);
+        }
+        QCOMPARE(cellAt(g, g.titleRect.center()), -1);
+        QCOMPARE(cellAt(g, QPointF(1, 1)), -1);
+        QCOMPARE(t.map(QPointF(0, 0)).y(), 20.0);
+    }
+
     void layoutOrderIsUsed()
     {
         QTemporaryDir tmp;
