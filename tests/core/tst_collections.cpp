@@ -1,0 +1,123 @@
+// Collections in the library: sources, add/remove/reorder, captions, and a
+// print job made from one (core/collections.h, printexport's printJobFromCollection).
+#include "core/collections.h"
+#include "core/library.h"
+#include "core/printexport.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace magpie;
+
+class TestCollections : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<Library> m_lib;
+    QVector<ImageId> m_ids;
+
+private Q_SLOTS:
+    void init()
+    {
+        QString err;
+        QFile::remove(m_dir.filePath(QStringLiteral("c.magpie")));
+        QDir(m_dir.filePath(QStringLiteral("c.magpie-cache"))).removeRecursively();
+        m_lib = Library::create(m_dir.filePath(QStringLiteral("c.magpie")), &err);
+        QVERIFY2(m_lib, qPrintable(err));
+        const qint64 root = m_lib->addRoot(m_dir.filePath(QStringLiteral("archive")));
+        QVector<ImageRecord> rows;
+        for (int i = 0; i < 6; ++i) {
+            ImageRecord r;
+            r.rootId = root;
+            r.relPath = QStringLiteral("sub/img_%1.jpg").arg(i);
+            r.hash = QByteArray::number(i).toHex();
+            r.width = 300 + i;
+            r.height = 200;
+            r.format = QStringLiteral("jpeg");
+            rows << r;
+        }
+        QVERIFY(m_lib->writeImages(rows));
+        m_ids.clear();
+        for (const ImageRecord &r : rows)
+            m_ids << r.id;
+    }
+    void cleanup() { m_lib.reset(); }
+
+    void fromYesAnswers()
+    {
+        const auto cat = m_lib->createCategory(QStringLiteral("sad"), CategoryKind::Binary);
+        QVERIFY(cat);
+        for (int i = 0; i < 6; ++i) {
+            Answer a;
+            a.imageId = m_ids[i];
+            a.categoryId = cat->id;
+            a.value = i % 2 ? AnswerValue::Yes : (i == 0 ? AnswerValue::Skip : AnswerValue::No);
+            QVERIFY(m_lib->answer(a));
+        }
+        QCOMPARE(collections::yesImages(*m_lib, *cat), (QVector<ImageId>{m_ids[1], m_ids[3], m_ids[5]}));
+    }
+
+    void resolveIdsAndPaths()
+    {
+        QStringList unresolved;
+        const QVector<ImageId> got = collections::resolveImages(
+            *m_lib,
+            {QString::number(m_ids[2]), QStringLiteral("sub/img_4.jpg"), QStringLiteral("img_5.jpg"),
+             m_dir.filePath(QStringLiteral("archive/sub/img_0.jpg")), QStringLiteral("nope.jpg"), QStringLiteral("99999")},
+            &unresolved);
+        QCOMPARE(got, (QVector<ImageId>{m_ids[2], m_ids[4], m_ids[5], m_ids[0]}));
+        QCOMPARE(unresolved, (QStringList{QStringLiteral("nope.jpg"), QStringLiteral("99999")}));
+    }
+
+    void addRemoveReorder()
+    {
+        const qint64 c = m_lib->createCollection(QStringLiteral("plate"), QStringLiteral("A plate of A's"));
+        QVERIFY(c);
+        QCOMPARE(collections::add(*m_lib, c, {m_ids[0], m_ids[1], m_ids[2]}), 3);
+        QCOMPARE(collections::add(*m_lib, c, {m_ids[1], m_ids[3]}), 1); // already there: kept in place
+        QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[0], m_ids[1], m_ids[2], m_ids[3]}));
+        QVERIFY(collections::setCaption(*m_lib, c, m_ids[2], QStringLiteral("the third")));
+        QVERIFY(collections::move(*m_lib, c, 2, 0));
+        QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[2], m_ids[0], m_ids[1], m_ids[3]}));
+        QCOMPARE(m_lib->collectionEntries(c).first().caption, QStringLiteral("the third")); // caption moves along
+        QVERIFY(!collections::move(*m_lib, c, 0, 9));
+        QVERIFY(collections::reorder(*m_lib, c, {3, 2, 1, 0}));
+        QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[3], m_ids[1], m_ids[0], m_ids[2]}));
+        QVERIFY(!collections::reorder(*m_lib, c, {0, 0, 1, 2})); // not a permutation
+        QCOMPARE(collections::remove(*m_lib, c, {m_ids[1], m_ids[5]}), 1);
+        QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[3], m_ids[0], m_ids[2]}));
+        QVERIFY(m_lib->setCollectionTitle(c, QStringLiteral("New"), QStringLiteral("sub")));
+        const auto info = collections::find(*m_lib, QStringLiteral("plate"));
+        QVERIFY(info);
+        QCOMPARE(info->title, QStringLiteral("New"));
+        QCOMPARE(info->itemCount, 3);
+        QVERIFY(m_lib->removeCollection(c));
+        QVERIFY(!collections::find(*m_lib, QStringLiteral("plate")));
+        QVERIFY(m_lib->collectionEntries(c).isEmpty());
+    }
+
+    void captionsAndPrintJob()
+    {
+        const qint64 c = m_lib->createCollection(QStringLiteral("faces"), QStringLiteral("Faces"), QStringLiteral("sub"));
+        QCOMPARE(collections::add(*m_lib, c, {m_ids[0], m_ids[1]}), 2);
+        QVERIFY(collections::setCaption(*m_lib, c, m_ids[1], QStringLiteral("own caption")));
+        const CollectionItem first = m_lib->collectionEntries(c).first();
+        QCOMPARE(collections::caption(*m_lib, first), QStringLiteral("img_0.jpg"));
+        QCOMPARE(collections::caption(*m_lib, first, collections::CaptionSource::RelPath), QStringLiteral("sub/img_0.jpg"));
+        QCOMPARE(collections::caption(*m_lib, first, collections::CaptionSource::RootAndPath),
+                 QStringLiteral("archive/sub/img_0.jpg"));
+
+        const PrintJob job = printJobFromCollection(*m_lib, *collections::find(*m_lib, QStringLiteral("faces")), {});
+        QCOMPARE(job.title, QStringLiteral("Faces"));
+        QCOMPARE(job.subtitle, QStringLiteral("sub"));
+        QCOMPARE(job.items.size(), 2);
+        QCOMPARE(job.items[0].caption, QStringLiteral("img_0.jpg"));
+        QCOMPARE(job.items[1].caption, QStringLiteral("own caption"));
+        QCOMPARE(job.items[0].pixelSize, QSize(300, 200));
+        QVERIFY(job.items[0].sourcePath.endsWith(QStringLiteral("archive/sub/img_0.jpg")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCollections)
+#include "tst_collections.moc"
