@@ -21,7 +21,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-image-formats-plugins qt6-pdf-dev libgl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtorch-dev libfaiss-dev
-  sqlite3 python3
+  sqlite3 python3 openssl ca-certificates
 )
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }

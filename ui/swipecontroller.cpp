@@ -146,6 +146,51 @@ int SwipeController::decodedAhead() const
 
 QImage SwipeController::imageFor(ImageId id) const { return m_cache.value(id).image; }
 
+QImage SwipeController::detailImage() const
+{
+    return m_hasCurrent && m_detailFor == m_current.image.id ? m_detail : QImage();
+}
+
+void SwipeController::requestDetail()
+{
+    if (!m_hasCurrent || m_detailFor == m_current.image.id)
+        return;
+    const ImageId id = m_current.image.id;
+    const QString path = m_current.image.absPath;
+    QtConcurrent::run(&m_pool, [path] {
+        QString err;
+        return decoder::decodeFile(path, 0, &err); // full resolution, within the pixel limit
+    }).then(this, [this, id](const QImage &img) {
+        if (!m_hasCurrent || m_current.image.id != id || img.isNull())
+            return;
+        m_detail = img;
+        m_detailFor = id;
+        Q_EMIT detailReady();
+    });
+}
+
+QSize SwipeController::fitInto(const QSize &image, const QSize &box)
+{
+    if (image.isEmpty() || box.isEmpty())
+        return image;
+    QSize s = image.scaled(box, Qt::KeepAspectRatio);
+    if (s.width() > image.width() * 3)
+        s = image * 3;
+    return s;
+}
+
+void SwipeController::setDisplayBox(const QSize &box)
+{
+    if (box == m_box || box.isEmpty())
+        return;
+    m_box = box;
+    // images decoded for the old size are re-done for the new one
+    const QSet<ImageId> keep = m_hasCurrent ? QSet<ImageId>{m_current.image.id} : QSet<ImageId>{};
+    for (auto it = m_cache.begin(); it != m_cache.end();)
+        it = keep.contains(it.key()) ? std::next(it) : m_cache.erase(it);
+    prefetch();
+}
+
 double SwipeController::answersPerHour() const
 {
     const double hours = m_session.elapsed() / 3.6e6;
@@ -274,6 +319,8 @@ void SwipeController::advance()
 void SwipeController::setCurrent(const Proposal &p)
 {
     m_current = p;
+    m_detail = {};
+    m_detailFor = 0;
     m_hasCurrent = true;
     m_shownAt.start();
     evict();
@@ -336,12 +383,17 @@ void SwipeController::prefetch()
             continue;
         m_decoding.insert(id);
         const QString path = p.image.absPath;
-        const int longSide = m_longSide;
-        QtConcurrent::run(&m_pool, [path, longSide] {
+        const QSize box = m_box;
+        QtConcurrent::run(&m_pool, [path, box] {
             Decoded d;
-            d.image = decoder::decodeFile(path, longSide, &d.error);
+            d.image = decoder::decodeFile(path, std::max(box.width(), box.height()), &d.error);
             if (d.image.isNull() && d.error.isEmpty())
                 d.error = QStringLiteral("could not be decoded");
+            if (!d.image.isNull()) {
+                const QSize fit = fitInto(d.image.size(), box);
+                if (fit != d.image.size())
+                    d.image = d.image.scaled(fit, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+            }
             return d;
         }).then(this, [this, id](const Decoded &d) { onDecoded(id, d); });
     }

@@ -27,7 +27,7 @@ class SwipeController : public QObject
 public:
     struct Decoded
     {
-        QImage image; // null when decoding failed
+        QImage image; // fitted to the display box; null when decoding failed
         QString error;
     };
     struct HistoryItem
@@ -55,8 +55,13 @@ public:
     QString mode() const { return m_mode; }
     void cycleMode();
 
-    // Long side of the images decoded for display (px).
-    void setDisplayLongSide(int px) { m_longSide = px; }
+    // The box the view shows images in (px). Decoding scales each image to
+    // fit it on the worker pool, so the UI thread only blits.
+    void setDisplayBox(const QSize &box);
+    QSize displayBox() const { return m_box; }
+    // How an image of `image` size is shown in `box`: scaled to fit, small
+    // scans enlarged at most 3 times.
+    static QSize fitInto(const QSize &image, const QSize &box);
     // How many images to keep decoded ahead of the current one (>= 8).
     void setPrefetchDepth(int n) { m_prefetch = std::max(8, n); }
 
@@ -65,6 +70,10 @@ public:
     // The decoded current image; null while it is still decoding or when it
     // could not be decoded (then currentError() says why).
     QImage currentImage() const;
+    // Full resolution of the current image, for zoom: requestDetail() decodes
+    // it in the background and emits detailReady(); null until then.
+    void requestDetail();
+    QImage detailImage() const;
     QString currentError() const;
     bool currentReady() const;
     bool isFetching() const { return m_fetchRequest != 0; }
@@ -98,6 +107,7 @@ Q_SIGNALS:
     void countsChanged(const magpie::LibraryCounts &counts, qint64 decisions);
     void message(const QString &text);
     void answerCommitted(const magpie::Answer &a);
+    void detailReady();
 
 private:
     void advance();
@@ -115,7 +125,7 @@ private:
     QString m_path;
     Category m_category;
     QString m_mode = QStringLiteral("mix");
-    int m_longSide = 1600;
+    QSize m_box{1200, 900};
     int m_prefetch = 10;
 
     bool m_hasCurrent = false;
@@ -127,6 +137,8 @@ private:
     int m_fetchRequest = 0;
     int m_nextRequest = 1;
     bool m_exhausted = false;
+    QImage m_detail;
+    ImageId m_detailFor = 0;
     QElapsedTimer m_shownAt;   // since the current image was shown
     QElapsedTimer m_session;
     int m_sessionAnswers = 0;

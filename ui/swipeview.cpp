@@ -46,6 +46,7 @@ SwipeView::SwipeView(SwipeController *controller, QWidget *parent)
     });
     connect(m_c, &SwipeController::currentChanged, this, &SwipeView::onCurrentChanged);
     connect(m_c, &SwipeController::modeChanged, this, [this] { update(); });
+    connect(m_c, &SwipeController::detailReady, this, [this] { update(); });
 }
 
 void SwipeView::setEmptyHint(const QString &title, const QString &detail)
@@ -69,7 +70,10 @@ void SwipeView::rescale()
     const QImage img = m_c->currentImage();
     if (!img.isNull()) {
         const QRect r = imageRect(img.size());
-        m_scaled = QPixmap::fromImage(img.scaled(r.size(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
+        // the worker pool already fitted it to this view; scale here only after a resize
+        m_scaled = QPixmap::fromImage(r.size() == img.size()
+                                          ? img
+                                          : img.scaled(r.size(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
         m_scaledFor = m_c->current().image.id;
         m_scaledSize = size();
     } else {
@@ -80,17 +84,21 @@ void SwipeView::rescale()
 
 QRect SwipeView::imageRect(const QSize &imageSize) const
 {
-    const QRect avail = rect().adjusted(kMargin, kOverlayTop + 8, -kMargin, -(kOverlayBottom + 8));
+    const QRect avail = imageBox();
     if (imageSize.isEmpty() || avail.width() <= 0 || avail.height() <= 0)
         return avail;
-    QSize s = imageSize.scaled(avail.size(), Qt::KeepAspectRatio);
-    if (s.width() > imageSize.width() * 3) // small scans: enlarge, but not absurdly
-        s = imageSize * 3;
+    const QSize s = SwipeController::fitInto(imageSize, avail.size());
     return QRect(avail.center() - QPoint(s.width() / 2, s.height() / 2), s);
+}
+
+QRect SwipeView::imageBox() const
+{
+    return rect().adjusted(kMargin, kOverlayTop + 8, -kMargin, -(kOverlayBottom + 8));
 }
 
 void SwipeView::resizeEvent(QResizeEvent *)
 {
+    m_c->setDisplayBox(imageBox().size());
     if (m_c->hasCurrent())
         rescale();
 }
@@ -172,6 +180,8 @@ void SwipeView::keyPressEvent(QKeyEvent *e)
         return;
     case Keymap::Zoom:
         m_zoom = !m_zoom;
+        if (m_zoom)
+            m_c->requestDetail();
         m_zoomCenter = {0.5, 0.5};
         update();
         return;
@@ -265,7 +275,9 @@ void SwipeView::paintEvent(QPaintEvent *)
             rescale();
         if (m_zoom) {
             // 1:1 detail of the decoded image around the pointer
-            const QImage img = m_c->currentImage();
+            QImage img = m_c->detailImage();
+            if (img.isNull())
+                img = m_c->currentImage(); // until the full resolution arrives
             const QPointF c(m_zoomCenter.x() * img.width(), m_zoomCenter.y() * img.height());
             const QRectF src(c - QPointF(width() / 2.0, height() / 2.0), QSizeF(size()));
             p.drawImage(rect(), img, src.toRect());

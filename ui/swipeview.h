@@ -54,6 +54,7 @@ private:
     void rescale();
     void startFlyOff(int direction, const QColor &tint);
     QRect imageRect(const QSize &imageSize) const;
+    QRect imageBox() const;
     void paintCard(QPainter &p, const QPixmap &pm, const QRect &r, qreal dx, qreal angle, const QColor &tint, qreal tintAlpha);
     void paintOverlay(QPainter &p);
     void paintEmpty(QPainter &p);
