@@ -25,6 +25,10 @@
 #include <cmath>
 #include <thread>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace magpie {
 
 namespace {
@@ -804,6 +808,26 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
     res.seconds = timer.nsecsElapsed() / 1e9;
     res.writeSeconds = (timer.nsecsElapsed() - paintedNs) / 1e9;
     return res;
+}
+
+bool tuneAllocatorForLargeImages()
+{
+#if defined(__GLIBC__)
+    // Both are needed: the threshold keeps 36-48 MB image buffers off mmap,
+    // the trim threshold keeps the freed heap top mapped for the next image.
+    const bool a = mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1;
+    const bool b = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+    return a && b;
+#else
+    return false;
+#endif
+}
+
+void releaseFreeMemory()
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }
 
 PrintJob printJobFromCollection(const Library &lib, const CollectionInfo &collection, const PrintOptions &options,

@@ -147,7 +147,7 @@ struct ExportProgress
 {
     int done = 0;  // images placed
     int total = 0;
-    QString phase; // "decoding", "writing"
+    QString phase; // "painting" (decode + paint), "writing" (raster encode), "copying" (folder)
 };
 
 struct PrintExportResult
@@ -179,6 +179,17 @@ struct PrintExportResult
 PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QString &folder,
                               const std::function<void(const ExportProgress &)> &progress = {},
                               const std::atomic<bool> *cancel = nullptr);
+
+// Process-wide glibc malloc policy for tools that export large prints:
+// buffers up to 1 GiB come from the heap and freed memory is kept for reuse
+// instead of being unmapped and page-faulted in again for every image (a
+// full-resolution PDF of 64 12-megapixel sources: ~35 s -> ~8 s on 2 cores).
+// The cost is a process that keeps up to ~0.5 GiB it no longer uses until
+// releaseFreeMemory(). Call once, early, from main() of a command-line tool;
+// a GUI may prefer not to. Returns false where it is not supported.
+bool tuneAllocatorForLargeImages();
+// Returns freed heap memory to the system (glibc malloc_trim).
+void releaseFreeMemory();
 
 // A job from a collection: its title and subtitle, its items in order with
 // captions (own caption, else from `captionSource`) and source paths.

@@ -48,6 +48,7 @@ std::unique_ptr<QCoreApplication> makeApplication(int &argc, char **argv)
         else
             QTextStream(stderr) << msg << '\n';
     });
+    tuneAllocatorForLargeImages(); // a short-lived tool: reuse big image buffers (see printexport.h)
     return std::make_unique<QGuiApplication>(argc, argv);
 }
 

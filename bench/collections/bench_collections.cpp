@@ -136,6 +136,7 @@ int runLayouts(const FeatureMatrix &f, int runs, LayoutOptions::Method method, c
           {QStringLiteral("runs"), runs},
           {QStringLiteral("method"), last.method},
           {QStringLiteral("median_seconds"), secs[secs.size() / 2]},
+          {QStringLiteral("feature_seconds"), featureSeconds},
           {QStringLiteral("quality_ratio"), last.qualityRatio()},
           {QStringLiteral("neighbour_distance"), last.neighbourDistance},
           {QStringLiteral("random_distance"), last.randomDistance}});
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
 {
     qputenv("QT_QPA_PLATFORM", "offscreen"); // export paints text: QGuiApplication, no display
     QGuiApplication app(argc, argv);
+    // as magpie-cli does; MAGPIE_BENCH_DEFAULT_MALLOC=1 measures without it
+    const bool tuned = qEnvironmentVariableIsEmpty("MAGPIE_BENCH_DEFAULT_MALLOC") && tuneAllocatorForLargeImages();
     const QStringList a = QCoreApplication::arguments();
     const QString cmd = a.value(1);
     if (cmd == u"layout" && a.size() >= 5) {
@@ -211,7 +214,8 @@ int main(int argc, char **argv)
               {QStringLiteral("bytes"), r.output.isEmpty() ? 0 : QFileInfo(r.output).size()},
               {QStringLiteral("images"), r.images},
               {QStringLiteral("placeholders"), r.placeholders},
-              {QStringLiteral("max_rss_kb"), qint64(maxRssKb())}});
+              {QStringLiteral("max_rss_kb"), qint64(maxRssKb())},
+              {QStringLiteral("malloc_tuned"), tuned}});
         return r.ok ? 0 : 1;
     }
     if (cmd == u"make-large" && a.size() >= 6) {

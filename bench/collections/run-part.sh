@@ -21,7 +21,7 @@ for spec in "16 auto" "64 auto" "1024 auto" "1024 approx"; do
   "$bench" layout "$themes" "$1" "$runs" "$2" 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
 import json,sys
 d=json.loads(sys.stdin.read())
-print("layout %4d themes images (colour/tone features): median %.4f s over %d runs, %s; neighbour distance %.3f vs %.3f random (ratio %.3f)" % (d["n"], d["median_seconds"], d["runs"], d["method"], d["neighbour_distance"], d["random_distance"], d["quality_ratio"]))'
+print("layout %4d themes images (colour/tone features): median %.4f s over %d runs, %s; neighbour distance %.3f vs %.3f random (ratio %.3f); features %.2f s" % (d["n"], d["median_seconds"], d["runs"], d["method"], d["neighbour_distance"], d["random_distance"], d["quality_ratio"], d["feature_seconds"]))'
 done
 "$bench" layout-synthetic 10000 3 approx 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
 import json,sys
@@ -29,12 +29,25 @@ d=json.loads(sys.stdin.read())
 print("layout %d synthetic items: median %.3f s, %s; ratio %.3f" % (d["n"], d["median_seconds"], d["method"], d["quality_ratio"]))'
 
 for fmt in png pdf tiff; do
-  secs=(); rss=()
+  secs=(); rss=(); ws=()
   for i in $(seq "$runs"); do
     rm -rf "$work/prints"
     line=$("$bench" export "$themes" 64 "$fmt" A2 300 "$work/prints" 2>/dev/null); echo "$line" >> "$results"
-    secs+=("$(field "$line" export_seconds)"); rss+=("$(field "$line" max_rss_kb)")
+    secs+=("$(field "$line" export_seconds)"); rss+=("$(field "$line" max_rss_kb)"); ws+=("$(field "$line" write_seconds)")
   done
-  echo "export 64 images, A2 at 300 dpi, $fmt: median $(printf '%s\n' "${secs[@]}" | median) s over $runs runs (goal <= 5 s), peak RSS median $(printf '%s\n' "${rss[@]}" | median) KiB"
+  echo "export 64 images, A2 at 300 dpi, $fmt: median $(printf '%s\n' "${secs[@]}" | median) s over $runs runs (goal <= 5 s; of which writing the file $(printf '%s\n' "${ws[@]}" | median) s), peak RSS median $(printf '%s\n' "${rss[@]}" | median) KiB"
+done
+
+# Camera-size sources: the same 64 images upscaled to a 4000 px long side.
+large=$work/large64
+[[ -f $large/.done ]] || { "$bench" make-large "$themes" 64 4000 "$large" 2>/dev/null && touch "$large/.done"; }
+for fmt in png pdf; do
+  secs=(); rss=(); n=3
+  for i in $(seq "$n"); do
+    rm -rf "$work/prints"
+    line=$("$bench" export "$large" 64 "$fmt" A2 300 "$work/prints" 2>/dev/null); echo "$line" >> "$results"
+    secs+=("$(field "$line" export_seconds)"); rss+=("$(field "$line" max_rss_kb)"); bytes=$(field "$line" bytes)
+  done
+  echo "export 64 images of 4000 px, A2 at 300 dpi, $fmt: median $(printf '%s\n' "${secs[@]}" | median) s over $n runs, peak RSS median $(printf '%s\n' "${rss[@]}" | median) KiB, $bytes bytes"
 done
 echo "collection measurements: $results"
