@@ -50,6 +50,15 @@ std::optional<AnswerValue> parseAnswer(const QString &text)
     return std::nullopt;
 }
 
+QStringList letterClasses()
+{
+    QStringList l;
+    for (char ch = 'A'; ch <= 'Z'; ++ch)
+        l << QString(QLatin1Char(ch));
+    l << QStringLiteral("none");
+    return l;
+}
+
 QString libraryErrorName(LibraryError e)
 {
     switch (e) {

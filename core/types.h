@@ -29,6 +29,8 @@ QString answerName(AnswerValue v);
 std::optional<AnswerValue> parseAnswer(const QString &text); // yes/no/skip, 1/0, true/false, y/n
 
 enum class CategoryKind : int { Binary = 0, ClassSet = 1 };
+// The classes of a set of decorative initials: A to Z, then "none".
+QStringList letterClasses();
 
 struct ImageRecord
 {

@@ -399,10 +399,7 @@ void MainWindow::newCategory(bool classSet)
         return;
     QStringList classes;
     if (classSet) {
-        QStringList letters;
-        for (char c = 'A'; c <= 'Z'; ++c)
-            letters << QString(QLatin1Char(c));
-        letters << QStringLiteral("none");
+        const QStringList letters = letterClasses();
         const QString text = QInputDialog::getText(this, tr("Classes"), tr("Classes, separated by commas:"),
                                                    QLineEdit::Normal, letters.join(QLatin1Char(',')), &ok);
         if (!ok)
@@ -431,10 +428,7 @@ void MainWindow::createDefaultSampleCategories()
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
     if (!lib)
         return;
-    QStringList letters;
-    for (char c = 'A'; c <= 'Z'; ++c)
-        letters << QString(QLatin1Char(c));
-    letters << QStringLiteral("none");
+    const QStringList letters = letterClasses();
     if (!lib->category(QStringLiteral("portraits")))
         lib->createCategory(QStringLiteral("portraits"), CategoryKind::Binary);
     if (!lib->category(QStringLiteral("Initials")))

@@ -69,15 +69,6 @@ std::optional<Category> findCategory(const Context &c, const Library &lib, const
     return cat;
 }
 
-QStringList letterClasses()
-{
-    QStringList l;
-    for (char ch = 'A'; ch <= 'Z'; ++ch)
-        l << QString(QLatin1Char(ch));
-    l << QStringLiteral("none");
-    return l;
-}
-
 } // namespace
 
 int cmdInit(const Context &c)

@@ -95,10 +95,7 @@ int cmdDemo(const Context &c)
     }
 
     // 2. Categories: a class set of letters and a binary theme.
-    QStringList letters;
-    for (char ch = 'A'; ch <= 'Z'; ++ch)
-        letters << QString(QLatin1Char(ch));
-    letters << QStringLiteral("none");
+    const QStringList letters = letterClasses();
     auto initials = lib->category(QStringLiteral("Initials"));
     if (!initials)
         initials = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);

@@ -47,11 +47,7 @@ bool generate(const QString &path, qint64 n)
             return false;
         lib->addRoot(QStringLiteral("/archive"));
         lib->createCategory(QStringLiteral("very sad girls"), CategoryKind::Binary);
-        QStringList letters;
-        for (char c = 'A'; c <= 'Z'; ++c)
-            letters << QString(QLatin1Char(c));
-        letters << QStringLiteral("none");
-        lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+        lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letterClasses());
     }
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("gen"));
     db.setDatabaseName(path);
