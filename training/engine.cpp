@@ -6,6 +6,7 @@
 
 #include <malloc.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,9 @@ void initRuntime(int threads)
         mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
         mallopt(M_TOP_PAD, 64 * 1024 * 1024);
     });
+    if (threads <= 0)
+        if (const char *env = std::getenv("MAGPIE_THREADS"))
+            threads = std::atoi(env);
     if (threads <= 0)
         threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);

@@ -22,9 +22,9 @@ struct HeadConfig
 {
     int numClasses = 2;
     int hidden = 0;            // 0: logistic (softmax) head; > 0: one hidden ReLU layer
-    int steps = 250;           // full-batch Adam steps
-    float lr = 0.01f;
-    float l2 = 1e-3f;          // L2 penalty on weights (mean squared weight times this)
+    int steps = 100;           // full-batch Adam steps
+    float lr = 0.03f;
+    float l2 = 1e-2f;          // L2 penalty: this times the sum of squared weights
     std::uint64_t seed = 1;
     std::vector<float> mean;   // feature standardisation; computed from the rows when empty
     std::vector<float> stddev;

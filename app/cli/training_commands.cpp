@@ -156,10 +156,11 @@ int cmdTrain(const Context &c)
     const QCommandLineOption fast(QStringLiteral("fast"), QStringLiteral("A head on cached embeddings (default)."));
     const QCommandLineOption deep(QStringLiteral("deep"), QStringLiteral("Fine-tune the upper blocks (not implemented yet)."));
     const QCommandLineOption hidden(QStringLiteral("hidden"), QStringLiteral("MLP head with N hidden units (0: logistic)."), QStringLiteral("N"), QStringLiteral("0"));
-    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 250)."), QStringLiteral("N"), QStringLiteral("250"));
-    const QCommandLineOption l2(QStringLiteral("l2"), QStringLiteral("L2 penalty (default 0.001)."), QStringLiteral("X"), QStringLiteral("0.001"));
+    const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 100)."), QStringLiteral("N"), QStringLiteral("100"));
+    const QCommandLineOption l2(QStringLiteral("l2"), QStringLiteral("L2 penalty (default 0.01)."), QStringLiteral("X"), QStringLiteral("0.01"));
+    const QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Adam learning rate (default 0.03)."), QStringLiteral("X"), QStringLiteral("0.03"));
     const QCommandLineOption noVal(QStringLiteral("no-validate"), QStringLiteral("Skip the 5-fold validation."));
-    p.addOptions({fast, deep, hidden, steps, l2, noVal});
+    p.addOptions({fast, deep, hidden, steps, l2, lr, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -173,6 +174,7 @@ int cmdTrain(const Context &c)
     o.hidden = p.value(hidden).toInt();
     o.steps = p.value(steps).toInt();
     o.l2 = p.value(l2).toFloat();
+    o.lr = p.value(lr).toFloat();
     o.validate = !p.isSet(noVal);
     training::TrainReport r;
     if (!cur->train(*cat, o, &r)) {

@@ -70,6 +70,7 @@ void benchRetrain(int answers, int classes, int runs)
     for (int i = 0; i < answers; ++i) ex.push_back({i, i % classes, (i % 7) != 0});
     HeadConfig cfg;
     cfg.numClasses = classes;
+    if (const char *st = std::getenv("MAGPIE_BENCH_STEPS")) cfg.steps = std::atoi(st);
     std::vector<double> secs;
     std::string err;
     for (int r = 0; r < runs; ++r) {

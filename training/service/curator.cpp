@@ -292,6 +292,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
     cfg.hidden = o.hidden;
     cfg.steps = o.steps;
     cfg.l2 = o.l2;
+    cfg.lr = o.lr;
     QElapsedTimer t;
     t.start();
     std::string err;

@@ -53,8 +53,9 @@ struct TrainOptions
     bool deep = false;        // deep fine-tuning (not implemented yet: refused)
     int hidden = 0;           // 0: logistic head; > 0: MLP with that many hidden units
     bool validate = true;     // k-fold validation into metrics_json
-    int steps = 250;
-    float l2 = 1e-3f;
+    int steps = 100;
+    float l2 = 1e-2f;
+    float lr = 0.03f;
 };
 
 struct TrainReport
