@@ -158,7 +158,8 @@ QString caption(const Library &lib, const CollectionItem &item, CaptionSource so
     const auto rec = lib.image(item.imageId);
     if (!rec)
         return QStringLiteral("#%1").arg(item.imageId);
-    return caption(*rec, source == CaptionSource::RootAndPath ? lib.roots() : QHash<qint64, QString>{}, {}, source);
+    return caption(*rec, source == CaptionSource::RootAndPath ? lib.roots() : QHash<qint64, QString>{}, {},
+                   source);
 }
 
 } // namespace magpie::collections

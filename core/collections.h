@@ -2,9 +2,9 @@
 
 #include "core/types.h"
 
+#include <QHash>
 #include <QString>
 #include <QStringList>
-#include <QHash>
 #include <QVector>
 
 #include <optional>
@@ -48,7 +48,8 @@ enum class CaptionSource {
     RootAndPath // "<root folder name>/2019/summer/IMG_0042.jpg"
 };
 // The caption an item shows: its own when set, else one drawn from metadata.
-QString caption(const Library &lib, const CollectionItem &item, CaptionSource source = CaptionSource::FileName);
+QString caption(const Library &lib, const CollectionItem &item,
+                CaptionSource source = CaptionSource::FileName);
 QString caption(const ImageRecord &rec, const QHash<qint64, QString> &roots, const QString &own,
                 CaptionSource source);
 

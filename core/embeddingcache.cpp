@@ -3,9 +3,9 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFloat16>
 #include <QHash>
 #include <QtEndian>
-#include <QFloat16>
 
 #include <cstring>
 #include <memory>
@@ -37,8 +37,8 @@ EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &versi
     if (!version.isEmpty()) {
         path = cacheDir + QStringLiteral("/embeddings-") + version + QStringLiteral(".f16");
     } else {
-        const QFileInfoList found = QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files,
-                                                                 QDir::Time);
+        const QFileInfoList found =
+            QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files, QDir::Time);
         if (found.isEmpty())
             return fail(QStringLiteral("No embedding cache in %1.").arg(cacheDir));
         path = found.first().absoluteFilePath();

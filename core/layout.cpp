@@ -85,8 +85,8 @@ std::vector<float> colourToneFeature(const QImage &image)
     return f;
 }
 
-FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids, const EmbeddingLookup &embeddings,
-                              const std::atomic<bool> *cancel)
+FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids,
+                              const EmbeddingLookup &embeddings, const std::atomic<bool> *cancel)
 {
     FeatureMatrix m;
     const int n = int(ids.size());
@@ -115,9 +115,12 @@ FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids, c
             m.source = FeatureMatrix::Source::Embeddings;
             return m;
         }
-        m.notes << (mixed ? QStringLiteral("Embeddings have different lengths; laid out by colour and tone instead.")
-                          : QStringLiteral("No embeddings for %1 of %2 images; laid out by colour and tone instead.")
-                                .arg(missing).arg(n));
+        m.notes << (mixed ? QStringLiteral(
+                                "Embeddings have different lengths; laid out by colour and tone instead.")
+                          : QStringLiteral(
+                                "No embeddings for %1 of %2 images; laid out by colour and tone instead.")
+                                .arg(missing)
+                                .arg(n));
     } else {
         m.notes << QStringLiteral("No embeddings available; laid out by colour and tone.");
     }
@@ -139,7 +142,8 @@ FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids, c
                 img = decoder::decodeFile(rec->absPath, 96, &err);
         }
         if (img.isNull()) {
-            m.notes << QStringLiteral("Image %1: no thumbnail or source to compute colour from; placed as neutral.")
+            m.notes << QStringLiteral(
+                           "Image %1: no thumbnail or source to compute colour from; placed as neutral.")
                            .arg(ids[i]);
             continue;
         }
@@ -423,9 +427,12 @@ double featureDistance(const FeatureMatrix &f, int a, int b)
 // Local search in the full feature space: swaps two nearby items when that
 // lowers the summed distance to their grid neighbours. Deterministic (fixed
 // visiting order). Returns the number of swaps made.
-int refineBySwaps(const FeatureMatrix &f, QVector<int> &at, int rows, int cols, int filled, int radius, int passes)
+int refineBySwaps(const FeatureMatrix &f, QVector<int> &at, int rows, int cols, int filled, int radius,
+                  int passes)
 {
-    auto item = [&](int r, int c) { return r < 0 || c < 0 || r >= rows || c >= cols ? -1 : at[r * cols + c]; };
+    auto item = [&](int r, int c) {
+        return r < 0 || c < 0 || r >= rows || c >= cols ? -1 : at[r * cols + c];
+    };
     // Sum of distances from `it` placed at (r, c) to its neighbours, ignoring cell `skip`.
     auto cost = [&](int it, int r, int c, int skip) {
         double s = 0;
@@ -470,7 +477,8 @@ int refineBySwaps(const FeatureMatrix &f, QVector<int> &at, int rows, int cols, 
 
 } // namespace
 
-double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows, int cols)
+double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows,
+                             int cols)
 {
     double sum = 0;
     qint64 count = 0;
@@ -531,7 +539,11 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
         shape = chooseGrid(n, options.aspect);
     if (n > 0 && qint64(shape.rows) * shape.cols < n) {
         out.error = QStringLiteral("A %1 x %2 grid cannot hold %3 images; using %4 x %5.")
-                        .arg(shape.rows).arg(shape.cols).arg(n).arg((n + shape.cols - 1) / shape.cols).arg(shape.cols);
+                        .arg(shape.rows)
+                        .arg(shape.cols)
+                        .arg(n)
+                        .arg((n + shape.cols - 1) / shape.cols)
+                        .arg(shape.cols);
         shape.rows = (n + shape.cols - 1) / shape.cols;
     }
     out.rows = shape.rows;
@@ -550,8 +562,8 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
     rankScale(pts, n, 0, out.cols);
     rankScale(pts, n, 1, double(n) / out.cols); // rows actually filled, fractional for a partial last row
 
-    const bool exact = options.method == LayoutOptions::Method::Exact
-                       || (options.method == LayoutOptions::Method::Auto && n <= options.exactLimit);
+    const bool exact = options.method == LayoutOptions::Method::Exact ||
+                       (options.method == LayoutOptions::Method::Auto && n <= options.exactLimit);
     if (exact) {
         std::vector<int> items(static_cast<size_t>(n));
         std::vector<int> cells(static_cast<size_t>(n));
@@ -595,7 +607,8 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
         out.method = QStringLiteral("approximate (PCA + sorted strips + windowed Jonker-Volgenant)");
     }
     if (options.refinePasses > 0) {
-        refineBySwaps(features, out.itemAtCell, out.rows, out.cols, n, options.refineRadius, options.refinePasses);
+        refineBySwaps(features, out.itemAtCell, out.rows, out.cols, n, options.refineRadius,
+                      options.refinePasses);
         out.method += QStringLiteral(" + neighbour swaps");
     }
     for (int cell = 0; cell < out.itemAtCell.size(); ++cell)
@@ -603,7 +616,8 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
             out.cellOfItem[out.itemAtCell[cell]] = cell;
     out.seconds = timer.nsecsElapsed() / 1e9;
     out.neighbourDistance = meanNeighbourDistance(features, out.itemAtCell, out.rows, out.cols);
-    out.randomDistance = randomNeighbourDistance(features, out.rows, out.cols, options.seed, options.qualityTrials);
+    out.randomDistance =
+        randomNeighbourDistance(features, out.rows, out.cols, options.seed, options.qualityTrials);
     return out;
 }
 

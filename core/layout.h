@@ -71,8 +71,8 @@ struct LayoutOptions
 {
     int rows = 0; // 0: chooseGrid(n, aspect); a user-set shape must hold n items
     int cols = 0;
-    double aspect = 1.0;  // of the area the grid fills (width / height), for chooseGrid
-    quint32 seed = 1;     // the same features + options + seed give the same layout
+    double aspect = 1.0; // of the area the grid fills (width / height), for chooseGrid
+    quint32 seed = 1;    // the same features + options + seed give the same layout
     enum class Method { Auto, Exact, Approximate } method = Method::Auto;
     int exactLimit = 1024; // Auto solves exactly up to this many cells
     int qualityTrials = 8; // random orders averaged for the baseline
@@ -91,8 +91,8 @@ struct GridLayout
     QVector<int> cellOfItem; // per input item: its cell
     QVector<int> itemAtCell; // per cell: the item there, or -1 (empty)
     QString method;          // "exact (Jonker-Volgenant)", "approximate (sorted strips + local exact)", ...
-    QString error;           // set when the layout could not be made (bad shape); cells then follow input order
-    double seconds = 0;      // time to compute, quality measure excluded
+    QString error;      // set when the layout could not be made (bad shape); cells then follow input order
+    double seconds = 0; // time to compute, quality measure excluded
     // Mean Euclidean feature distance between 4-neighbour cells that both
     // hold an item: of this layout, and of random orders (mean of trials).
     double neighbourDistance = 0;
@@ -113,7 +113,8 @@ struct GridLayout
 GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &options = {});
 
 // Mean 4-neighbour feature distance of an assignment (see GridLayout).
-double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows, int cols);
+double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows,
+                             int cols);
 // The same for `trials` random orders (seeded), averaged.
 double randomNeighbourDistance(const FeatureMatrix &features, int rows, int cols, quint32 seed, int trials);
 

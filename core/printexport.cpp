@@ -149,7 +149,8 @@ QSizeF paperSizeMm(const PrintOptions &o)
         s = {215.9, 279.4};
         break;
     case Paper::Custom:
-        s = QSizeF(std::clamp(o.customSizeMm.width(), 10.0, 5000.0), std::clamp(o.customSizeMm.height(), 10.0, 5000.0));
+        s = QSizeF(std::clamp(o.customSizeMm.width(), 10.0, 5000.0),
+                   std::clamp(o.customSizeMm.height(), 10.0, 5000.0));
         break;
     }
     const bool landscape = o.orientation == PageOrientation::Landscape;
@@ -255,15 +256,16 @@ SheetGeometry sheetGeometry(const PrintJob &job)
     }
     const double usedW = g.cols * cellW + (g.cols - 1) * gutter;
     const double usedH = g.rows * cellH + (g.rows - 1) * gutter;
-    g.gridRect = QRectF(grid.left() + (grid.width() - usedW) / 2, grid.top() + (grid.height() - usedH) / 2, usedW,
-                        usedH);
+    g.gridRect = QRectF(grid.left() + (grid.width() - usedW) / 2, grid.top() + (grid.height() - usedH) / 2,
+                        usedW, usedH);
     for (int r = 0; r < g.rows; ++r)
         for (int c = 0; c < g.cols; ++c) {
-            const QRectF cell(g.gridRect.left() + c * (cellW + gutter), g.gridRect.top() + r * (cellH + gutter), cellW,
-                              cellH);
+            const QRectF cell(g.gridRect.left() + c * (cellW + gutter),
+                              g.gridRect.top() + r * (cellH + gutter), cellW, cellH);
             const double capH = std::min(captionH, cell.height() / 2);
             g.imageRects << QRectF(cell.left(), cell.top(), cell.width(), cell.height() - capH);
-            g.captionRects << (capH > 0 ? QRectF(cell.left(), cell.bottom() - capH, cell.width(), capH) : QRectF());
+            g.captionRects << (capH > 0 ? QRectF(cell.left(), cell.bottom() - capH, cell.width(), capH)
+                                        : QRectF());
         }
     return g;
 }
@@ -283,8 +285,9 @@ QTransform sheetTransform(const SheetGeometry &g, const QRectF &target)
 int cellAt(const SheetGeometry &g, const QPointF &mm)
 {
     for (int cell = 0; cell < g.imageRects.size(); ++cell) {
-        const QRectF whole = g.captionRects.value(cell).isEmpty() ? g.imageRects[cell]
-                                                                   : g.imageRects[cell].united(g.captionRects[cell]);
+        const QRectF whole = g.captionRects.value(cell).isEmpty()
+                                 ? g.imageRects[cell]
+                                 : g.imageRects[cell].united(g.captionRects[cell]);
         if (whole.contains(mm))
             return cell;
     }
@@ -331,7 +334,8 @@ bool canPaintText()
 
 QRectF units(const QRectF &mm)
 {
-    return QRectF(mm.x() * kUnitsPerMm, mm.y() * kUnitsPerMm, mm.width() * kUnitsPerMm, mm.height() * kUnitsPerMm);
+    return QRectF(mm.x() * kUnitsPerMm, mm.y() * kUnitsPerMm, mm.width() * kUnitsPerMm,
+                  mm.height() * kUnitsPerMm);
 }
 
 int itemAtCell(const PrintJob &job, int cell)
@@ -375,16 +379,18 @@ public:
         const PrintOptions &o = m_job.options;
         m_p.fillRect(units(QRectF(QPointF(0, 0), m_geo.sheetMm)), o.background);
         if (!m_text) {
-            if (m_warnings && ((o.captions && !m_job.items.isEmpty()) || !m_geo.titleRect.isEmpty()
-                               || !m_geo.subtitleRect.isEmpty()))
-                *m_warnings << QStringLiteral("Title and captions left out: painting text needs a QGuiApplication.");
+            if (m_warnings && ((o.captions && !m_job.items.isEmpty()) || !m_geo.titleRect.isEmpty() ||
+                               !m_geo.subtitleRect.isEmpty()))
+                *m_warnings << QStringLiteral(
+                    "Title and captions left out: painting text needs a QGuiApplication.");
             return;
         }
         m_p.setPen(o.textColour);
         if (!m_geo.titleRect.isEmpty())
             drawText(m_geo.titleRect, m_job.title, o.titlePt, true, Qt::AlignLeft | Qt::AlignVCenter);
         if (!m_geo.subtitleRect.isEmpty())
-            drawText(m_geo.subtitleRect, m_job.subtitle, o.subtitlePt, false, Qt::AlignLeft | Qt::AlignVCenter);
+            drawText(m_geo.subtitleRect, m_job.subtitle, o.subtitlePt, false,
+                     Qt::AlignLeft | Qt::AlignVCenter);
         if (o.captions)
             for (int cell = 0; cell < m_geo.captionRects.size(); ++cell) {
                 const int item = itemAt(cell);
@@ -468,8 +474,7 @@ void paintSheet(QPainter &painter, const PrintJob &job, const QRectF &target, co
 namespace {
 
 // Runs fn(i) for i in [0, n) on up to idealThreadCount threads.
-template<typename Fn>
-void parallelFor(int n, Fn fn)
+template <typename Fn> void parallelFor(int n, Fn fn)
 {
     const int threads = std::clamp(QThread::idealThreadCount(), 1, std::max(1, n));
     if (threads <= 1) {
@@ -574,7 +579,8 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
 
     if (format == ExportFormat::Folder) {
         const QString dir = folder + QLatin1Char('/') + stem;
-        if (!inside(folder, dir) || QFileInfo(dir).isSymLink() || (QFileInfo::exists(dir) && !QFileInfo(dir).isDir())) {
+        if (!inside(folder, dir) || QFileInfo(dir).isSymLink() ||
+            (QFileInfo::exists(dir) && !QFileInfo(dir).isDir())) {
             res.error = QStringLiteral("%1 is in the way of the export folder.").arg(dir);
             return res;
         }
@@ -599,7 +605,8 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
                 break;
             const PrintItem &it = job.items[i];
             ++position;
-            const QString base = QStringLiteral("%1_%2").arg(position, 4, 10, QLatin1Char('0'))
+            const QString base = QStringLiteral("%1_%2")
+                                     .arg(position, 4, 10, QLatin1Char('0'))
                                      .arg(labelio::safeFileName(QFileInfo(it.sourcePath).fileName()));
             QString file = dir + QLatin1Char('/') + base;
             QString status = QStringLiteral("ok");
@@ -610,7 +617,7 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
             }
             if (!written) {
                 noteMissing(i, QFileInfo::exists(it.sourcePath) ? QStringLiteral("could not be copied")
-                                                                  : QStringLiteral("source file is missing"));
+                                                                : QStringLiteral("source file is missing"));
                 status = QStringLiteral("placeholder");
                 file = dir + QLatin1Char('/') + base + QStringLiteral(".missing.png");
                 QImage ph(400, 300, QImage::Format_RGB32);
@@ -633,9 +640,9 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
             }
             res.files << file;
             csv << position << ',' << (cell / geo.cols) << ',' << (cell % geo.cols) << ',' << it.id << ','
-                << labelio::csvField(QFileInfo(file).fileName()) << ',' << labelio::csvField(it.sourcePath) << ','
-                << labelio::csvField(it.caption) << ',' << it.pixelSize.width() << ',' << it.pixelSize.height() << ','
-                << status << '\n';
+                << labelio::csvField(QFileInfo(file).fileName()) << ',' << labelio::csvField(it.sourcePath)
+                << ',' << labelio::csvField(it.caption) << ',' << it.pixelSize.width() << ','
+                << it.pixelSize.height() << ',' << status << '\n';
             report(position, QStringLiteral("copying"));
         }
         if (cancelled()) {
@@ -658,7 +665,7 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
     }
 
     // Raster and PDF: one painted sheet.
-    const QString ext = format == ExportFormat::Pdf ? QStringLiteral(".pdf")
+    const QString ext = format == ExportFormat::Pdf   ? QStringLiteral(".pdf")
                         : format == ExportFormat::Png ? QStringLiteral(".png")
                                                       : QStringLiteral(".tif");
     const QString out = folder + QLatin1Char('/') + stem + ext;
@@ -667,7 +674,8 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
         return res;
     }
     if (format == ExportFormat::Tiff && !QImageWriter::supportedImageFormats().contains("tiff")) {
-        res.error = QStringLiteral("TIFF export needs Qt's tiff image plugin (package qt6-image-formats-plugins).");
+        res.error =
+            QStringLiteral("TIFF export needs Qt's tiff image plugin (package qt6-image-formats-plugins).");
         return res;
     }
     res.output = out;
@@ -684,7 +692,8 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
         sheet = QImage(res.pixelSize, QImage::Format_RGB32);
         if (sheet.isNull()) {
             res.error = QStringLiteral("Not enough memory for a %1 x %2 pixel sheet.")
-                            .arg(res.pixelSize.width()).arg(res.pixelSize.height());
+                            .arg(res.pixelSize.width())
+                            .arg(res.pixelSize.height());
             return res;
         }
         const int dpm = int(std::lround(dpi / 0.0254));
@@ -750,7 +759,8 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
                 Decoded d = decodeItem(i, maxSide);
                 if (!d.image.isNull()) {
                     QRectF dest, src;
-                    placeImage(QRectF(QPointF(0, 0), QSizeF(areaPx)), d.image.size(), job.options.fit, &dest, &src);
+                    placeImage(QRectF(QPointF(0, 0), QSizeF(areaPx)), d.image.size(), job.options.fit, &dest,
+                               &src);
                     QImage part = src.toRect() == d.image.rect() ? d.image : d.image.copy(src.toRect());
                     const QSize want(std::max(1, int(std::lround(dest.width()))),
                                      std::max(1, int(std::lround(dest.height()))));
@@ -830,8 +840,8 @@ void releaseFreeMemory()
 #endif
 }
 
-PrintJob printJobFromCollection(const Library &lib, const CollectionInfo &collection, const PrintOptions &options,
-                                collections::CaptionSource captionSource)
+PrintJob printJobFromCollection(const Library &lib, const CollectionInfo &collection,
+                                const PrintOptions &options, collections::CaptionSource captionSource)
 {
     PrintJob job;
     job.title = collection.title.isEmpty() ? collection.name : collection.title;

@@ -74,7 +74,7 @@ struct PrintItem
     ImageId id = 0;
     QString sourcePath; // full-resolution source file
     QString caption;
-    QSize pixelSize;    // as displayed (after EXIF orientation); empty when unknown
+    QSize pixelSize; // as displayed (after EXIF orientation); empty when unknown
 };
 
 // A sheet to paint: the items and which cell each goes to.
@@ -98,7 +98,7 @@ struct PrintJob
 // of the sheet including bleed.
 struct SheetGeometry
 {
-    QSizeF sheetMm;  // trim + 2 x bleed
+    QSizeF sheetMm; // trim + 2 x bleed
     QRectF trimRect;
     QRectF contentRect; // trim minus margins
     QRectF titleRect;   // empty without a title block
@@ -145,7 +145,7 @@ void paintSheet(QPainter &painter, const PrintJob &job, const QRectF &target, co
 
 struct ExportProgress
 {
-    int done = 0;  // images placed
+    int done = 0; // images placed
     int total = 0;
     QString phase; // "painting" (decode + paint), "writing" (raster encode), "copying" (folder)
 };
@@ -154,9 +154,9 @@ struct PrintExportResult
 {
     bool ok = false;
     bool cancelled = false;
-    QString error;     // set when !ok and !cancelled
-    QString output;    // the file (or folder) written
-    QStringList files; // every file written
+    QString error;        // set when !ok and !cancelled
+    QString output;       // the file (or folder) written
+    QStringList files;    // every file written
     QStringList warnings; // missing sources (placeholders), text left out, notes
     int images = 0;       // cells filled with a real image
     int placeholders = 0; // cells painted as "missing"
@@ -193,7 +193,8 @@ void releaseFreeMemory();
 
 // A job from a collection: its title and subtitle, its items in order with
 // captions (own caption, else from `captionSource`) and source paths.
-PrintJob printJobFromCollection(const Library &lib, const CollectionInfo &collection, const PrintOptions &options,
-                                collections::CaptionSource captionSource = collections::CaptionSource::FileName);
+PrintJob
+printJobFromCollection(const Library &lib, const CollectionInfo &collection, const PrintOptions &options,
+                       collections::CaptionSource captionSource = collections::CaptionSource::FileName);
 
 } // namespace magpie

@@ -89,14 +89,18 @@ bool readSelection(const Context &c, const QString &file, QStringList *tokens)
 struct SourceOptions
 {
     QCommandLineOption category{QStringLiteral("from-category"),
-                                QStringLiteral("Add the images answered Yes in this category."), QStringLiteral("NAME")};
+                                QStringLiteral("Add the images answered Yes in this category."),
+                                QStringLiteral("NAME")};
     QCommandLineOption cls{QStringLiteral("class"),
-                           QStringLiteral("With --from-category on a class set: only this class."), QStringLiteral("CLASS")};
-    QCommandLineOption selection{QStringLiteral("from-file"),
-                                 QStringLiteral("Add ids or paths listed one per line in FILE (- for stdin): a "
-                                                "selection saved by the app or a script."),
-                                 QStringLiteral("FILE")};
-    QCommandLineOption limit{QStringLiteral("limit"), QStringLiteral("Add at most N images."), QStringLiteral("N")};
+                           QStringLiteral("With --from-category on a class set: only this class."),
+                           QStringLiteral("CLASS")};
+    QCommandLineOption selection{
+        QStringLiteral("from-file"),
+        QStringLiteral("Add ids or paths listed one per line in FILE (- for stdin): a "
+                       "selection saved by the app or a script."),
+        QStringLiteral("FILE")};
+    QCommandLineOption limit{QStringLiteral("limit"), QStringLiteral("Add at most N images."),
+                             QStringLiteral("N")};
 
     void addTo(QCommandLineParser &p) { p.addOptions({category, cls, selection, limit}); }
 };
@@ -155,7 +159,8 @@ void reportUnresolved(const Context &c, const QStringList &unresolved)
         c.error(QStringLiteral("\u2026 and %1 more unmatched").arg(unresolved.size() - 20));
 }
 
-std::optional<CollectionInfo> findCollection(const Context &c, const Library &lib, const QString &name, int *exit)
+std::optional<CollectionInfo> findCollection(const Context &c, const Library &lib, const QString &name,
+                                             int *exit)
 {
     if (name.isEmpty()) {
         c.error(QStringLiteral("Name a collection (magpie-cli collection list shows them)."));
@@ -179,14 +184,15 @@ int create(const Context &c)
                             QStringLiteral("[image...]"));
     const QCommandLineOption title(QStringLiteral("title"), QStringLiteral("Title printed on the sheet."),
                                    QStringLiteral("TEXT"));
-    const QCommandLineOption subtitle(QStringLiteral("subtitle"), QStringLiteral("Subtitle printed under it."),
-                                      QStringLiteral("TEXT"));
+    const QCommandLineOption subtitle(QStringLiteral("subtitle"),
+                                      QStringLiteral("Subtitle printed under it."), QStringLiteral("TEXT"));
     p.addOptions({title, subtitle});
     SourceOptions so;
     so.addTo(p);
     int exit = Ok;
-    if (!sc.parse(p, QStringLiteral("Create a collection from a category's yes-answers, a selection file, or "
-                                    "ids and paths."),
+    if (!sc.parse(p,
+                  QStringLiteral("Create a collection from a category's yes-answers, a selection file, or "
+                                 "ids and paths."),
                   &exit))
         return exit;
     const QString name = p.positionalArguments().value(0).trimmed();
@@ -198,7 +204,8 @@ int create(const Context &c)
     if (!lib)
         return exit;
     if (collections::find(*lib, name)) {
-        c.error(QStringLiteral("A collection \u201c%1\u201d exists already; use `collection add`.").arg(name));
+        c.error(
+            QStringLiteral("A collection \u201c%1\u201d exists already; use `collection add`.").arg(name));
         return Failed;
     }
     QVector<ImageId> ids;
@@ -234,11 +241,12 @@ int addOrRemove(const Context &c, bool add)
     SourceOptions so;
     so.addTo(p);
     int exit = Ok;
-    if (!sc.parse(p,
-                  add ? QStringLiteral("Append images (a category's yes-answers, a selection file, ids or paths); "
-                                       "images already in the collection stay where they are.")
-                      : QStringLiteral("Remove images from a collection."),
-                  &exit))
+    if (!sc.parse(
+            p,
+            add ? QStringLiteral("Append images (a category's yes-answers, a selection file, ids or paths); "
+                                 "images already in the collection stay where they are.")
+                : QStringLiteral("Remove images from a collection."),
+            &exit))
         return exit;
     auto lib = c.open(false, &exit);
     if (!lib)
@@ -323,7 +331,8 @@ int exportCollection(const Context &c)
     QCommandLineParser p;
     p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("The collection."));
     auto opt = [](const char *name, const char *help, const char *value = nullptr) {
-        return value ? QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(help), QString::fromLatin1(value))
+        return value ? QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(help),
+                                          QString::fromLatin1(value))
                      : QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(help));
     };
     const auto out = opt("out", "Export folder (created; nothing is written outside it). Required.", "DIR");
@@ -339,23 +348,26 @@ int exportCollection(const Context &c)
     const auto background = opt("background", "Background colour, e.g. white, #202020.", "COLOUR");
     const auto noCaptions = opt("no-captions", "No captions under the images.");
     const auto noTitle = opt("no-title", "No title block.");
-    const auto captionFrom = opt("caption", "Caption source when an item has none: file (default), path, source, root.",
-                                 "FROM");
+    const auto captionFrom =
+        opt("caption", "Caption source when an item has none: file (default), path, source, root.", "FROM");
     const auto rows = opt("rows", "Grid rows (default: chosen for the number of images and the paper).", "N");
     const auto cols = opt("cols", "Grid columns.", "N");
-    const auto order = opt("order", "similar (default: similar images together) or collection (stored order).",
-                           "ORDER");
+    const auto order =
+        opt("order", "similar (default: similar images together) or collection (stored order).", "ORDER");
     const auto seed = opt("seed", "Layout seed (default 1).", "N");
     const auto saveOrder = opt("save-order", "Store the similarity order back into the collection.");
-    const auto features = opt("features",
-                              "auto (default: the training engine's embedding cache when it covers every image, "
-                              "else colour and tone), embeddings (fail without them) or colour.",
-                              "FROM");
-    p.addOptions({out, format, paper, size, landscape, dpi, margin, bleed, gutter, fit, background, noCaptions, noTitle,
-                  captionFrom, rows, cols, order, seed, saveOrder, features});
+    const auto features =
+        opt("features",
+            "auto (default: the training engine's embedding cache when it covers every image, "
+            "else colour and tone), embeddings (fail without them) or colour.",
+            "FROM");
+    p.addOptions({out,   format, paper, size,       landscape,  dpi,     margin,
+                  bleed, gutter, fit,   background, noCaptions, noTitle, captionFrom,
+                  rows,  cols,   order, seed,       saveOrder,  features});
     int exit = Ok;
-    if (!sc.parse(p, QStringLiteral("Lay a collection out on a sheet and export it as PDF, PNG, TIFF or a folder."),
-                  &exit))
+    if (!sc.parse(
+            p, QStringLiteral("Lay a collection out on a sheet and export it as PDF, PNG, TIFF or a folder."),
+            &exit))
         return exit;
     auto usage = [&](const QString &msg) {
         c.error(msg);
@@ -369,13 +381,15 @@ int exportCollection(const Context &c)
     if (p.isSet(format)) {
         const auto f = parseExportFormat(p.value(format));
         if (!f)
-            return usage(QStringLiteral("Unknown --format %1 (pdf, png, tiff, folder).").arg(p.value(format)));
+            return usage(
+                QStringLiteral("Unknown --format %1 (pdf, png, tiff, folder).").arg(p.value(format)));
         fmt = *f;
     }
     if (p.isSet(paper)) {
         const auto pp = parsePaper(p.value(paper));
         if (!pp)
-            return usage(QStringLiteral("Unknown --paper %1 (A4, A3, A2, Letter, custom).").arg(p.value(paper)));
+            return usage(
+                QStringLiteral("Unknown --paper %1 (A4, A3, A2, Letter, custom).").arg(p.value(paper)));
         o.paper = *pp;
     }
     if (p.isSet(size)) {
@@ -401,9 +415,11 @@ int exportCollection(const Context &c)
     double dpiV = o.dpi, rowsV = 0, colsV = 0, seedV = 1;
     if (!number(dpi, 150, 600, &dpiV))
         return usage(QStringLiteral("--dpi must be between 150 and 600."));
-    if (!number(margin, 0, 200, &o.marginMm) || !number(bleed, 0, 50, &o.bleedMm) || !number(gutter, 0, 100, &o.gutterMm))
+    if (!number(margin, 0, 200, &o.marginMm) || !number(bleed, 0, 50, &o.bleedMm) ||
+        !number(gutter, 0, 100, &o.gutterMm))
         return usage(QStringLiteral("--margin, --bleed and --gutter take millimetres (0-200, 0-50, 0-100)."));
-    if (!number(rows, 1, 1000, &rowsV) || !number(cols, 1, 1000, &colsV) || !number(seed, 0, 4294967295.0, &seedV))
+    if (!number(rows, 1, 1000, &rowsV) || !number(cols, 1, 1000, &colsV) ||
+        !number(seed, 0, 4294967295.0, &seedV))
         return usage(QStringLiteral("--rows, --cols and --seed take positive numbers."));
     o.dpi = int(dpiV);
     o.rows = int(rowsV);
@@ -468,9 +484,13 @@ int exportCollection(const Context &c)
             QString why;
             embeddings = openEmbeddingCache(lib->cacheDir(), {}, &info, &why);
             if (embeddings)
-                c.print(QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.").arg(info.version).arg(info.rows).arg(info.dim));
+                c.print(QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.")
+                            .arg(info.version)
+                            .arg(info.rows)
+                            .arg(info.dim));
             else if (featuresV == u"embeddings") {
-                c.error(why + QStringLiteral(" Compute embeddings first (magpie-cli embed), or use --features colour."));
+                c.error(why + QStringLiteral(
+                                  " Compute embeddings first (magpie-cli embed), or use --features colour."));
                 return Failed;
             }
         }
@@ -495,7 +515,8 @@ int exportCollection(const Context &c)
         if (!layout.error.isEmpty())
             job.notes << layout.error;
         c.print(QStringLiteral("Layout %1 x %2 by %3, %4: neighbour distance %5 vs %6 random (ratio %7).")
-                    .arg(layout.rows).arg(layout.cols)
+                    .arg(layout.rows)
+                    .arg(layout.cols)
                     .arg(featureSourceName(fm.source), layout.method)
                     .arg(layout.neighbourDistance, 0, 'f', 3)
                     .arg(layout.randomDistance, 0, 'f', 3)
@@ -525,7 +546,8 @@ int exportCollection(const Context &c)
         job, fmt, p.value(out),
         [&](const ExportProgress &pr) {
             if (tty)
-                QTextStream(stderr) << "\r" << pr.phase << ' ' << pr.done << '/' << pr.total << "   " << Qt::flush;
+                QTextStream(stderr) << "\r" << pr.phase << ' ' << pr.done << '/' << pr.total << "   "
+                                    << Qt::flush;
         },
         c.cancel);
     if (tty)
@@ -554,7 +576,10 @@ int exportCollection(const Context &c)
         return Failed;
     }
     c.print(QStringLiteral("Wrote %1 (%2 images, %3 placeholders, %4 s).")
-                .arg(r.output).arg(r.images).arg(r.placeholders).arg(r.seconds, 0, 'f', 2));
+                .arg(r.output)
+                .arg(r.images)
+                .arg(r.placeholders)
+                .arg(r.seconds, 0, 'f', 2));
     return Ok;
 }
 

@@ -49,7 +49,8 @@ void emit(const QJsonObject &o)
 
 QStringList images(const QString &dir, int n)
 {
-    QStringList files = QDir(dir).entryList({QStringLiteral("*.jpg"), QStringLiteral("*.png")}, QDir::Files, QDir::Name);
+    QStringList files =
+        QDir(dir).entryList({QStringLiteral("*.jpg"), QStringLiteral("*.png")}, QDir::Files, QDir::Name);
     files = files.mid(0, n);
     for (QString &f : files)
         f = dir + QLatin1Char('/') + f;
@@ -107,7 +108,8 @@ LayoutOptions::Method methodOf(const QString &s)
     return LayoutOptions::Method::Auto;
 }
 
-int runLayouts(const FeatureMatrix &f, int runs, LayoutOptions::Method method, const QString &data, double featureSeconds)
+int runLayouts(const FeatureMatrix &f, int runs, LayoutOptions::Method method, const QString &data,
+               double featureSeconds)
 {
     std::vector<double> secs;
     GridLayout last;
@@ -150,7 +152,8 @@ int main(int argc, char **argv)
     qputenv("QT_QPA_PLATFORM", "offscreen"); // export paints text: QGuiApplication, no display
     QGuiApplication app(argc, argv);
     // as magpie-cli does; MAGPIE_BENCH_DEFAULT_MALLOC=1 measures without it
-    const bool tuned = qEnvironmentVariableIsEmpty("MAGPIE_BENCH_DEFAULT_MALLOC") && tuneAllocatorForLargeImages();
+    const bool tuned =
+        qEnvironmentVariableIsEmpty("MAGPIE_BENCH_DEFAULT_MALLOC") && tuneAllocatorForLargeImages();
     const QStringList a = QCoreApplication::arguments();
     const QString cmd = a.value(1);
     if (cmd == u"layout" && a.size() >= 5) {
@@ -230,7 +233,8 @@ int main(int argc, char **argv)
             const QImage big = img.width() >= img.height()
                                    ? img.scaledToWidth(longSide, Qt::SmoothTransformation)
                                    : img.scaledToHeight(longSide, Qt::SmoothTransformation);
-            big.save(a[5] + QLatin1Char('/') + QFileInfo(f).completeBaseName() + QStringLiteral(".jpg"), "JPEG", 90);
+            big.save(a[5] + QLatin1Char('/') + QFileInfo(f).completeBaseName() + QStringLiteral(".jpg"),
+                     "JPEG", 90);
         }
         return 0;
     }

@@ -64,7 +64,8 @@ private Q_SLOTS:
         const QVector<ImageId> got = collections::resolveImages(
             *m_lib,
             {QString::number(m_ids[2]), QStringLiteral("sub/img_4.jpg"), QStringLiteral("img_5.jpg"),
-             m_dir.filePath(QStringLiteral("archive/sub/img_0.jpg")), QStringLiteral("nope.jpg"), QStringLiteral("99999")},
+             m_dir.filePath(QStringLiteral("archive/sub/img_0.jpg")), QStringLiteral("nope.jpg"),
+             QStringLiteral("99999")},
             &unresolved);
         QCOMPARE(got, (QVector<ImageId>{m_ids[2], m_ids[4], m_ids[5], m_ids[0]}));
         QCOMPARE(unresolved, (QStringList{QStringLiteral("nope.jpg"), QStringLiteral("99999")}));
@@ -80,7 +81,8 @@ private Q_SLOTS:
         QVERIFY(collections::setCaption(*m_lib, c, m_ids[2], QStringLiteral("the third")));
         QVERIFY(collections::move(*m_lib, c, 2, 0));
         QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[2], m_ids[0], m_ids[1], m_ids[3]}));
-        QCOMPARE(m_lib->collectionEntries(c).first().caption, QStringLiteral("the third")); // caption moves along
+        QCOMPARE(m_lib->collectionEntries(c).first().caption,
+                 QStringLiteral("the third")); // caption moves along
         QVERIFY(!collections::move(*m_lib, c, 0, 9));
         QVERIFY(collections::reorder(*m_lib, c, {3, 2, 1, 0}));
         QCOMPARE(m_lib->collectionItems(c), (QVector<ImageId>{m_ids[3], m_ids[1], m_ids[0], m_ids[2]}));
@@ -99,16 +101,19 @@ private Q_SLOTS:
 
     void captionsAndPrintJob()
     {
-        const qint64 c = m_lib->createCollection(QStringLiteral("faces"), QStringLiteral("Faces"), QStringLiteral("sub"));
+        const qint64 c =
+            m_lib->createCollection(QStringLiteral("faces"), QStringLiteral("Faces"), QStringLiteral("sub"));
         QCOMPARE(collections::add(*m_lib, c, {m_ids[0], m_ids[1]}), 2);
         QVERIFY(collections::setCaption(*m_lib, c, m_ids[1], QStringLiteral("own caption")));
         const CollectionItem first = m_lib->collectionEntries(c).first();
         QCOMPARE(collections::caption(*m_lib, first), QStringLiteral("img_0.jpg"));
-        QCOMPARE(collections::caption(*m_lib, first, collections::CaptionSource::RelPath), QStringLiteral("sub/img_0.jpg"));
+        QCOMPARE(collections::caption(*m_lib, first, collections::CaptionSource::RelPath),
+                 QStringLiteral("sub/img_0.jpg"));
         QCOMPARE(collections::caption(*m_lib, first, collections::CaptionSource::RootAndPath),
                  QStringLiteral("archive/sub/img_0.jpg"));
 
-        const PrintJob job = printJobFromCollection(*m_lib, *collections::find(*m_lib, QStringLiteral("faces")), {});
+        const PrintJob job =
+            printJobFromCollection(*m_lib, *collections::find(*m_lib, QStringLiteral("faces")), {});
         QCOMPARE(job.title, QStringLiteral("Faces"));
         QCOMPARE(job.subtitle, QStringLiteral("sub"));
         QCOMPARE(job.items.size(), 2);

@@ -90,7 +90,8 @@ private Q_SLOTS:
                     s += cost[size_t(i * n + perm[size_t(i)])];
                 best = std::min(best, s);
             } while (std::next_permutation(perm.begin(), perm.end()));
-            QVERIFY2(std::abs(got - best) < 1e-9, qPrintable(QStringLiteral("n=%1 got %2 best %3").arg(n).arg(got).arg(best)));
+            QVERIFY2(std::abs(got - best) < 1e-9,
+                     qPrintable(QStringLiteral("n=%1 got %2 best %3").arg(n).arg(got).arg(best)));
         }
     }
 

@@ -72,9 +72,11 @@ private Q_SLOTS:
         QTest::addColumn<int>("orientation");
         QTest::addColumn<QSizeF>("mm");
         QTest::newRow("A4 portrait") << int(Paper::A4) << int(PageOrientation::Portrait) << QSizeF(210, 297);
-        QTest::newRow("A3 landscape") << int(Paper::A3) << int(PageOrientation::Landscape) << QSizeF(420, 297);
+        QTest::newRow("A3 landscape")
+            << int(Paper::A3) << int(PageOrientation::Landscape) << QSizeF(420, 297);
         QTest::newRow("A2 portrait") << int(Paper::A2) << int(PageOrientation::Portrait) << QSizeF(420, 594);
-        QTest::newRow("Letter portrait") << int(Paper::Letter) << int(PageOrientation::Portrait) << QSizeF(215.9, 279.4);
+        QTest::newRow("Letter portrait")
+            << int(Paper::Letter) << int(PageOrientation::Portrait) << QSizeF(215.9, 279.4);
     }
     void paperSizes()
     {
@@ -124,8 +126,8 @@ private Q_SLOTS:
         placeImage(g.imageRects[0], QSizeF(job.items[0].pixelSize), CellFit::Fit, &dest, nullptr);
         const QColor c = back.pixelColor((dest.center() * pxPerMm).toPoint());
         const QColor want = colourFor(0);
-        QVERIFY2(std::abs(c.red() - want.red()) < 12 && std::abs(c.green() - want.green()) < 12
-                     && std::abs(c.blue() - want.blue()) < 12,
+        QVERIFY2(std::abs(c.red() - want.red()) < 12 && std::abs(c.green() - want.green()) < 12 &&
+                     std::abs(c.blue() - want.blue()) < 12,
                  qPrintable(c.name() + QStringLiteral(" vs ") + want.name()));
     }
 
@@ -150,8 +152,8 @@ private Q_SLOTS:
         QTest::addColumn<int>("orientation");
         QTest::addColumn<int>("fit");
         QTest::addColumn<QSizeF>("points");
-        QTest::newRow("A4 portrait fit") << int(Paper::A4) << int(PageOrientation::Portrait) << int(CellFit::Fit)
-                                         << QSizeF(595.3, 841.9);
+        QTest::newRow("A4 portrait fit")
+            << int(Paper::A4) << int(PageOrientation::Portrait) << int(CellFit::Fit) << QSizeF(595.3, 841.9);
         QTest::newRow("A3 landscape crop") << int(Paper::A3) << int(PageOrientation::Landscape)
                                            << int(CellFit::Crop) << QSizeF(1190.6, 841.9);
     }
@@ -181,7 +183,8 @@ private Q_SLOTS:
         QVERIFY(pdf.contains(QRegularExpression(QStringLiteral("/Type\\s*/Font"))));
         if (CellFit(fit) == CellFit::Fit)
             for (const PrintItem &it : job.items)
-                QVERIFY2(pdf.contains(QRegularExpression(QStringLiteral("/Width\\s+%1\\b").arg(it.pixelSize.width()))),
+                QVERIFY2(pdf.contains(
+                             QRegularExpression(QStringLiteral("/Width\\s+%1\\b").arg(it.pixelSize.width()))),
                          qPrintable(QString::number(it.pixelSize.width())));
 
 #ifdef MAGPIE_HAVE_QTPDF
@@ -245,9 +248,11 @@ private Q_SLOTS:
         QTemporaryDir tmp;
         PrintJob job = makeJob(tmp.path(), 5);
         job.name = QStringLiteral("my set");
-        const PrintExportResult r = exportPrint(job, ExportFormat::Folder, tmp.filePath(QStringLiteral("out")));
+        const PrintExportResult r =
+            exportPrint(job, ExportFormat::Folder, tmp.filePath(QStringLiteral("out")));
         QVERIFY2(r.ok, qPrintable(r.error));
-        QCOMPARE(r.output, QDir(tmp.filePath(QStringLiteral("out"))).canonicalPath() + QStringLiteral("/my set"));
+        QCOMPARE(r.output,
+                 QDir(tmp.filePath(QStringLiteral("out"))).canonicalPath() + QStringLiteral("/my set"));
         QFile m(r.output + QStringLiteral("/manifest.csv"));
         QVERIFY(m.open(QIODevice::ReadOnly));
         const QStringList lines = QString::fromUtf8(m.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
@@ -282,11 +287,13 @@ private Q_SLOTS:
         job.items[1].caption = name;
         job.options.dpi = 150;
         const QString out = tmp.filePath(QStringLiteral("deep/out"));
-        for (ExportFormat fmt : {ExportFormat::Pdf, ExportFormat::Png, ExportFormat::Tiff, ExportFormat::Folder}) {
+        for (ExportFormat fmt :
+             {ExportFormat::Pdf, ExportFormat::Png, ExportFormat::Tiff, ExportFormat::Folder}) {
             const PrintExportResult r = exportPrint(job, fmt, out);
             QVERIFY2(r.ok, qPrintable(r.error));
             for (const QString &f : r.files)
-                QVERIFY2(QDir::cleanPath(f).startsWith(QDir(out).canonicalPath() + QLatin1Char('/')), qPrintable(f));
+                QVERIFY2(QDir::cleanPath(f).startsWith(QDir(out).canonicalPath() + QLatin1Char('/')),
+                         qPrintable(f));
         }
         // nothing appeared anywhere but src/ and deep/out/
         for (const QString &f : allFiles(tmp.path()))
@@ -348,15 +355,19 @@ private Q_SLOTS:
         preview.fill(Qt::black);
         QPainter p(&preview);
         QStringList warnings;
-        paintSheet(p, job, QRectF(preview.rect()), [&](int i) { return QImage(job.items[i].sourcePath); }, &warnings);
+        paintSheet(
+            p, job, QRectF(preview.rect()), [&](int i) { return QImage(job.items[i].sourcePath); },
+            &warnings);
         p.end();
         QVERIFY(warnings.isEmpty());
-        const QImage full = QImage(r.output).scaled(preview.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+        const QImage full =
+            QImage(r.output).scaled(preview.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
         double diff = 0;
         for (int y = 0; y < preview.height(); ++y)
             for (int x = 0; x < preview.width(); ++x) {
                 const QRgb a = preview.pixel(x, y), b = full.pixel(x, y);
-                diff += std::abs(qRed(a) - qRed(b)) + std::abs(qGreen(a) - qGreen(b)) + std::abs(qBlue(a) - qBlue(b));
+                diff += std::abs(qRed(a) - qRed(b)) + std::abs(qGreen(a) - qGreen(b)) +
+                        std::abs(qBlue(a) - qBlue(b));
             }
         diff /= 3.0 * preview.width() * preview.height();
         QVERIFY2(diff < 6.0, qPrintable(QString::number(diff)));
@@ -391,7 +402,8 @@ private Q_SLOTS:
         l.itemAtCell = {3, 2, 1, 0};
         job.applyLayout(l);
         job.options.dpi = 150;
-        const PrintExportResult r = exportPrint(job, ExportFormat::Folder, tmp.filePath(QStringLiteral("out")));
+        const PrintExportResult r =
+            exportPrint(job, ExportFormat::Folder, tmp.filePath(QStringLiteral("out")));
         QVERIFY(r.ok);
         QVERIFY(QFileInfo::exists(r.output + QStringLiteral("/0001_img_3.png")));
         QVERIFY(QFileInfo::exists(r.output + QStringLiteral("/0004_img_0.png")));
