@@ -1,0 +1,79 @@
+// The GUI-side training service: embed, train and suggest on a worker thread,
+// on a tiny library made from the backbone test images.
+#include "core/importer.h"
+#include "core/library.h"
+#include "training/service/trainingworker.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace magpie;
+using namespace magpie::training;
+
+class TestTrainingWorker : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void embedTrainSuggest();
+    void reportsMissingBackbone();
+};
+
+void TestTrainingWorker::embedTrainSuggest()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.library"));
+    QString err;
+    auto lib = Library::create(path, &err);
+    QVERIFY2(lib, qPrintable(err));
+    const ImportReport ir = importFolder(*lib, QStringLiteral(MAGPIE_TEST_DATA "/training"));
+    QCOMPARE(ir.added, qint64(5));
+    const auto cat = lib->createCategory(QStringLiteral("initial"), CategoryKind::Binary);
+    QVERIFY(cat);
+
+    TrainingWorker worker(path, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    QSignalSpy embedded(&worker, &TrainingWorker::embedded);
+    QSignalSpy trained(&worker, &TrainingWorker::trained);
+    QSignalSpy suggested(&worker, &TrainingWorker::suggested);
+    QSignalSpy failed(&worker, &TrainingWorker::failed);
+    worker.requestEmbed();
+    QVERIFY(embedded.wait(120000));
+    QCOMPARE(embedded.first().first().value<EmbedReport>().embedded, qint64(5));
+
+    // Answers from this thread, through its own Library object.
+    QVector<Answer> answers;
+    for (const ImageRecord &im : lib->images(ImageStatus::Ok)) {
+        if (im.relPath.startsWith(QStringLiteral("themes_img_00007"))) continue; // left to suggest
+        Answer a;
+        a.imageId = im.id;
+        a.categoryId = cat->id;
+        a.value = im.relPath.startsWith(QStringLiteral("initials")) ? AnswerValue::Yes : AnswerValue::No;
+        answers.push_back(a);
+    }
+    QCOMPARE(lib->answerBatch(answers), 4);
+    worker.requestTrain(cat->id);
+    QVERIFY(trained.wait(60000));
+    QVERIFY(trained.first().first().value<TrainReport>().modelVersion > 0);
+    worker.requestSuggest(cat->id, Queue::Harvest, 10);
+    QVERIFY(suggested.wait(60000));
+    const auto list = suggested.first().at(1).value<QVector<Suggestion>>();
+    QCOMPARE(list.size(), 1); // only the unanswered image
+    QVERIFY(list.first().path.endsWith(QStringLiteral("themes_img_00007.png")));
+    QCOMPARE(failed.size(), 0);
+}
+
+void TestTrainingWorker::reportsMissingBackbone()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.library"));
+    QString err;
+    QVERIFY(Library::create(path, &err));
+    TrainingWorker worker(path, dir.filePath(QStringLiteral("none.mbb")));
+    QSignalSpy failed(&worker, &TrainingWorker::failed);
+    worker.requestEmbed();
+    QVERIFY(failed.wait(30000));
+    QCOMPARE(failed.first().first().toString(), QStringLiteral("embed"));
+}
+
+QTEST_GUILESS_MAIN(TestTrainingWorker)
+#include "tst_trainingworker.moc"

@@ -1,0 +1,114 @@
+#include "training/service/trainingworker.h"
+
+#include "core/library.h"
+
+#include <QMetaObject>
+#include <QThread>
+
+namespace magpie::training {
+
+// The object that lives on the worker thread and owns the Library and Curator.
+class TrainingWorker::Job : public QObject
+{
+public:
+    Job(TrainingWorker *owner, QString libraryPath, QString backbonePath)
+        : m_owner(owner), m_libraryPath(std::move(libraryPath)), m_backbonePath(std::move(backbonePath)) {}
+
+    bool ready(const QString &job)
+    {
+        if (m_curator) return true;
+        QString err;
+        m_library = Library::open(m_libraryPath, Library::Mode::ReadWrite, &err);
+        if (!m_library) {
+            Q_EMIT m_owner->failed(job, err);
+            return false;
+        }
+        m_curator = std::make_unique<Curator>(*m_library, m_backbonePath);
+        return true;
+    }
+    void embed()
+    {
+        if (!ready(QStringLiteral("embed"))) return;
+        EmbedReport r;
+        const bool ok = m_curator->embed(&r, [this](qint64 done, qint64 total) {
+            Q_EMIT m_owner->progress(QStringLiteral("embed"), done, total);
+        }, &m_owner->m_cancel);
+        m_owner->m_cancel.store(false); // a cancel stops the running job only
+        if (ok) Q_EMIT m_owner->embedded(r);
+        else Q_EMIT m_owner->failed(QStringLiteral("embed"), m_curator->lastError());
+    }
+    void train(CategoryId id, const TrainOptions &o)
+    {
+        if (!ready(QStringLiteral("train"))) return;
+        const auto cat = m_library->category(id);
+        TrainReport r;
+        if (!cat) Q_EMIT m_owner->failed(QStringLiteral("train"), QStringLiteral("no category %1").arg(id));
+        else if (m_curator->train(*cat, o, &r)) Q_EMIT m_owner->trained(r);
+        else Q_EMIT m_owner->failed(QStringLiteral("train"), m_curator->lastError());
+    }
+    void suggest(CategoryId id, Queue q, int n, ClassId cls)
+    {
+        if (!ready(QStringLiteral("suggest"))) return;
+        const auto cat = m_library->category(id);
+        if (!cat) {
+            Q_EMIT m_owner->failed(QStringLiteral("suggest"), QStringLiteral("no category %1").arg(id));
+            return;
+        }
+        Q_EMIT m_owner->suggested(id, m_curator->suggest(*cat, q, n, cls));
+    }
+
+    ~Job() override
+    {
+        m_curator.reset();
+        m_library.reset();
+    }
+
+private:
+    TrainingWorker *m_owner;
+    QString m_libraryPath, m_backbonePath;
+    std::unique_ptr<Library> m_library;
+    std::unique_ptr<Curator> m_curator;
+};
+
+TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbonePath, QObject *parent)
+    : QObject(parent), m_thread(std::make_unique<QThread>())
+{
+    qRegisterMetaType<EmbedReport>();
+    qRegisterMetaType<TrainReport>();
+    qRegisterMetaType<QVector<Suggestion>>();
+    m_thread->setObjectName(QStringLiteral("magpie-training"));
+    m_job = new Job(this, libraryPath, backbonePath);
+    m_job->moveToThread(m_thread.get());
+    connect(m_thread.get(), &QThread::finished, m_job, &QObject::deleteLater);
+    m_thread->start(QThread::LowPriority);
+}
+
+TrainingWorker::~TrainingWorker()
+{
+    cancel();
+    m_thread->quit();
+    m_thread->wait();
+}
+
+void TrainingWorker::requestEmbed()
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job] { j->embed(); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::requestTrain(CategoryId category, const TrainOptions &options)
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job, category, options] { j->train(category, options); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::requestSuggest(CategoryId category, Queue queue, int n, ClassId onlyClass)
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job, category, queue, n, onlyClass] { j->suggest(category, queue, n, onlyClass); },
+                              Qt::QueuedConnection);
+}
+
+void TrainingWorker::cancel()
+{
+    m_cancel.store(true);
+}
+
+} // namespace magpie::training

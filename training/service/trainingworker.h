@@ -1,0 +1,55 @@
+#pragma once
+
+#include "training/service/curator.h"
+
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+
+class QThread;
+
+namespace magpie::training {
+
+// The GUI's handle on training: a long-lived worker on its own thread that
+// runs embed / train / suggest jobs one at a time, in the order requested.
+// Torch-free header.
+//
+// Thread contract: construct and call the request*() methods and cancel() on
+// the owner's (UI) thread; jobs run on the worker thread, which opens its own
+// Library on `libraryPath` (one SQLite connection per thread). Results and
+// progress come back as queued signals carrying plain values. cancel() may be
+// called from any thread; it stops the running job soon and drops nothing
+// already written. The destructor cancels, stops the thread and waits.
+class TrainingWorker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit TrainingWorker(const QString &libraryPath, const QString &backbonePath = {}, QObject *parent = nullptr);
+    ~TrainingWorker() override;
+
+    void requestEmbed();
+    void requestTrain(CategoryId category, const TrainOptions &options = {});
+    void requestSuggest(CategoryId category, Queue queue, int n, ClassId onlyClass = 0);
+    void cancel();
+
+Q_SIGNALS:
+    void progress(const QString &job, qint64 done, qint64 total);
+    void embedded(const magpie::training::EmbedReport &report);
+    void trained(const magpie::training::TrainReport &report);
+    void suggested(qint64 category, const QVector<magpie::training::Suggestion> &suggestions);
+    void failed(const QString &job, const QString &message);
+
+private:
+    class Job;
+    std::unique_ptr<QThread> m_thread;
+    Job *m_job = nullptr; // lives on m_thread
+    std::atomic<bool> m_cancel{false};
+};
+
+} // namespace magpie::training
+
+Q_DECLARE_METATYPE(magpie::training::EmbedReport)
+Q_DECLARE_METATYPE(magpie::training::TrainReport)
+Q_DECLARE_METATYPE(magpie::training::Suggestion)
