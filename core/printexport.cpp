@@ -17,9 +17,11 @@
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
+#include <QPromise>
 #include <QSaveFile>
 #include <QTextStream>
 #include <QThread>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <cmath>
@@ -818,6 +820,23 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
     res.seconds = timer.nsecsElapsed() / 1e9;
     res.writeSeconds = (timer.nsecsElapsed() - paintedNs) / 1e9;
     return res;
+}
+
+QFuture<PrintExportResult> exportPrintAsync(const PrintJob &job, ExportFormat format, const QString &folder)
+{
+    return QtConcurrent::run([job, format, folder](QPromise<PrintExportResult> &promise) {
+        std::atomic<bool> cancel{false};
+        promise.setProgressRange(0, int(job.items.size()));
+        PrintExportResult r = exportPrint(
+            job, format, folder,
+            [&](const ExportProgress &p) {
+                promise.setProgressValueAndText(p.done, p.phase);
+                if (promise.isCanceled())
+                    cancel = true;
+            },
+            &cancel);
+        promise.addResult(std::move(r));
+    });
 }
 
 bool tuneAllocatorForLargeImages()

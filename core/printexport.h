@@ -4,6 +4,7 @@
 #include "core/types.h"
 
 #include <QColor>
+#include <QFuture>
 #include <QImage>
 #include <QRectF>
 #include <QSize>
@@ -179,6 +180,12 @@ struct PrintExportResult
 PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QString &folder,
                               const std::function<void(const ExportProgress &)> &progress = {},
                               const std::atomic<bool> *cancel = nullptr);
+
+// exportPrint() on QThreadPool::globalInstance(), for a GUI: the future
+// reports progress (value = images placed of items.size(), text = phase),
+// cancel() stops it at the next image batch (the result then says
+// cancelled), and its one result is the PrintExportResult. The job is copied.
+QFuture<PrintExportResult> exportPrintAsync(const PrintJob &job, ExportFormat format, const QString &folder);
 
 // Process-wide glibc malloc policy for tools that export large prints:
 // buffers up to 1 GiB come from the heap and freed memory is kept for reuse

@@ -373,6 +373,21 @@ private Q_SLOTS:
         QVERIFY2(diff < 6.0, qPrintable(QString::number(diff)));
     }
 
+    void asyncExportReportsProgress()
+    {
+        QTemporaryDir tmp;
+        PrintJob job = makeJob(tmp.path(), 5);
+        job.options.dpi = 150;
+        QFuture<PrintExportResult> f = exportPrintAsync(job, ExportFormat::Png, tmp.filePath(QStringLiteral("out")));
+        f.waitForFinished();
+        QCOMPARE(f.resultCount(), 1);
+        const PrintExportResult r = f.result();
+        QVERIFY2(r.ok, qPrintable(r.error));
+        QCOMPARE(r.images, 5);
+        QCOMPARE(f.progressMaximum(), 5);
+        QCOMPARE(f.progressValue(), 5);
+    }
+
     void previewHitTesting()
     {
         PrintJob job;
