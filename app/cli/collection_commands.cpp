@@ -32,7 +32,8 @@ std::unique_ptr<QCoreApplication> makeApplication(int &argc, char **argv)
         }
         if (a[0] == '-')
             continue;
-        collection = std::strcmp(a, "collection") == 0;
+        // only `collection export` paints; create/add/list stay plain QCoreApplication
+        collection = std::strcmp(a, "collection") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "export") == 0;
         break;
     }
     if (!collection)
