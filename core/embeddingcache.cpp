@@ -7,6 +7,8 @@
 #include <QHash>
 #include <QtEndian>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -25,13 +27,85 @@ struct Cache
 };
 } // namespace
 
+namespace {
+std::shared_ptr<Cache> openCache(const QString &cacheDir, const QString &version, EmbeddingCacheInfo *info,
+                                 QString *error);
+
+void rowFloat(const Cache &c, qint64 row, float *out)
+{
+    const uchar *p = c.map + kHeader + row * qint64(c.dim) * 2;
+    for (int k = 0; k < c.dim; ++k) {
+        qfloat16 h;
+        std::memcpy(&h, p + size_t(k) * 2, 2);
+        out[k] = float(h);
+    }
+}
+} // namespace
+
 EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &version, EmbeddingCacheInfo *info,
                                    QString *error)
+{
+    std::shared_ptr<Cache> cache = openCache(cacheDir, version, info, error);
+    if (!cache)
+        return {};
+    return [cache](ImageId id) -> std::optional<std::vector<float>> {
+        const auto it = cache->rowOf.constFind(id);
+        if (it == cache->rowOf.constEnd())
+            return std::nullopt;
+        std::vector<float> v(static_cast<size_t>(cache->dim));
+        rowFloat(*cache, it.value(), v.data());
+        return v;
+    };
+}
+
+QVector<ImageId> nearestInEmbeddingCache(const QString &cacheDir, ImageId id, int k, QString *error)
+{
+    std::shared_ptr<Cache> cache = openCache(cacheDir, {}, nullptr, error);
+    if (!cache)
+        return {};
+    const auto self = cache->rowOf.constFind(id);
+    if (self == cache->rowOf.constEnd()) {
+        if (error)
+            *error = QStringLiteral("Image %1 has no embedding yet.").arg(id);
+        return {};
+    }
+    const int dim = cache->dim;
+    std::vector<float> q(static_cast<size_t>(dim)), v(static_cast<size_t>(dim));
+    rowFloat(*cache, self.value(), q.data());
+    double qn = 0;
+    for (float x : q)
+        qn += double(x) * x;
+    qn = std::sqrt(qn);
+    std::vector<std::pair<double, ImageId>> scored;
+    scored.reserve(size_t(cache->rowOf.size()));
+    for (auto it = cache->rowOf.constBegin(); it != cache->rowOf.constEnd(); ++it) {
+        if (it.key() == id)
+            continue;
+        rowFloat(*cache, it.value(), v.data());
+        double dot = 0, vn = 0;
+        for (int j = 0; j < dim; ++j) {
+            dot += double(q[size_t(j)]) * v[size_t(j)];
+            vn += double(v[size_t(j)]) * v[size_t(j)];
+        }
+        const double cos = qn > 0 && vn > 0 ? dot / (qn * std::sqrt(vn)) : -2.0;
+        scored.emplace_back(-cos, it.key()); // ascending = most similar first; ties by id
+    }
+    const size_t take = std::min(scored.size(), size_t(std::max(0, k)));
+    std::partial_sort(scored.begin(), scored.begin() + ptrdiff_t(take), scored.end());
+    QVector<ImageId> out;
+    for (size_t i = 0; i < take; ++i)
+        out << scored[i].second;
+    return out;
+}
+
+namespace {
+std::shared_ptr<Cache> openCache(const QString &cacheDir, const QString &version, EmbeddingCacheInfo *info,
+                                 QString *error)
 {
     auto fail = [&](const QString &why) {
         if (error)
             *error = why;
-        return EmbeddingLookup{};
+        return std::shared_ptr<Cache>();
     };
     QString path;
     if (!version.isEmpty()) {
@@ -82,19 +156,8 @@ EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &versi
         info->dim = dim;
         info->rows = n;
     }
-    return [cache](ImageId id) -> std::optional<std::vector<float>> {
-        const auto it = cache->rowOf.constFind(id);
-        if (it == cache->rowOf.constEnd())
-            return std::nullopt;
-        const uchar *row = cache->map + kHeader + it.value() * qint64(cache->dim) * 2;
-        std::vector<float> v(static_cast<size_t>(cache->dim));
-        for (int k = 0; k < cache->dim; ++k) {
-            qfloat16 h;
-            std::memcpy(&h, row + size_t(k) * 2, 2);
-            v[size_t(k)] = float(h);
-        }
-        return v;
-    };
+    return cache;
 }
+} // namespace
 
 } // namespace magpie

@@ -33,7 +33,8 @@ std::unique_ptr<QCoreApplication> makeApplication(int &argc, char **argv)
         if (a[0] == '-')
             continue;
         // only `collection export` paints; create/add/list stay plain QCoreApplication
-        collection = std::strcmp(a, "collection") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "export") == 0;
+        collection =
+            std::strcmp(a, "collection") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "export") == 0;
         break;
     }
     if (!collection)
@@ -100,10 +101,15 @@ struct SourceOptions
         QStringLiteral("Add ids or paths listed one per line in FILE (- for stdin): a "
                        "selection saved by the app or a script."),
         QStringLiteral("FILE")};
+    QCommandLineOption like{
+        QStringLiteral("like"),
+        QStringLiteral("More like this: the image (id or path) and its nearest neighbours in "
+                       "the embedding cache (--limit in all, default 36)."),
+        QStringLiteral("IMAGE")};
     QCommandLineOption limit{QStringLiteral("limit"), QStringLiteral("Add at most N images."),
                              QStringLiteral("N")};
 
-    void addTo(QCommandLineParser &p) { p.addOptions({category, cls, selection, limit}); }
+    void addTo(QCommandLineParser &p) { p.addOptions({category, cls, selection, like, limit}); }
 };
 
 // Collects the ids named by the source options and positional arguments.
@@ -131,6 +137,24 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
             }
         }
         *ids += collections::yesImages(lib, *cat, classId);
+    }
+    if (p.isSet(so.like)) {
+        QStringList missing;
+        const QVector<ImageId> seed = collections::resolveImages(lib, {p.value(so.like)}, &missing);
+        if (seed.isEmpty()) {
+            c.error(QStringLiteral("No image matches \u201c%1\u201d.").arg(p.value(so.like)));
+            *exit = Failed;
+            return false;
+        }
+        const int k = p.isSet(so.limit) ? std::max(0, p.value(so.limit).toInt() - 1) : 35;
+        QString why;
+        const QVector<ImageId> near = nearestInEmbeddingCache(lib.cacheDir(), seed.first(), k, &why);
+        if (near.isEmpty()) {
+            c.error(why + QStringLiteral(" (--like needs embeddings: magpie-cli embed)"));
+            *exit = Failed;
+            return false;
+        }
+        *ids << seed.first() << near;
     }
     QStringList tokens = positional;
     if (p.isSet(so.selection) && !readSelection(c, p.value(so.selection), &tokens)) {

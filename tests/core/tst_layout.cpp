@@ -226,6 +226,10 @@ private Q_SLOTS:
         QCOMPARE(*lookup(20), (std::vector<float>{0.5f, -1, 0, 2}));
         QCOMPARE(*lookup(10), (std::vector<float>{9, 9, 9, 9}));
         QVERIFY(!lookup(30));
+        // more like this: two ids in the cache, so 20's only neighbour is 10
+        QCOMPARE(nearestInEmbeddingCache(tmp.path(), 20, 5), (QVector<ImageId>{10}));
+        QVERIFY(nearestInEmbeddingCache(tmp.path(), 30, 5, &err).isEmpty());
+        QVERIFY(err.contains(QStringLiteral("no embedding")));
 
         // collectFeatures uses embeddings only when every image has one
         auto lib = Library::create(tmp.filePath(QStringLiteral("t.magpie")), &err);
