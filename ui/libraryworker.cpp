@@ -12,6 +12,7 @@ void registerUiMetaTypes()
     qRegisterMetaType<Proposal>();
     qRegisterMetaType<QVector<Proposal>>();
     qRegisterMetaType<LibraryCounts>();
+    qRegisterMetaType<Category>();
     qRegisterMetaType<QVector<qint64>>();
 }
 

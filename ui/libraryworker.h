@@ -70,3 +70,4 @@ void registerUiMetaTypes();
 Q_DECLARE_METATYPE(magpie::Answer)
 Q_DECLARE_METATYPE(magpie::Proposal)
 Q_DECLARE_METATYPE(magpie::LibraryCounts)
+Q_DECLARE_METATYPE(magpie::Category)

@@ -5,6 +5,9 @@
 #include "ui/historystrip.h"
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
+#ifdef MAGPIE_HAVE_TRAINING
+#include "ui/trainerworker.h"
+#endif
 
 #include <QAction>
 #include <QApplication>
@@ -16,6 +19,8 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QInputDialog>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QKeySequenceEdit>
 #include <QLabel>
 #include <QListWidget>
@@ -53,6 +58,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
             QMessageBox::warning(this, tr("Cannot open the library"), err);
     });
     connect(m_controller, &SwipeController::currentChanged, this, &MainWindow::updateEmptyHint);
+    setUpTraining();
     auto *tick = new QTimer(this); // the pace per hour changes with time, not only with answers
     connect(tick, &QTimer::timeout, this, &MainWindow::updateStatus);
     tick->start(5000);
@@ -62,7 +68,96 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     updateStatus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    if (m_trainThread) {
+        m_trainThread->quit();
+        m_trainThread->wait();
+    }
+}
+
+void MainWindow::setUpTraining()
+{
+#ifdef MAGPIE_HAVE_TRAINING
+    m_trainThread = new QThread(this);
+    m_trainThread->setObjectName(QStringLiteral("magpie-trainer"));
+    m_trainer = new TrainerWorker;
+    m_trainer->moveToThread(m_trainThread);
+    connect(m_trainThread, &QThread::finished, m_trainer, &QObject::deleteLater);
+    m_trainThread->start();
+    connect(m_trainer, &TrainerWorker::stateChanged, this, [this](const QString &t) {
+        m_modelText = t;
+        updateStatus();
+    });
+    connect(m_trainer, &TrainerWorker::failed, this, [this](const QString &m) { statusBar()->showMessage(m, 8000); });
+    connect(m_trainer, &TrainerWorker::progress, this, [this](const QString &job, qint64 done, qint64 total) {
+        if (isBusy())
+            return; // the import owns the progress bar
+        const bool on = total > 0 && done < total;
+        m_progress->setVisible(on);
+        m_cancel->setVisible(on);
+        m_job->setText(on ? tr("%1 %2 / %3").arg(job).arg(done).arg(total) : QString());
+        if (on) {
+            m_progress->setRange(0, int(total));
+            m_progress->setValue(int(done));
+        }
+    });
+    connect(m_trainer, &TrainerWorker::modelReady, this, &MainWindow::onModelReady);
+    connect(m_controller, &SwipeController::modelFetchRequested, m_trainer, &TrainerWorker::suggest);
+    connect(m_trainer, &TrainerWorker::suggested, this, [this](int request, const QVector<Proposal> &props, bool have) {
+        if (request < 0) { // the probe made when a category is chosen
+            if (have && !props.isEmpty()) {
+                m_controller->setModelActive(true);
+                m_controller->refreshQueue(props);
+            }
+            return;
+        }
+        if (!have)
+            m_controller->setModelActive(false);
+        m_controller->deliverProposals(request, props);
+    });
+    connect(m_controller, &SwipeController::answerCommitted, this, [this](const Answer &a) {
+        if (a.categoryId != m_controller->category().id)
+            return;
+        const int every = QSettings().value(QStringLiteral("training/every"), 20).toInt();
+        if (++m_answersSinceTrain >= every && !m_training) {
+            m_answersSinceTrain = 0;
+            m_training = true;
+            QMetaObject::invokeMethod(m_trainer, "train", Qt::QueuedConnection,
+                                      Q_ARG(magpie::Category, m_controller->category()),
+                                      Q_ARG(QString, m_controller->mode()), Q_ARG(int, 48),
+                                      Q_ARG(QVector<qint64>, m_controller->busyIds()));
+        }
+    });
+    // a category with a model shows the model's queue at once
+    connect(m_categories, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row < 0 || row >= m_cats.size())
+            return;
+        m_answersSinceTrain = 0;
+        QMetaObject::invokeMethod(m_trainer, "suggest", Qt::QueuedConnection, Q_ARG(int, -1),
+                                  Q_ARG(magpie::Category, m_cats[row]), Q_ARG(QString, m_controller->mode()),
+                                  Q_ARG(int, 48), Q_ARG(QVector<qint64>, m_controller->busyIds()));
+    });
+#endif
+}
+
+void MainWindow::onModelReady(qint64 category, qint64 version, const QString &metricsJson, const QVector<Proposal> &queue)
+{
+    m_training = false;
+    const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
+    QString text = tr("model v%1").arg(version);
+    if (m.contains(QStringLiteral("accuracy")))
+        text += tr(" \u00b7 %1% validated (%2, %3 answers)")
+                    .arg(m.value(QStringLiteral("accuracy")).toDouble() * 100, 0, 'f', 0)
+                    .arg(m.value(QStringLiteral("validation")).toString())
+                    .arg(m.value(QStringLiteral("validated_answers")).toInt());
+    m_modelText = text;
+    updateStatus();
+    if (category == m_controller->category().id && !queue.isEmpty()) {
+        m_controller->setModelActive(true);
+        m_controller->refreshQueue(queue); // the current image stays
+    }
+}
 
 void MainWindow::buildUi()
 {
@@ -148,6 +243,10 @@ void MainWindow::buildUi()
     connect(m_cancel, &QPushButton::clicked, this, [this] {
         if (m_cancelFlag)
             m_cancelFlag->store(true);
+#ifdef MAGPIE_HAVE_TRAINING
+        if (m_trainer)
+            m_trainer->cancel();
+#endif
         m_job->setText(tr("cancelling\u2026"));
     });
 }
@@ -194,6 +293,11 @@ bool MainWindow::openLibrary(const QString &path, bool create)
     m_path = lib->path();
     lib.reset(); // the controller's worker keeps its own connection
     m_controller->openLibrary(m_path);
+#ifdef MAGPIE_HAVE_TRAINING
+    m_modelText.clear();
+    QMetaObject::invokeMethod(m_trainer, "open", Qt::QueuedConnection, Q_ARG(QString, m_path));
+    QMetaObject::invokeMethod(m_trainer, "embed", Qt::QueuedConnection);
+#endif
     addRecent(m_path);
     setWindowTitle(tr("Magpie \u2014 %1").arg(QFileInfo(m_path).fileName()));
     reloadCategories();
@@ -262,7 +366,12 @@ void MainWindow::updateStatus()
     m_session->setText(tr("%1 answers this session \u00b7 %2 per hour")
                            .arg(m_controller->sessionAnswers())
                            .arg(int(m_controller->answersPerHour() + 0.5)));
-    m_model->setText(m_controller->hasCategory() ? tr("model: none yet (queues show unanswered images)") : QString());
+    if (!m_controller->hasCategory())
+        m_model->clear();
+    else if (!m_modelText.isEmpty())
+        m_model->setText(m_modelText);
+    else
+        m_model->setText(tr("model: none yet (queues show unanswered images)"));
 }
 
 void MainWindow::updateEmptyHint()
@@ -379,6 +488,9 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
         reloadCategories();
         if (m_controller->hasCategory())
             m_controller->setCategory(m_controller->category()); // new images join the queue
+#ifdef MAGPIE_HAVE_TRAINING
+        QMetaObject::invokeMethod(m_trainer, "embed", Qt::QueuedConnection); // embed what is new
+#endif
         if (then)
             then();
     });
@@ -492,6 +604,14 @@ void MainWindow::closeEvent(QCloseEvent *e)
         m_cancelFlag->store(true);
     m_importWatcher.waitForFinished();
     m_controller->shutdown(); // every answer given is committed before the window goes
+#ifdef MAGPIE_HAVE_TRAINING
+    if (m_trainer) {
+        m_trainer->cancel(); // an embedding pass stops at its next batch
+        QMetaObject::invokeMethod(m_trainer, "close", Qt::QueuedConnection);
+        m_trainThread->quit();
+        m_trainThread->wait();
+    }
+#endif
     e->accept();
 }
 

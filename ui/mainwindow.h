@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/types.h"
+#include "ui/libraryworker.h"
 
 #include <QFutureWatcher>
 #include <QMainWindow>
@@ -16,6 +17,7 @@ class QPushButton;
 namespace magpie {
 
 class HistoryStrip;
+class TrainerWorker;
 class SwipeController;
 class SwipeView;
 struct ImportReport;
@@ -73,6 +75,16 @@ private:
     QVector<Category> m_cats;
     LibraryCounts m_counts;
     qint64 m_unansweredBase = 0;
+
+    void setUpTraining();
+    void onModelReady(qint64 category, qint64 version, const QString &metricsJson, const QVector<Proposal> &queue);
+
+    // training (null when Magpie was built without the training engine)
+    QThread *m_trainThread = nullptr;
+    TrainerWorker *m_trainer = nullptr;
+    int m_answersSinceTrain = 0;
+    bool m_training = false;
+    QString m_modelText;
 
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     QFutureWatcher<void> m_importWatcher;

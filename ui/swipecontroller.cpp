@@ -92,6 +92,7 @@ QStringList SwipeController::modes()
 void SwipeController::setCategory(const Category &category)
 {
     m_category = category;
+    m_modelActive = false;
     m_hasCurrent = false;
     m_current = {};
     m_upcoming.clear();
@@ -332,17 +333,27 @@ void SwipeController::requestFill()
 {
     if (!hasCategory() || m_fetchRequest != 0 || m_exhausted || int(m_upcoming.size()) >= m_prefetch + 8)
         return;
-    QVector<qint64> exclude;
-    if (m_hasCurrent)
-        exclude << m_current.image.id;
-    for (const Proposal &p : m_upcoming)
-        exclude << p.image.id;
-    for (const HistoryItem &h : m_history)
-        exclude << h.proposal.image.id;
+    const QVector<qint64> exclude = busyIds();
     m_fetchRequest = m_nextRequest++;
+    if (m_modelActive) {
+        Q_EMIT modelFetchRequested(m_fetchRequest, m_category, m_mode, kFetchBatch, exclude);
+        return;
+    }
     QMetaObject::invokeMethod(m_worker, "fetch", Qt::QueuedConnection, Q_ARG(int, m_fetchRequest),
                               Q_ARG(qint64, m_category.id), Q_ARG(QString, m_mode), Q_ARG(int, kFetchBatch),
                               Q_ARG(QVector<qint64>, exclude));
+}
+
+QVector<qint64> SwipeController::busyIds() const
+{
+    QVector<qint64> ids;
+    if (m_hasCurrent)
+        ids << m_current.image.id;
+    for (const Proposal &p : m_upcoming)
+        ids << p.image.id;
+    for (const HistoryItem &h : m_history)
+        ids << h.proposal.image.id;
+    return ids;
 }
 
 void SwipeController::onFetched(int request, const QVector<Proposal> &proposals)

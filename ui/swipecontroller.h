@@ -93,6 +93,15 @@ public:
     // the rest is replaced without a visible jump.
     void refreshQueue(const QVector<Proposal> &fresh);
 
+    // When a model exists for the category, queues come from it: the
+    // controller emits modelFetchRequested() instead of reading unanswered
+    // images, and the answer comes back through deliverProposals().
+    void setModelActive(bool active) { m_modelActive = active; }
+    bool modelActive() const { return m_modelActive; }
+    void deliverProposals(int request, const QVector<Proposal> &proposals) { onFetched(request, proposals); }
+    // Ids the queue must not propose again now (current, queued, recent history).
+    QVector<qint64> busyIds() const;
+
     int sessionAnswers() const { return m_sessionAnswers; }
     double answersPerHour() const;
     qint64 committedAnswers() const { return m_committed; }
@@ -108,6 +117,8 @@ Q_SIGNALS:
     void message(const QString &text);
     void answerCommitted(const magpie::Answer &a);
     void detailReady();
+    void modelFetchRequested(int request, const magpie::Category &category, const QString &mode, int count,
+                             const QVector<qint64> &exclude);
 
 private:
     void advance();
@@ -145,6 +156,7 @@ private:
     qint64 m_committed = 0;
     int m_pending = 0;
     bool m_shutdown = false;
+    bool m_modelActive = false;
 };
 
 } // namespace magpie

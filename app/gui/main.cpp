@@ -128,12 +128,16 @@ int main(int argc, char **argv)
             const QString seq = p.value(keys);
             const int ms = p.value(after).toInt();
             QTimer::singleShot(ms, w, [w, file, seq] {
-                for (const QChar ch : seq) {
-                    const Qt::Key k = ch == u'R' ? Qt::Key_Right : ch == u'L' ? Qt::Key_Left : ch == u'B' ? Qt::Key_Backspace : Qt::Key_Down;
-                    QKeyEvent press(QEvent::KeyPress, k, Qt::NoModifier);
-                    QApplication::sendEvent(w->swipeView(), &press);
+                // one key every 150 ms, as a quick person would press them
+                for (int i = 0; i < seq.size(); ++i) {
+                    const QChar ch = seq[i];
+                    QTimer::singleShot(150 * i, w, [w, ch] {
+                        const Qt::Key k = ch == u'R' ? Qt::Key_Right : ch == u'L' ? Qt::Key_Left : ch == u'B' ? Qt::Key_Backspace : Qt::Key_Down;
+                        QKeyEvent press(QEvent::KeyPress, k, Qt::NoModifier);
+                        QApplication::sendEvent(w->swipeView(), &press);
+                    });
                 }
-                QTimer::singleShot(700, w, [w, file] {
+                QTimer::singleShot(150 * int(seq.size()) + 4000, w, [w, file] {
                     w->grab().save(file);
                     w->close();
                 });
