@@ -607,8 +607,11 @@ GridLayout layoutGrid(const FeatureMatrix &features, const LayoutOptions &option
         out.method = QStringLiteral("approximate (PCA + sorted strips + windowed Jonker-Volgenant)");
     }
     if (options.refinePasses > 0) {
-        refineBySwaps(features, out.itemAtCell, out.rows, out.cols, n, options.refineRadius,
-                      options.refinePasses);
+        // Cap the work (~2e9 multiply-adds) so big sets with long embeddings stay fast.
+        const int side = 2 * options.refineRadius + 1;
+        const double perPass = double(n) * side * side * 8.0 * std::max(1, features.dim);
+        const int passes = std::clamp(int(2e9 / std::max(1.0, perPass)), 1, options.refinePasses);
+        refineBySwaps(features, out.itemAtCell, out.rows, out.cols, n, options.refineRadius, passes);
         out.method += QStringLiteral(" + neighbour swaps");
     }
     for (int cell = 0; cell < out.itemAtCell.size(); ++cell)

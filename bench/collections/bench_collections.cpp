@@ -4,9 +4,9 @@
 //   magpie-bench-collections layout DIR N RUNS [exact|approx|auto]
 //       colour/tone features of the first N images of DIR (sorted names), then
 //       RUNS layouts: seconds, neighbour distance, random distance, ratio
-//   magpie-bench-collections layout-synthetic N RUNS [approx|exact]
-//       N items drawn from a smooth 2-D manifold in 32 dimensions (for sizes
-//       beyond the real data)
+//   magpie-bench-collections layout-synthetic N RUNS [approx|exact|auto] [DIM]
+//       N items drawn from a smooth 2-D manifold in DIM (32) dimensions (sizes
+//       and embedding lengths beyond the real data)
 //   magpie-bench-collections export DIR N FORMAT PAPER DPI OUTDIR
 //       one export of N images of DIR laid out by similarity: seconds and
 //       peak RSS of this process (run it once per measurement)
@@ -165,9 +165,10 @@ int main(int argc, char **argv)
         return runLayouts(f, a[4].toInt(), methodOf(a.value(5)), QStringLiteral("themes colour-tone"), fs);
     }
     if (cmd == u"layout-synthetic" && a.size() >= 4) {
-        const FeatureMatrix f = synthetic(a[2].toInt(), 32);
+        const int dim = a.value(5, QStringLiteral("32")).toInt();
+        const FeatureMatrix f = synthetic(a[2].toInt(), dim);
         return runLayouts(f, a[3].toInt(), methodOf(a.value(4, QStringLiteral("approx"))),
-                          QStringLiteral("synthetic 32-d manifold"), 0);
+                          QStringLiteral("synthetic %1-d manifold").arg(dim), 0);
     }
     if (cmd == u"export" && a.size() >= 8) {
         const QStringList files = images(a[2], a[3].toInt());

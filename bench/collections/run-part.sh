@@ -23,10 +23,18 @@ import json,sys
 d=json.loads(sys.stdin.read())
 print("layout %4d themes images (colour/tone features): median %.4f s over %d runs, %s; neighbour distance %.3f vs %.3f random (ratio %.3f); features %.2f s" % (d["n"], d["median_seconds"], d["runs"], d["method"], d["neighbour_distance"], d["random_distance"], d["quality_ratio"], d["feature_seconds"]))'
 done
-"$bench" layout-synthetic 10000 3 approx 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
+"$bench" layout-synthetic 10000 3 approx 32 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
 import json,sys
 d=json.loads(sys.stdin.read())
-print("layout %d synthetic items: median %.3f s, %s; ratio %.3f" % (d["n"], d["median_seconds"], d["method"], d["quality_ratio"]))'
+print("layout %d items, %s: median %.3f s, %s; ratio %.3f" % (d["n"], d["data"], d["median_seconds"], d["method"], d["quality_ratio"]))'
+"$bench" layout-synthetic 1024 3 auto 1280 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
+import json,sys
+d=json.loads(sys.stdin.read())
+print("layout %d items, %s: median %.3f s, %s; ratio %.3f" % (d["n"], d["data"], d["median_seconds"], d["method"], d["quality_ratio"]))'
+"$bench" layout-synthetic 10000 1 approx 1280 2>/dev/null | tee -a "$results" | grep layout-summary | python3 -c '
+import json,sys
+d=json.loads(sys.stdin.read())
+print("layout %d items, %s: median %.3f s, %s; ratio %.3f" % (d["n"], d["data"], d["median_seconds"], d["method"], d["quality_ratio"]))'
 
 for fmt in png pdf tiff; do
   secs=(); rss=(); ws=()
