@@ -190,7 +190,7 @@ GridShape chooseGrid(int n, double aspect)
         const double cellAspect = aspect * rows / cols;
         const double squareness = std::abs(std::log(cellAspect));
         const double empty = double(rows * cols - n) / n;
-        const double score = squareness + 0.5 * empty;
+        const double score = squareness + empty;
         if (score < bestScore - 1e-12) {
             bestScore = score;
             best = {rows, cols};

@@ -57,9 +57,11 @@ FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids,
                               const EmbeddingLookup &embeddings = {},
                               const std::atomic<bool> *cancel = nullptr);
 
-// The grid shape for n items on a sheet whose usable area has aspect
-// width/height = `aspect`: the fewest cells >= n, cells as close to square as
-// possible, ties to fewer empty cells. chooseGrid(16, 1) = 4x4; chooseGrid(0) = 0x0.
+// The grid shape for n items on an area whose aspect (width/height) is
+// `aspect`: cells as close to square as possible (|log cell aspect|) plus a
+// penalty for the fraction of empty cells. chooseGrid(16, 1) = 4x4;
+// chooseGrid(0) = 0x0. To get cells of proportion q instead of square, pass
+// aspect / q (the print sheet passes the images' median proportions).
 struct GridShape
 {
     int rows = 0;

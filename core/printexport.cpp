@@ -19,9 +19,9 @@
 #include <QPdfWriter>
 #include <QPromise>
 #include <QSaveFile>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QTextStream>
 #include <QThread>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <cmath>
@@ -178,6 +178,18 @@ struct Shape
     int cols = 0;
 };
 
+double medianAspect(const PrintJob &job)
+{
+    std::vector<double> a;
+    for (const PrintItem &i : job.items)
+        if (i.pixelSize.width() > 0 && i.pixelSize.height() > 0)
+            a.push_back(double(i.pixelSize.width()) / i.pixelSize.height());
+    if (a.empty())
+        return 1.0;
+    std::nth_element(a.begin(), a.begin() + ptrdiff_t(a.size() / 2), a.end());
+    return a[a.size() / 2];
+}
+
 Shape jobShape(const PrintJob &job, double aspect)
 {
     const int n = int(job.items.size());
@@ -190,20 +202,9 @@ Shape jobShape(const PrintJob &job, double aspect)
         s.rows = std::max(1, (n + s.cols - 1) / s.cols);
     if (s.rows > 0 && s.cols > 0 && qint64(s.rows) * s.cols >= n)
         return s;
-    const GridShape g = chooseGrid(n, aspect);
+    // Cells in the images' typical proportions, so fitted images fill them.
+    const GridShape g = chooseGrid(n, aspect / medianAspect(job));
     return {g.rows, g.cols};
-}
-
-double medianAspect(const PrintJob &job)
-{
-    std::vector<double> a;
-    for (const PrintItem &i : job.items)
-        if (i.pixelSize.width() > 0 && i.pixelSize.height() > 0)
-            a.push_back(double(i.pixelSize.width()) / i.pixelSize.height());
-    if (a.empty())
-        return 1.0;
-    std::nth_element(a.begin(), a.begin() + ptrdiff_t(a.size() / 2), a.end());
-    return a[a.size() / 2];
 }
 
 } // namespace
