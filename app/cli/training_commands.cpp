@@ -18,7 +18,7 @@ namespace magpie::cli {
 
 const char *const kTrainingUsage =
     "  embed                     embed every image with the backbone (cached, incremental)\n"
-    "  train -c CAT [--fast]     train the category's model on its answers (--deep: not yet)\n"
+    "  train -c CAT [--fast]     train the category's model on its answers (--deep: fine-tune)\n"
     "  score -c CAT              score the archive with the current model\n"
     "  suggest -c CAT            what to show next: --queue harvest|teach|audit|novel|mix|random, -n N\n"
     "  answer -c CAT             record answers: --value yes|no|skip [--class C] IMAGE..., or --csv FILE\n"
@@ -154,13 +154,15 @@ int cmdTrain(const Context &c)
     p.addOption(kCategoryOpt);
     p.addOption(kBackboneOpt);
     const QCommandLineOption fast(QStringLiteral("fast"), QStringLiteral("A head on cached embeddings (default)."));
-    const QCommandLineOption deep(QStringLiteral("deep"), QStringLiteral("Fine-tune the upper blocks (not implemented yet)."));
+    const QCommandLineOption deep(QStringLiteral("deep"), QStringLiteral("Fine-tune blocks 9-10 and a new layer with augmentation, re-embed, then a fast head."));
+    const QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Deep: epochs (default 6)."), QStringLiteral("N"), QStringLiteral("6"));
+    const QCommandLineOption timeBox(QStringLiteral("time-box"), QStringLiteral("Deep: stop after the epoch that passes this many seconds (default 300)."), QStringLiteral("S"), QStringLiteral("300"));
     const QCommandLineOption hidden(QStringLiteral("hidden"), QStringLiteral("MLP head with N hidden units (0: logistic)."), QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Optimiser steps (default 100)."), QStringLiteral("N"), QStringLiteral("100"));
     const QCommandLineOption l2(QStringLiteral("l2"), QStringLiteral("L2 penalty (default 0.01)."), QStringLiteral("X"), QStringLiteral("0.01"));
     const QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Adam learning rate (default 0.03)."), QStringLiteral("X"), QStringLiteral("0.03"));
     const QCommandLineOption noVal(QStringLiteral("no-validate"), QStringLiteral("Skip the 5-fold validation."));
-    p.addOptions({fast, deep, hidden, steps, l2, lr, noVal});
+    p.addOptions({fast, deep, epochs, timeBox, hidden, steps, l2, lr, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -171,6 +173,8 @@ int cmdTrain(const Context &c)
     if (!cur) return exit;
     training::TrainOptions o;
     o.deep = p.isSet(deep);
+    o.epochs = p.value(epochs).toInt();
+    o.timeBoxSeconds = p.value(timeBox).toDouble();
     o.hidden = p.value(hidden).toInt();
     o.steps = p.value(steps).toInt();
     o.l2 = p.value(l2).toFloat();

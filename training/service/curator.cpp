@@ -5,6 +5,7 @@
 #include "training/backbone.h"
 #include "training/embeddingstore.h"
 #include "training/engine.h"
+#include "training/finetune.h"
 #include "training/head.h"
 
 #include <QCoreApplication>
@@ -87,8 +88,37 @@ struct Curator::Impl
     QString error;
     std::unique_ptr<Backbone> backbone;
     std::unique_ptr<EmbeddingStore> store;
+    // Backbones fine-tuned by deep training, by file, with their embeddings.
+    std::map<QString, std::pair<std::unique_ptr<Backbone>, std::unique_ptr<EmbeddingStore>>> tuned;
+    EmbeddingStore *lastStore = nullptr; // the store the last currentHead() scores
 
     explicit Impl(Library &l) : lib(l) {}
+
+    bool embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
+                   const std::atomic<bool> *cancel, int batchSize);
+    // Backbone and embeddings of a fine-tuned model (embedded on first use).
+    EmbeddingStore *tunedStore(const QString &file, QString *problem)
+    {
+        auto it = tuned.find(file);
+        if (it == tuned.end()) {
+            std::string err;
+            auto bb = Backbone::load(file.toStdString(), &err);
+            std::unique_ptr<EmbeddingStore> st;
+            if (bb)
+                st = EmbeddingStore::open(lib.cacheDir().toStdString(), bb->info().version, bb->info().featureDim, &err);
+            if (!bb || !st) {
+                *problem = QString::fromStdString(err);
+                return nullptr;
+            }
+            it = tuned.emplace(file, std::make_pair(std::move(bb), std::move(st))).first;
+        }
+        EmbedReport r;
+        if (!embedInto(*it->second.first, *it->second.second, &r, {}, nullptr, 32)) {
+            *problem = error;
+            return nullptr;
+        }
+        return it->second.second.get();
+    }
 
     bool ensureBackbone()
     {
@@ -130,18 +160,29 @@ struct Curator::Impl
         QVector<ModelVersion> versions = lib.modelVersions(c.id);
         std::sort(versions.begin(), versions.end(), [](const ModelVersion &a, const ModelVersion &b) { return a.id > b.id; });
         QStringList problems;
+        const QString base = QString::fromStdString(backbone->info().version);
         for (const ModelVersion &m : versions) {
-            if (m.backbone != QString::fromStdString(backbone->info().version))
-                continue;
+            EmbeddingStore *st = store.get();
+            if (m.backbone != base) {
+                const QString file = QJsonDocument::fromJson(m.metricsJson.toUtf8()).object().value(QStringLiteral("backbone_file")).toString();
+                if (file.isEmpty()) continue; // made with another backbone
+                QString problem;
+                st = tunedStore(file, &problem);
+                if (!st) {
+                    problems << QStringLiteral("model version %1 unusable (%2)").arg(m.id).arg(problem);
+                    continue;
+                }
+            }
             std::string err;
             auto h = Head::load(m.checkpointPath.toStdString(), &err);
-            if (h && h->numClasses() == classCount(c) && h->dim() == backbone->info().featureDim) {
+            if (h && h->numClasses() == classCount(c) && h->dim() == st->dim()) {
                 if (!problems.isEmpty())
                     error = problems.join(QStringLiteral("; ")) + QStringLiteral("; using model version %1").arg(m.id);
                 *version = m.id;
+                lastStore = st;
                 return h;
             }
-            problems << QStringLiteral("model version %1 unusable (%2)").arg(m.id).arg(QString::fromStdString(err));
+            problems << QStringLiteral("model version %1 unusable (%2)").arg(m.id).arg(err.empty() ? QStringLiteral("wrong shape") : QString::fromStdString(err));
         }
         error = problems.isEmpty() ? QStringLiteral("no model trained for this category yet") : problems.join(QStringLiteral("; "));
         return nullptr;
@@ -182,17 +223,24 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     if (!r) r = &local;
     *r = {};
     if (!d->ensureStore()) return false;
+    return d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize);
+}
+
+bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
+                              const std::atomic<bool> *cancel, int batchSize)
+{
+    Impl *d = this;
     QElapsedTimer total;
     total.start();
     const QVector<ImageRecord> images = d->lib.images(ImageStatus::Ok);
     r->total = images.size();
     QVector<ImageRecord> todo;
     for (const ImageRecord &im : images) {
-        if (d->store->rowOf(im.id) >= 0) ++r->cached;
+        if (st.rowOf(im.id) >= 0) ++r->cached;
         else todo.push_back(im);
     }
-    const int S = d->backbone->info().inputSize;
-    const int D = d->backbone->info().featureDim;
+    const int S = bb.info().inputSize;
+    const int D = bb.info().featureDim;
     const std::size_t imgBytes = static_cast<std::size_t>(S * S * 3);
     for (qsizetype s = 0; s < todo.size(); s += batchSize) {
         if (cancel && cancel->load()) {
@@ -221,8 +269,8 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
             t.restart();
             std::vector<float> feats(ids.size() * static_cast<std::size_t>(D));
             std::string err;
-            if (!d->backbone->embed(buf.data(), static_cast<int>(ids.size()), feats.data(), &err)
-                || !d->store->append(ids, feats.data(), &err)) {
+            if (!bb.embed(buf.data(), static_cast<int>(ids.size()), feats.data(), &err)
+                || !st.append(ids, feats.data(), &err)) {
                 d->error = QString::fromStdString(err);
                 return false;
             }
@@ -240,22 +288,80 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
     TrainReport local;
     if (!r) r = &local;
     *r = {};
-    if (o.deep) {
-        d->error = QStringLiteral("deep fine-tuning is not implemented yet; use --fast");
-        return false;
-    }
     if (!d->ensureStore()) return false;
     const int C = Impl::classCount(c);
     if (C < 2) {
         d->error = QStringLiteral("category %1 has fewer than two classes").arg(c.name);
         return false;
     }
+    EmbeddingStore *st = d->store.get();
+    QString backboneVersion = QString::fromStdString(d->backbone->info().version);
+    QJsonObject deepMetrics;
+    QString tunedFile;
+    if (o.deep) {
+        // Fine-tune on the answered images (binary: yes/no; class set: the Yes answers).
+        QVector<ImageRecord> recs;
+        std::vector<int> labels;
+        for (const Answer &a : d->lib.answers(c.id)) {
+            if (a.value == AnswerValue::Skip) continue;
+            int cls = c.kind == CategoryKind::Binary ? (a.value == AnswerValue::Yes ? 1 : 0)
+                                                     : (a.value == AnswerValue::Yes ? Impl::classIndex(c, a.classId) : -1);
+            const auto rec = d->lib.image(a.imageId);
+            if (cls < 0 || !rec) continue;
+            recs.push_back(*rec);
+            labels.push_back(cls);
+        }
+        const int S = d->backbone->info().inputSize;
+        const Library &lib = d->lib;
+        const QList<std::vector<std::uint8_t>> pixels = QtConcurrent::blockingMapped(recs, [&lib, S](const ImageRecord &im) {
+            return loadRgb(lib.thumbnailPath(im.hash), im.absPath, S);
+        });
+        std::vector<std::uint8_t> buf;
+        std::vector<int> y;
+        for (qsizetype i = 0; i < pixels.size(); ++i) {
+            if (pixels[i].size() != static_cast<std::size_t>(S * S * 3)) continue;
+            buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
+            y.push_back(labels[static_cast<std::size_t>(i)]);
+        }
+        FineTuneConfig fc;
+        fc.numClasses = C;
+        fc.epochs = o.epochs;
+        fc.timeBoxSeconds = o.timeBoxSeconds;
+        fc.horizontalFlip = c.kind == CategoryKind::Binary; // never flip letters
+        const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
+        QDir().mkpath(dir);
+        tunedFile = dir + QStringLiteral("/cat%1-%2.mbb").arg(c.id).arg(QDateTime::currentMSecsSinceEpoch());
+        FineTuneReport fr;
+        std::string ferr;
+        if (!fineTune(d->backbonePath.toStdString(), buf.data(), static_cast<int>(y.size()), y, fc, tunedFile.toStdString(),
+                      &fr, &ferr)) {
+            d->error = QString::fromStdString(ferr);
+            return false;
+        }
+        QString problem;
+        QElapsedTimer te;
+        te.start();
+        st = d->tunedStore(tunedFile, &problem);
+        if (!st) {
+            d->error = problem;
+            return false;
+        }
+        backboneVersion = QString::fromStdString(d->tuned[tunedFile].first->info().version);
+        deepMetrics = QJsonObject{{QStringLiteral("images"), static_cast<int>(y.size())},
+                                  {QStringLiteral("epochs"), fr.epochs},
+                                  {QStringLiteral("seconds"), fr.seconds},
+                                  {QStringLiteral("timed_out"), fr.timedOut},
+                                  {QStringLiteral("last_epoch_loss"), fr.lastEpochLoss},
+                                  {QStringLiteral("augmented_train_accuracy"), fr.trainAccuracy},
+                                  {QStringLiteral("reembed_seconds"), te.nsecsElapsed() / 1e9},
+                                  {QStringLiteral("device"), QString::fromStdString(deviceName())}};
+    }
     std::vector<std::int64_t> rows;
     std::vector<Example> ex;
     QHash<std::int64_t, int> local_;
     for (const Answer &a : d->lib.answers(c.id)) {
         if (a.value == AnswerValue::Skip) continue;
-        const std::int64_t row = d->store->rowOf(a.imageId);
+        const std::int64_t row = st->rowOf(a.imageId);
         if (row < 0) {
             ++r->missingEmbeddings;
             continue;
@@ -285,8 +391,8 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
         d->error = QStringLiteral("no answers with embeddings in %1 (run embed first)").arg(c.name);
         return false;
     }
-    const std::vector<float> x = d->store->gatherFloat(rows);
-    const int D = d->store->dim();
+    const std::vector<float> x = st->gatherFloat(rows);
+    const int D = st->dim();
     HeadConfig cfg;
     cfg.numClasses = C;
     cfg.hidden = o.hidden;
@@ -302,10 +408,17 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
         d->error = QString::fromStdString(err);
         return false;
     }
-    QJsonObject metrics{{QStringLiteral("mode"), QStringLiteral("fast")},
+    QJsonObject metrics{{QStringLiteral("mode"), o.deep ? QStringLiteral("deep") : QStringLiteral("fast")},
                         {QStringLiteral("head"), o.hidden > 0 ? QStringLiteral("mlp%1").arg(o.hidden) : QStringLiteral("logistic")},
                         {QStringLiteral("answers"), r->examples},
                         {QStringLiteral("train_seconds"), r->trainSeconds}};
+    if (o.deep) {
+        metrics.insert(QStringLiteral("deep"), deepMetrics);
+        metrics.insert(QStringLiteral("backbone_file"), tunedFile);
+        metrics.insert(QStringLiteral("validation_note"),
+                       QStringLiteral("k-fold of the head only: the fine-tuned blocks saw every answered image, so this "
+                                      "accuracy is optimistic; eval on never-answered images is the honest figure"));
+    }
     if (o.validate) {
         const HeadMetrics m = Head::crossValidate(x.data(), static_cast<int>(rows.size()), D, ex, cfg, 5);
         metrics.insert(QStringLiteral("validation"), QString::fromStdString(m.method));
@@ -332,7 +445,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
     }
     ModelVersion mv;
     mv.categoryId = c.id;
-    mv.backbone = QString::fromStdString(d->backbone->info().version);
+    mv.backbone = backboneVersion;
     mv.metricsJson = QString::fromUtf8(QJsonDocument(metrics).toJson(QJsonDocument::Compact));
     mv.checkpointPath = path;
     r->modelVersion = d->lib.addModelVersion(mv);
@@ -350,12 +463,13 @@ bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *p
     qint64 v = 0;
     auto head = d->currentHead(c, &v);
     if (!head) return false;
-    const std::int64_t n = d->store->count();
+    EmbeddingStore *st = d->lastStore;
+    const std::int64_t n = st->count();
     probs->resize(static_cast<qsizetype>(n * head->numClasses()));
-    head->scoreHalf(d->store->halfRows(), n, probs->data());
+    head->scoreHalf(st->halfRows(), n, probs->data());
     ids->clear();
     ids->reserve(static_cast<qsizetype>(n));
-    for (std::int64_t id : d->store->ids()) ids->push_back(id);
+    for (std::int64_t id : st->ids()) ids->push_back(id);
     if (classes) *classes = head->numClasses();
     if (version) *version = v;
     return true;
@@ -390,7 +504,18 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     auto head = d->currentHead(c, &version);
     if (head) {
         probs.resize(static_cast<std::size_t>(N * C));
-        head->scoreHalf(d->store->halfRows(), N, probs.data());
+        if (d->lastStore == d->store.get()) {
+            head->scoreHalf(d->store->halfRows(), N, probs.data());
+        } else { // a fine-tuned model: score its own embeddings, align by image id
+            EmbeddingStore *st = d->lastStore;
+            std::vector<float> own(static_cast<std::size_t>(st->count() * C));
+            head->scoreHalf(st->halfRows(), st->count(), own.data());
+            for (std::int64_t r = 0; r < N; ++r) {
+                const std::int64_t o = st->rowOf(ids[static_cast<std::size_t>(r)]);
+                for (int k = 0; k < C; ++k)
+                    probs[static_cast<std::size_t>(r * C + k)] = o >= 0 ? own[static_cast<std::size_t>(o * C + k)] : 0.0f;
+            }
+        }
     }
     const int want = onlyClass ? Impl::classIndex(c, onlyClass) : -1;
     // Score and proposed class of a row.
@@ -533,7 +658,7 @@ bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>>
     int correct = 0;
     for (const auto &[image, cls] : truth) {
         if (answered.contains(image)) { ++r->skippedAnswered; continue; }
-        const std::int64_t row = d->store->rowOf(image);
+        const std::int64_t row = d->lastStore->rowOf(image);
         if (row < 0) { ++r->unknown; continue; }
         const float *p = probs.constData() + row * C;
         ClassId predicted;

@@ -50,7 +50,9 @@ struct EmbedReport
 
 struct TrainOptions
 {
-    bool deep = false;        // deep fine-tuning (not implemented yet: refused)
+    bool deep = false;        // fine-tune blocks 9-10 + a new layer, re-embed, then a fast head
+    int epochs = 6;           // deep only
+    double timeBoxSeconds = 300; // deep only: stop after the epoch that crosses it
     int hidden = 0;           // 0: logistic head; > 0: MLP with that many hidden units
     bool validate = true;     // k-fold validation into metrics_json
     int steps = 100;
