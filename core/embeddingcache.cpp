@@ -58,6 +58,29 @@ EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &versi
     };
 }
 
+EmbeddingLookup openEmbeddingCacheCovering(const QString &cacheDir, const QVector<ImageId> &ids,
+                                           EmbeddingCacheInfo *info, QString *error)
+{
+    const QFileInfoList found =
+        QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files, QDir::Time);
+    for (const QFileInfo &fi : found) {
+        const QString version = fi.completeBaseName().mid(int(std::strlen("embeddings-")));
+        EmbeddingCacheInfo candidate;
+        std::shared_ptr<Cache> cache = openCache(cacheDir, version, &candidate, nullptr);
+        if (!cache)
+            continue;
+        bool all = true;
+        for (ImageId id : ids)
+            if (!cache->rowOf.contains(id)) {
+                all = false;
+                break;
+            }
+        if (all)
+            return openEmbeddingCache(cacheDir, version, info, error);
+    }
+    return openEmbeddingCache(cacheDir, {}, info, error);
+}
+
 QVector<ImageId> nearestInEmbeddingCache(const QString &cacheDir, ImageId id, int k, QString *error)
 {
     std::shared_ptr<Cache> cache = openCache(cacheDir, {}, nullptr, error);

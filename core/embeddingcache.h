@@ -27,6 +27,12 @@ struct EmbeddingCacheInfo
 EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &version = {},
                                    EmbeddingCacheInfo *info = nullptr, QString *error = nullptr);
 
+// Of the caches in `cacheDir` (one per backbone version, e.g. a fine-tuned
+// one beside the default), newest first, the first with a vector for every
+// id in `ids`; else the newest. Same contract as openEmbeddingCache().
+EmbeddingLookup openEmbeddingCacheCovering(const QString &cacheDir, const QVector<ImageId> &ids,
+                                           EmbeddingCacheInfo *info = nullptr, QString *error = nullptr);
+
 // "More like this": the `k` images whose cached embeddings are nearest to
 // image `id`'s by cosine similarity, most similar first, `id` itself left
 // out. Reads every row of the newest cache once (about 1 s per million rows

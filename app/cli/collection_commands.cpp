@@ -507,7 +507,7 @@ int exportCollection(const Context &c)
         if (featuresV != u"colour") {
             EmbeddingCacheInfo info;
             QString why;
-            embeddings = openEmbeddingCache(lib->cacheDir(), {}, &info, &why);
+            embeddings = openEmbeddingCacheCovering(lib->cacheDir(), ids, &info, &why);
             if (embeddings)
                 c.print(QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.")
                             .arg(info.version)

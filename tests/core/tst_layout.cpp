@@ -3,6 +3,7 @@
 #include "core/layout.h"
 #include "core/library.h"
 
+#include <QDateTime>
 #include <QFile>
 #include <QFloat16>
 #include <QImage>
@@ -241,6 +242,31 @@ private Q_SLOTS:
         const FeatureMatrix some = collectFeatures(*lib, {10, 30}, lookup);
         QCOMPARE(some.source, FeatureMatrix::Source::ColourTone);
         QVERIFY(some.notes.join(QLatin1Char(' ')).contains(QStringLiteral("colour and tone")));
+
+        // a newer cache that lacks id 20: the covering choice keeps the older one
+        QFile newer(tmp.filePath(QStringLiteral("embeddings-tuned.f16")));
+        QVERIFY(newer.open(QIODevice::WriteOnly));
+        newer.write(header);
+        for (float x : {1.0f, 1.0f, 1.0f, 1.0f}) {
+            const qfloat16 h(x);
+            newer.write(reinterpret_cast<const char *>(&h), 2);
+        }
+        newer.close();
+        QFile newerIds(tmp.filePath(QStringLiteral("embeddings-tuned.ids")));
+        QVERIFY(newerIds.open(QIODevice::WriteOnly));
+        const qint64 ten = 10;
+        newerIds.write(reinterpret_cast<const char *>(&ten), 8);
+        newerIds.close();
+        QVERIFY(newer.open(QIODevice::ReadWrite));
+        QVERIFY(newer.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
+        newer.close();
+        EmbeddingCacheInfo chosen;
+        QVERIFY(openEmbeddingCache(tmp.path(), {}, &chosen));
+        QCOMPARE(chosen.version, QStringLiteral("tuned")); // newest
+        QVERIFY(openEmbeddingCacheCovering(tmp.path(), {10, 20}, &chosen));
+        QCOMPARE(chosen.version, QStringLiteral("test-v1"));
+        QVERIFY(openEmbeddingCacheCovering(tmp.path(), {10}, &chosen));
+        QCOMPARE(chosen.version, QStringLiteral("tuned"));
 
         QVERIFY(!openEmbeddingCache(tmp.filePath(QStringLiteral("nowhere")), {}, nullptr, &err));
         QVERIFY(!err.isEmpty());
