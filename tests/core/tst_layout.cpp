@@ -258,7 +258,8 @@ private Q_SLOTS:
         newerIds.write(reinterpret_cast<const char *>(&ten), 8);
         newerIds.close();
         QVERIFY(newer.open(QIODevice::ReadWrite));
-        QVERIFY(newer.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
+        QVERIFY(
+            newer.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
         newer.close();
         EmbeddingCacheInfo chosen;
         QVERIFY(openEmbeddingCache(tmp.path(), {}, &chosen));
