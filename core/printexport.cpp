@@ -1,5 +1,7 @@
 #include "core/printexport.h"
 
+#include "core/embeddingcache.h"
+
 #include "core/imagedecoder.h"
 #include "core/labelio.h"
 #include "core/layout.h"
@@ -882,6 +884,49 @@ PrintJob printJobFromCollection(const Library &lib, const CollectionInfo &collec
         job.items << it;
     }
     return job;
+}
+
+} // namespace magpie
+
+namespace magpie {
+
+GridLayout arrangeBySimilarity(const Library &lib, PrintJob &job, quint32 seed, bool colourOnly,
+                               const std::atomic<bool> *cancel, QString *featureSource, QString *embeddingNote)
+{
+    QVector<ImageId> ids;
+    for (const PrintItem &it : job.items)
+        ids << it.id;
+    EmbeddingLookup embeddings;
+    if (!colourOnly) {
+        EmbeddingCacheInfo info;
+        QString why;
+        embeddings = openEmbeddingCacheCovering(lib.cacheDir(), ids, &info, &why);
+        if (embeddingNote)
+            *embeddingNote = embeddings ? QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.")
+                                              .arg(info.version)
+                                              .arg(info.rows)
+                                              .arg(info.dim)
+                                        : why;
+    }
+    const FeatureMatrix fm = collectFeatures(lib, ids, embeddings, cancel);
+    if (featureSource)
+        *featureSource = featureSourceName(fm.source);
+    const SheetGeometry g = sheetGeometry(job);
+    LayoutOptions lo;
+    lo.rows = job.options.rows;
+    lo.cols = job.options.cols;
+    lo.seed = seed;
+    lo.aspect = g.gridRect.width() / std::max(1e-6, g.gridRect.height());
+    if (lo.rows == 0 && lo.cols == 0) { // the shape the sheet chose
+        lo.rows = g.rows;
+        lo.cols = g.cols;
+    }
+    const GridLayout layout = layoutGrid(fm, lo);
+    job.applyLayout(layout);
+    job.notes << fm.notes;
+    if (!layout.error.isEmpty())
+        job.notes << layout.error;
+    return layout;
 }
 
 } // namespace magpie

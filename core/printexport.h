@@ -198,6 +198,15 @@ bool tuneAllocatorForLargeImages();
 // Returns freed heap memory to the system (glibc malloc_trim).
 void releaseFreeMemory();
 
+// Arranges `job` so that similar images sit together: features from the
+// library's embedding cache when it covers every item (unless
+// `colourOnly`), else colour/tone of the thumbnails (noted in job.notes); the
+// grid shape the sheet chose unless job.options sets rows/cols. Reads the
+// library on the calling thread. `featureSource` tells what was used.
+GridLayout arrangeBySimilarity(const Library &lib, PrintJob &job, quint32 seed, bool colourOnly = false,
+                               const std::atomic<bool> *cancel = nullptr, QString *featureSource = nullptr,
+                               QString *embeddingNote = nullptr);
+
 // A job from a collection: its title and subtitle, its items in order with
 // captions (own caption, else from `captionSource`) and source paths.
 PrintJob

@@ -2,6 +2,7 @@
 
 #include "core/importer.h"
 #include "core/library.h"
+#include "ui/collectionpanel.h"
 #include "ui/historystrip.h"
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
@@ -32,6 +33,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -168,6 +170,11 @@ void MainWindow::buildUi()
         "QListWidget::item:selected { background: #34507a; color: white; }"
         "QPushButton { background: #34363b; color: #e8e6e3; border: 1px solid #44464c; border-radius: 4px; padding: 5px 10px; }"
         "QPushButton:hover { background: #3e4046; }"
+        "QTabWidget::pane { border: none; } QTabBar::tab { background: #1b1c1f; color: #b8b8be; padding: 6px 16px; }"
+        "QTabBar::tab:selected { background: #2f3136; color: white; }"
+        "QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox { background: #1e1f22; color: #e8e6e3; border: 1px solid #44464c;"
+        " border-radius: 3px; padding: 3px 6px; }"
+        "QCheckBox, QLabel { color: #e8e6e3; }"
         "QLabel#sideTitle { color: #9a9aa0; font-size: 9pt; letter-spacing: 1px; }"
         "QStatusBar { background: #1b1c1f; color: #b8b8be; }"
         "QStatusBar QLabel { color: #b8b8be; padding: 0 8px; }"));
@@ -224,7 +231,20 @@ void MainWindow::buildUi()
     split->addWidget(center);
     split->setStretchFactor(1, 1);
     split->setSizes({290, 990});
-    setCentralWidget(split);
+    m_collections = new CollectionPanel;
+    connect(m_collections, &CollectionPanel::message, this, [this](const QString &m) { statusBar()->showMessage(m, 12000); });
+    auto *tabs = m_tabs = new QTabWidget;
+    tabs->setDocumentMode(true);
+    tabs->setFocusPolicy(Qt::NoFocus);
+    tabs->addTab(split, tr("Swipe"));
+    tabs->addTab(m_collections, tr("Collections && prints"));
+    connect(tabs, &QTabWidget::currentChanged, this, [this](int i) {
+        if (i == 1)
+            m_collections->reload(); // answers given since may add to a category's yes-set
+        else
+            m_view->setFocus();
+    });
+    setCentralWidget(tabs);
 
     m_session = new QLabel;
     m_model = new QLabel;
@@ -293,6 +313,7 @@ bool MainWindow::openLibrary(const QString &path, bool create)
     m_path = lib->path();
     lib.reset(); // the controller's worker keeps its own connection
     m_controller->openLibrary(m_path);
+    m_collections->setLibrary(m_path);
 #ifdef MAGPIE_HAVE_TRAINING
     m_modelText.clear();
     QMetaObject::invokeMethod(m_trainer, "open", Qt::QueuedConnection, Q_ARG(QString, m_path));
@@ -422,6 +443,8 @@ void MainWindow::chooseAndImport()
     if (!dir.isEmpty())
         importFolder(dir);
 }
+
+void MainWindow::showCollections() { m_tabs->setCurrentIndex(1); }
 
 bool MainWindow::isBusy() const { return m_importWatcher.isRunning(); }
 
@@ -602,6 +625,7 @@ void MainWindow::closeEvent(QCloseEvent *e)
 {
     if (m_cancelFlag)
         m_cancelFlag->store(true);
+    m_collections->cancelExport();
     m_importWatcher.waitForFinished();
     m_controller->shutdown(); // every answer given is committed before the window goes
 #ifdef MAGPIE_HAVE_TRAINING

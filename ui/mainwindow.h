@@ -10,12 +10,14 @@
 #include <memory>
 
 class QLabel;
+class QTabWidget;
 class QListWidget;
 class QProgressBar;
 class QPushButton;
 
 namespace magpie {
 
+class CollectionPanel;
 class HistoryStrip;
 class TrainerWorker;
 class SwipeController;
@@ -42,7 +44,9 @@ public:
 
     SwipeController *controller() const { return m_controller; }
     SwipeView *swipeView() const { return m_view; }
+    CollectionPanel *collectionPanel() const { return m_collections; }
     bool isBusy() const;
+    void showCollections();
 
 protected:
     void closeEvent(QCloseEvent *e) override;
@@ -64,6 +68,8 @@ private:
     SwipeController *m_controller = nullptr;
     SwipeView *m_view = nullptr;
     HistoryStrip *m_history = nullptr;
+    CollectionPanel *m_collections = nullptr;
+    QTabWidget *m_tabs = nullptr;
     QListWidget *m_categories = nullptr;
     QLabel *m_session = nullptr;
     QLabel *m_model = nullptr;

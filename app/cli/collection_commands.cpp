@@ -500,55 +500,25 @@ int exportCollection(const Context &c)
 
     QJsonObject layoutJson;
     if (orderV == u"similar") {
-        QVector<ImageId> ids;
-        for (const PrintItem &it : job.items)
-            ids << it.id;
-        EmbeddingLookup embeddings;
-        if (featuresV != u"colour") {
-            EmbeddingCacheInfo info;
-            QString why;
-            embeddings = openEmbeddingCacheCovering(lib->cacheDir(), ids, &info, &why);
-            if (embeddings)
-                c.print(QStringLiteral("Embedding cache %1: %2 images, %3 dimensions.")
-                            .arg(info.version)
-                            .arg(info.rows)
-                            .arg(info.dim));
-            else if (featuresV == u"embeddings") {
-                c.error(why + QStringLiteral(
-                                  " Compute embeddings first (magpie-cli embed), or use --features colour."));
-                return Failed;
-            }
-        }
-        const FeatureMatrix fm = collectFeatures(*lib, ids, embeddings, c.cancel);
-        if (featuresV == u"embeddings" && fm.source != FeatureMatrix::Source::Embeddings) {
-            c.error(fm.notes.join(QLatin1Char(' ')));
+        QString source, note;
+        const GridLayout layout = arrangeBySimilarity(*lib, job, quint32(seedV), featuresV == u"colour", c.cancel,
+                                                      &source, &note);
+        if (featuresV != u"colour" && !note.isEmpty())
+            c.print(note);
+        if (featuresV == u"embeddings" && source != featureSourceName(FeatureMatrix::Source::Embeddings)) {
+            c.error(note + QStringLiteral(" Compute embeddings first (magpie-cli embed), or use --features colour."));
             return Failed;
         }
-        const SheetGeometry g = sheetGeometry(job);
-        LayoutOptions lo;
-        lo.rows = o.rows;
-        lo.cols = o.cols;
-        lo.seed = quint32(seedV);
-        lo.aspect = g.gridRect.width() / std::max(1e-6, g.gridRect.height());
-        if (o.rows == 0 && o.cols == 0) { // the shape the sheet chose
-            lo.rows = g.rows;
-            lo.cols = g.cols;
-        }
-        const GridLayout layout = layoutGrid(fm, lo);
-        job.applyLayout(layout);
-        job.notes << fm.notes;
-        if (!layout.error.isEmpty())
-            job.notes << layout.error;
         c.print(QStringLiteral("Layout %1 x %2 by %3, %4: neighbour distance %5 vs %6 random (ratio %7).")
                     .arg(layout.rows)
                     .arg(layout.cols)
-                    .arg(featureSourceName(fm.source), layout.method)
+                    .arg(source, layout.method)
                     .arg(layout.neighbourDistance, 0, 'f', 3)
                     .arg(layout.randomDistance, 0, 'f', 3)
                     .arg(layout.qualityRatio(), 0, 'f', 3));
         layoutJson = QJsonObject{{QStringLiteral("rows"), layout.rows},
                                  {QStringLiteral("cols"), layout.cols},
-                                 {QStringLiteral("features"), featureSourceName(fm.source)},
+                                 {QStringLiteral("features"), source},
                                  {QStringLiteral("method"), layout.method},
                                  {QStringLiteral("neighbour_distance"), layout.neighbourDistance},
                                  {QStringLiteral("random_distance"), layout.randomDistance},

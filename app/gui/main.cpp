@@ -108,7 +108,8 @@ int main(int argc, char **argv)
     const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to a PNG and quit."), QStringLiteral("file"));
     const QCommandLineOption after(QStringLiteral("after"), QStringLiteral("Milliseconds before --screenshot (default 2500)."), QStringLiteral("ms"), QStringLiteral("2500"));
     const QCommandLineOption keys(QStringLiteral("keys"), QStringLiteral("Before --screenshot, press these keys (e.g. RRLRB)."), QStringLiteral("seq"));
-    p.addOptions({sample, category, bench, rate, benchOut, shot, after, keys});
+    const QCommandLineOption collectionsTab(QStringLiteral("collections"), QStringLiteral("Start on the Collections tab."));
+    p.addOptions({sample, category, bench, rate, benchOut, shot, after, keys, collectionsTab});
     p.process(app);
 
     auto *w = new MainWindow;
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
     const auto afterOpen = [&, w] {
         if (p.isSet(category))
             w->selectCategory(p.value(category));
+        if (p.isSet(collectionsTab))
+            w->showCollections();
         if (p.isSet(bench))
             QTimer::singleShot(1500, w, [w, &p, &bench, &rate, &benchOut] {
                 runSwipeBench(w, p.value(bench).toInt(), p.value(rate).toDouble(), p.value(benchOut));

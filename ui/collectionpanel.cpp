@@ -1,0 +1,392 @@
+#include "ui/collectionpanel.h"
+
+#include "core/collections.h"
+#include "core/layout.h"
+#include "core/library.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDesktopServices>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace magpie {
+
+// --- SheetPreview ---------------------------------------------------------------
+
+SheetPreview::SheetPreview(QWidget *parent) : QWidget(parent)
+{
+    setMinimumSize(300, 300);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+}
+
+void SheetPreview::setJob(const PrintJob &job, const QHash<ImageId, QImage> &thumbnails)
+{
+    m_job = job;
+    m_thumbs = thumbnails;
+    update();
+}
+
+void SheetPreview::paintEvent(QPaintEvent *)
+{
+    QPainter p(this);
+    p.fillRect(rect(), QColor(0x2a, 0x2b, 0x30));
+    if (m_job.items.isEmpty()) {
+        p.setPen(QColor(0x9a, 0x9a, 0xa0));
+        p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
+                   tr("Pick a collection, or make one from a category's yes-answers."));
+        return;
+    }
+    p.setRenderHint(QPainter::SmoothPixmapTransform);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QRectF target = QRectF(rect()).adjusted(16, 16, -16, -16);
+    paintSheet(p, m_job, target, [this](int i) { return m_thumbs.value(m_job.items[i].id); });
+}
+
+int SheetPreview::itemAt(const QPointF &pos) const
+{
+    if (m_job.items.isEmpty())
+        return -1;
+    const SheetGeometry g = sheetGeometry(m_job);
+    const QRectF target = QRectF(rect()).adjusted(16, 16, -16, -16);
+    bool ok = false;
+    const QTransform inv = sheetTransform(g, target).inverted(&ok);
+    if (!ok)
+        return -1;
+    const int cell = cellAt(g, inv.map(pos));
+    if (cell < 0)
+        return -1;
+    if (m_job.itemAtCell.isEmpty())
+        return cell < m_job.items.size() ? cell : -1;
+    return cell < m_job.itemAtCell.size() ? m_job.itemAtCell[cell] : -1;
+}
+
+void SheetPreview::mousePressEvent(QMouseEvent *e)
+{
+    m_dragItem = itemAt(e->position());
+    if (m_dragItem >= 0)
+        setCursor(Qt::ClosedHandCursor);
+}
+
+void SheetPreview::mouseReleaseEvent(QMouseEvent *e)
+{
+    unsetCursor();
+    const int to = itemAt(e->position());
+    if (m_dragItem >= 0 && to >= 0 && to != m_dragItem)
+        Q_EMIT moved(m_dragItem, to);
+    m_dragItem = -1;
+}
+
+// --- CollectionPanel ------------------------------------------------------------
+
+CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
+{
+    auto *left = new QWidget;
+    auto *ll = new QVBoxLayout(left);
+    ll->setContentsMargins(8, 8, 8, 8);
+    m_list = new QListWidget;
+    ll->addWidget(new QLabel(tr("COLLECTIONS")));
+    ll->addWidget(m_list, 1);
+    auto *fromCat = new QPushButton(tr("+ From a category\u2019s yes-answers"));
+    auto *remove = new QPushButton(tr("Delete"));
+    ll->addWidget(fromCat);
+    ll->addWidget(remove);
+    connect(fromCat, &QPushButton::clicked, this, &CollectionPanel::createFromCategory);
+    connect(remove, &QPushButton::clicked, this, &CollectionPanel::removeCurrent);
+    connect(m_list, &QListWidget::currentRowChanged, this, &CollectionPanel::showCollection);
+
+    m_preview = new SheetPreview;
+    connect(m_preview, &SheetPreview::moved, this, [this](int from, int to) {
+        // drag to reorder: the dragged image takes the target's place in the collection's order
+        QString err;
+        auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+        if (!lib)
+            return Q_EMIT message(err);
+        collections::move(*lib, currentId(), from, to);
+        m_order->setCurrentIndex(1); // the person's order from now on
+        showCollection();
+    });
+
+    auto *controls = new QWidget;
+    controls->setMaximumWidth(300);
+    auto *form = new QFormLayout(controls);
+    m_title = new QLineEdit;
+    m_subtitle = new QLineEdit;
+    m_paper = new QComboBox;
+    m_paper->addItems({QStringLiteral("A4"), QStringLiteral("A3"), QStringLiteral("A2"), QStringLiteral("Letter")});
+    m_orientation = new QComboBox;
+    m_orientation->addItems({tr("portrait"), tr("landscape")});
+    m_fit = new QComboBox;
+    m_fit->addItems({tr("fit"), tr("crop to fill"), tr("original proportions")});
+    m_order = new QComboBox;
+    m_order->addItems({tr("similar together"), tr("collection order")});
+    m_captions = new QCheckBox(tr("captions"));
+    m_captions->setChecked(true);
+    m_titleBlock = new QCheckBox(tr("title block"));
+    m_titleBlock->setChecked(true);
+    m_gutter = new QDoubleSpinBox;
+    m_gutter->setRange(0, 30);
+    m_gutter->setValue(3);
+    m_gutter->setSuffix(QStringLiteral(" mm"));
+    m_margin = new QDoubleSpinBox;
+    m_margin->setRange(0, 60);
+    m_margin->setValue(12);
+    m_margin->setSuffix(QStringLiteral(" mm"));
+    m_dpi = new QSpinBox;
+    m_dpi->setRange(150, 600);
+    m_dpi->setValue(300);
+    m_format = new QComboBox;
+    m_format->addItems({QStringLiteral("PDF"), QStringLiteral("PNG"), QStringLiteral("TIFF"), tr("folder + CSV")});
+    form->addRow(tr("Title"), m_title);
+    form->addRow(tr("Subtitle"), m_subtitle);
+    form->addRow(tr("Paper"), m_paper);
+    form->addRow(tr("Orientation"), m_orientation);
+    form->addRow(tr("Cells"), m_fit);
+    form->addRow(tr("Order"), m_order);
+    form->addRow(tr("Gutter"), m_gutter);
+    form->addRow(tr("Margins"), m_margin);
+    form->addRow(m_captions, m_titleBlock);
+    form->addRow(tr("DPI"), m_dpi);
+    form->addRow(tr("Format"), m_format);
+    m_layoutInfo = new QLabel;
+    m_layoutInfo->setWordWrap(true);
+    form->addRow(m_layoutInfo);
+    m_exportButton = new QPushButton(tr("Export\u2026"));
+    m_progress = new QProgressBar;
+    m_progress->setVisible(false);
+    form->addRow(m_exportButton);
+    form->addRow(m_progress);
+    connect(m_exportButton, &QPushButton::clicked, this, [this] {
+        if (isExporting())
+            cancelExport();
+        else
+            exportCurrent();
+    });
+    for (QComboBox *c : {m_paper, m_orientation, m_fit, m_order})
+        connect(c, &QComboBox::currentIndexChanged, this, &CollectionPanel::relayout);
+    for (QCheckBox *c : {m_captions, m_titleBlock})
+        connect(c, &QCheckBox::toggled, this, &CollectionPanel::relayout);
+    for (QDoubleSpinBox *s : {m_gutter, m_margin})
+        connect(s, &QDoubleSpinBox::valueChanged, this, &CollectionPanel::relayout);
+    connect(m_title, &QLineEdit::editingFinished, this, [this] {
+        QString err;
+        if (auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err))
+            lib->setCollectionTitle(currentId(), m_title->text(), m_subtitle->text());
+        relayout();
+    });
+    connect(m_subtitle, &QLineEdit::editingFinished, m_title, &QLineEdit::editingFinished);
+
+    connect(&m_export, &QFutureWatcher<PrintExportResult>::progressValueChanged, m_progress, &QProgressBar::setValue);
+    connect(&m_export, &QFutureWatcher<PrintExportResult>::finished, this, [this] {
+        m_progress->setVisible(false);
+        m_exportButton->setText(tr("Export\u2026"));
+        if (m_export.isCanceled() || m_export.future().resultCount() == 0) {
+            Q_EMIT message(tr("Export cancelled; nothing was left behind."));
+            return;
+        }
+        const PrintExportResult r = m_export.result();
+        if (!r.ok) {
+            if (r.cancelled)
+                Q_EMIT message(tr("Export cancelled; nothing was left behind."));
+            else
+                QMessageBox::warning(this, tr("Export failed"), r.error);
+            return;
+        }
+        Q_EMIT message(tr("Exported %1 (%2 images, %3 placeholders, %4 s)%5")
+                           .arg(r.output)
+                           .arg(r.images)
+                           .arg(r.placeholders)
+                           .arg(r.seconds, 0, 'f', 1)
+                           .arg(r.warnings.isEmpty() ? QString() : QStringLiteral(" \u2014 ") + r.warnings.join(QStringLiteral("; "))));
+    });
+
+    auto *split = new QSplitter;
+    split->addWidget(left);
+    split->addWidget(m_preview);
+    split->addWidget(controls);
+    split->setStretchFactor(1, 1);
+    split->setSizes({220, 700, 300});
+    auto *layout = new QHBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(split);
+}
+
+void CollectionPanel::setLibrary(const QString &path)
+{
+    m_path = path;
+    reload();
+}
+
+qint64 CollectionPanel::currentId() const
+{
+    auto *item = m_list->currentItem();
+    return item ? item->data(Qt::UserRole).toLongLong() : 0;
+}
+
+void CollectionPanel::reload()
+{
+    const qint64 keep = currentId();
+    m_list->blockSignals(true);
+    m_list->clear();
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    if (lib)
+        for (const CollectionInfo &c : lib->collections()) {
+            auto *item = new QListWidgetItem(tr("%1\n%2 images").arg(c.name).arg(c.itemCount), m_list);
+            item->setData(Qt::UserRole, c.id);
+            if (c.id == keep)
+                m_list->setCurrentItem(item);
+        }
+    m_list->blockSignals(false);
+    if (!m_list->currentItem() && m_list->count() > 0)
+        m_list->setCurrentRow(0);
+    else
+        showCollection();
+}
+
+void CollectionPanel::createFromCategory()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return Q_EMIT message(err);
+    QStringList names;
+    for (const Category &c : lib->categories())
+        names << c.name;
+    if (names.isEmpty())
+        return Q_EMIT message(tr("Create a category and answer some images first."));
+    bool ok = false;
+    const QString cat = QInputDialog::getItem(this, tr("New collection"), tr("The yes-answers of:"), names, 0, false, &ok);
+    if (!ok)
+        return;
+    const auto category = lib->category(cat);
+    const QVector<ImageId> ids = collections::yesImages(*lib, *category);
+    if (ids.isEmpty())
+        return Q_EMIT message(tr("\u201c%1\u201d has no yes-answers yet.").arg(cat));
+    QString name = cat;
+    for (int i = 2; collections::find(*lib, name); ++i)
+        name = QStringLiteral("%1 (%2)").arg(cat).arg(i);
+    const qint64 id = lib->createCollection(name, QStringLiteral("%1 %2").arg(ids.size()).arg(cat));
+    collections::add(*lib, id, ids);
+    lib.reset();
+    reload();
+    for (int i = 0; i < m_list->count(); ++i)
+        if (m_list->item(i)->data(Qt::UserRole).toLongLong() == id)
+            m_list->setCurrentRow(i);
+}
+
+void CollectionPanel::removeCurrent()
+{
+    if (!currentId())
+        return;
+    if (QMessageBox::question(this, tr("Delete collection"), tr("Delete this collection? Its images and answers stay.")) != QMessageBox::Yes)
+        return;
+    QString err;
+    if (auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err))
+        lib->removeCollection(currentId());
+    reload();
+}
+
+PrintOptions CollectionPanel::options() const
+{
+    PrintOptions o;
+    o.paper = std::array<Paper, 4>{Paper::A4, Paper::A3, Paper::A2, Paper::Letter}[size_t(m_paper->currentIndex())];
+    o.orientation = m_orientation->currentIndex() == 1 ? PageOrientation::Landscape : PageOrientation::Portrait;
+    o.fit = std::array<CellFit, 3>{CellFit::Fit, CellFit::Crop, CellFit::Original}[size_t(m_fit->currentIndex())];
+    o.captions = m_captions->isChecked();
+    o.titleBlock = m_titleBlock->isChecked();
+    o.gutterMm = m_gutter->value();
+    o.marginMm = m_margin->value();
+    o.dpi = m_dpi->value();
+    return o;
+}
+
+void CollectionPanel::showCollection()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    const qint64 id = currentId();
+    if (!lib || !id) {
+        m_preview->setJob({}, {});
+        m_layoutInfo->clear();
+        return;
+    }
+    for (const CollectionInfo &c : lib->collections())
+        if (c.id == id) {
+            m_title->setText(c.title.isEmpty() ? c.name : c.title);
+            m_subtitle->setText(c.subtitle);
+        }
+    relayout();
+}
+
+void CollectionPanel::relayout()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    const qint64 id = currentId();
+    if (!lib || !id)
+        return;
+    std::optional<CollectionInfo> info;
+    for (const CollectionInfo &c : lib->collections())
+        if (c.id == id)
+            info = c;
+    if (!info)
+        return;
+    info->title = m_title->text();
+    info->subtitle = m_subtitle->text();
+    PrintJob job = printJobFromCollection(*lib, *info, options());
+    if (m_order->currentIndex() == 0 && job.items.size() > 1) {
+        QString source;
+        const GridLayout g = arrangeBySimilarity(*lib, job, 1, false, nullptr, &source);
+        m_layoutInfo->setText(tr("%1 \u00d7 %2, similar images together by %3 (neighbours %4 of random order)")
+                                  .arg(g.rows)
+                                  .arg(g.cols)
+                                  .arg(source)
+                                  .arg(g.qualityRatio(), 0, 'f', 2));
+    } else {
+        m_layoutInfo->setText(tr("In the collection\u2019s order; drag an image onto another to move it."));
+    }
+    // the preview paints the cached thumbnails; the export the full-resolution sources
+    QHash<ImageId, QImage> thumbs;
+    for (const PrintItem &it : job.items)
+        if (const auto rec = lib->image(it.id))
+            thumbs.insert(it.id, QImage(lib->thumbnailPath(rec->hash)));
+    m_preview->setJob(job, thumbs);
+}
+
+void CollectionPanel::cancelExport() { m_export.cancel(); }
+
+void CollectionPanel::exportCurrent()
+{
+    if (m_preview->job().items.isEmpty())
+        return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export into folder"));
+    if (dir.isEmpty())
+        return;
+    PrintJob job = m_preview->job();
+    job.options = options();
+    const ExportFormat f = std::array<ExportFormat, 4>{ExportFormat::Pdf, ExportFormat::Png, ExportFormat::Tiff,
+                                                       ExportFormat::Folder}[size_t(m_format->currentIndex())];
+    m_progress->setRange(0, int(job.items.size()));
+    m_progress->setValue(0);
+    m_progress->setVisible(true);
+    m_exportButton->setText(tr("Cancel export"));
+    m_export.setFuture(exportPrintAsync(job, f, dir));
+}
+
+} // namespace magpie
