@@ -7,7 +7,6 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
-#include <QSaveFile>
 #include <QSet>
 #include <QThread>
 
@@ -139,11 +138,18 @@ WorkResult processOne(const WorkItem &item, const QString &thumbPathPrefix, cons
         const QString dir = thumbPathPrefix + h.left(2);
         const QString path = dir + QLatin1Char('/') + h + QStringLiteral(".jpg");
         if (!QFileInfo::exists(path)) {
+            // a cache file: written whole then renamed into place (never half a
+            // thumbnail), but not fsync'ed — a lost thumbnail is made again
             QDir().mkpath(dir);
-            QSaveFile out(path);
-            if (out.open(QIODevice::WriteOnly)) {
-                out.write(r.analysis.thumbnailJpeg);
-                out.commit();
+            const QString tmp = path + QStringLiteral(".%1.tmp").arg(quintptr(QThread::currentThreadId()));
+            QFile out(tmp);
+            if (out.open(QIODevice::WriteOnly) && out.write(r.analysis.thumbnailJpeg) == r.analysis.thumbnailJpeg.size()) {
+                out.close();
+                if (!QFile::rename(tmp, path))
+                    QFile::remove(tmp); // another worker wrote the same content first
+            } else {
+                out.close();
+                QFile::remove(tmp);
             }
         }
         r.analysis.thumbnailJpeg.clear();

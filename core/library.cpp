@@ -1265,24 +1265,11 @@ qint64 Library::createCollection(const QString &name, const QString &title, cons
 
 bool Library::setCollectionItems(qint64 collection, const QVector<ImageId> &ordered)
 {
-    if (!d->begin())
-        return false;
-    QSqlQuery del = d->prepare(QStringLiteral("DELETE FROM collection_items WHERE collection_id=?"));
-    del.addBindValue(collection);
-    bool ok = d->exec(del);
-    QSqlQuery ins = d->prepare(QStringLiteral(
-        "INSERT INTO collection_items(collection_id, position, image_id) VALUES(?,?,?)"));
-    for (int i = 0; ok && i < ordered.size(); ++i) {
-        ins.addBindValue(collection);
-        ins.addBindValue(i);
-        ins.addBindValue(ordered[i]);
-        ok = d->exec(ins);
-    }
-    if (!ok) {
-        d->rollback();
-        return false;
-    }
-    return d->commit();
+    QVector<CollectionItem> entries;
+    entries.reserve(ordered.size());
+    for (ImageId id : ordered)
+        entries << CollectionItem{id, QString()};
+    return setCollectionEntries(collection, entries);
 }
 
 QVector<ImageId> Library::collectionItems(qint64 collection) const
