@@ -16,6 +16,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QPainter>
 #include <QSet>
 #include <QtConcurrent/QtConcurrentMap>
 
@@ -54,6 +55,15 @@ QString queueName(Queue q)
 namespace {
 
 // Decoded, resized RGB of one image, or empty on failure.
+// How images are fitted to the backbone's square input: "stretch" (default,
+// as nsfwjs does) or "letterbox" (keep the aspect, pad with the corner colour).
+// Part of the embedding cache's name when not the default.
+QString fitMode()
+{
+    static const QString mode = qEnvironmentVariable("MAGPIE_FIT", QStringLiteral("stretch"));
+    return mode;
+}
+
 std::vector<std::uint8_t> loadRgb(const QString &thumb, const QString &file, int size)
 {
     QString err;
@@ -64,8 +74,18 @@ std::vector<std::uint8_t> loadRgb(const QString &thumb, const QString &file, int
         img = decoder::decodeFile(file, 2 * size, &err);
     if (img.isNull())
         return {};
-    img = img.convertToFormat(QImage::Format_RGB888)
-              .scaled(size, size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+    img = img.convertToFormat(QImage::Format_RGB888);
+    if (fitMode() == u"letterbox") {
+        const QImage inner = img.scaled(size, size, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+        QImage square(size, size, QImage::Format_RGB888);
+        square.fill(img.pixelColor(0, 0));
+        QPainter p(&square);
+        p.drawImage((size - inner.width()) / 2, (size - inner.height()) / 2, inner);
+        p.end();
+        img = square;
+    } else {
+        img = img.scaled(size, size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+    }
     std::vector<std::uint8_t> out(static_cast<std::size_t>(size * size * 3));
     for (int y = 0; y < size; ++y)
         std::memcpy(out.data() + static_cast<std::size_t>(y * size * 3), img.constScanLine(y), static_cast<std::size_t>(size * 3));
@@ -142,7 +162,8 @@ struct Curator::Impl
         if (!ensureBackbone()) return false;
         QDir().mkpath(lib.cacheDir());
         std::string err;
-        store = EmbeddingStore::open(lib.cacheDir().toStdString(), backbone->info().version,
+        const std::string fit = fitMode() == u"stretch" ? std::string() : "-" + fitMode().toStdString();
+        store = EmbeddingStore::open(lib.cacheDir().toStdString(), backbone->info().version + fit,
                                      backbone->info().featureDim, &err);
         if (!store) error = QString::fromStdString(err);
         return store != nullptr;
