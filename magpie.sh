@@ -20,7 +20,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-image-formats-plugins qt6-pdf-dev libgl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libtorch-dev libfaiss-dev
+  libtorch-dev libopenblas0-openmp
   sqlite3 python3 openssl ca-certificates
 )
 
@@ -48,6 +48,8 @@ install_missing() {
 }
 
 configure_and_build() {
+  # ccache hits across clones and build folders too
+  export CCACHE_BASEDIR="$here" CCACHE_NOHASHDIR=1
   log "configuring and building in $build (ninja, ccache; the first build takes a few minutes)"
   cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$build"

@@ -7,7 +7,7 @@
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
 #ifdef MAGPIE_HAVE_TRAINING
-#include "ui/trainerworker.h"
+#include "training/service/trainingworker.h"
 #endif
 
 #include <QAction>
@@ -70,80 +70,131 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     updateStatus();
 }
 
-MainWindow::~MainWindow()
-{
-    if (m_trainThread) {
-        m_trainThread->quit();
-        m_trainThread->wait();
-    }
-}
+MainWindow::~MainWindow() = default;
 
 void MainWindow::setUpTraining()
 {
 #ifdef MAGPIE_HAVE_TRAINING
-    m_trainThread = new QThread(this);
-    m_trainThread->setObjectName(QStringLiteral("magpie-trainer"));
-    m_trainer = new TrainerWorker;
-    m_trainer->moveToThread(m_trainThread);
-    connect(m_trainThread, &QThread::finished, m_trainer, &QObject::deleteLater);
-    m_trainThread->start();
-    connect(m_trainer, &TrainerWorker::stateChanged, this, [this](const QString &t) {
-        m_modelText = t;
-        updateStatus();
-    });
-    connect(m_trainer, &TrainerWorker::failed, this, [this](const QString &m) { statusBar()->showMessage(m, 8000); });
-    connect(m_trainer, &TrainerWorker::progress, this, [this](const QString &job, qint64 done, qint64 total) {
-        if (isBusy())
-            return; // the import owns the progress bar
-        const bool on = total > 0 && done < total;
-        m_progress->setVisible(on);
-        m_cancel->setVisible(on);
-        m_job->setText(on ? tr("%1 %2 / %3").arg(job).arg(done).arg(total) : QString());
-        if (on) {
-            m_progress->setRange(0, int(total));
-            m_progress->setValue(int(done));
-        }
-    });
-    connect(m_trainer, &TrainerWorker::modelReady, this, &MainWindow::onModelReady);
-    connect(m_controller, &SwipeController::modelFetchRequested, m_trainer, &TrainerWorker::suggest);
-    connect(m_trainer, &TrainerWorker::suggested, this, [this](int request, const QVector<Proposal> &props, bool have) {
-        if (request < 0) { // the probe made when a category is chosen
-            if (have && !props.isEmpty()) {
-                m_controller->setModelActive(true);
-                m_controller->refreshQueue(props);
-            }
-            return;
-        }
-        if (!have)
-            m_controller->setModelActive(false);
-        m_controller->deliverProposals(request, props);
-    });
+    connect(m_controller, &SwipeController::modelFetchRequested, this,
+            [this](int request, const Category &category, const QString &mode, int count, const QVector<qint64> &) {
+                if (!m_trainer)
+                    return m_controller->deliverProposals(request, {});
+                m_pendingFetch = request;
+                m_trainer->requestSuggest(category.id, training::parseQueue(mode).value_or(training::Queue::Mix),
+                                          count + int(m_controller->busyIds().size()));
+            });
     connect(m_controller, &SwipeController::answerCommitted, this, [this](const Answer &a) {
-        if (a.categoryId != m_controller->category().id)
+        if (!m_trainer || a.categoryId != m_controller->category().id)
             return;
         const int every = QSettings().value(QStringLiteral("training/every"), 20).toInt();
         if (++m_answersSinceTrain >= every && !m_training) {
             m_answersSinceTrain = 0;
             m_training = true;
-            QMetaObject::invokeMethod(m_trainer, "train", Qt::QueuedConnection,
-                                      Q_ARG(magpie::Category, m_controller->category()),
-                                      Q_ARG(QString, m_controller->mode()), Q_ARG(int, 48),
-                                      Q_ARG(QVector<qint64>, m_controller->busyIds()));
+            m_modelText = tr("model: training \u201c%1\u201d\u2026").arg(m_controller->category().name);
+            updateStatus();
+            m_trainer->requestEmbed(); // answered images must have embeddings
+            m_trainer->requestTrain(a.categoryId);
         }
     });
     // a category with a model shows the model's queue at once
     connect(m_categories, &QListWidget::currentRowChanged, this, [this](int row) {
-        if (row < 0 || row >= m_cats.size())
+        if (!m_trainer || row < 0 || row >= m_cats.size())
             return;
         m_answersSinceTrain = 0;
-        QMetaObject::invokeMethod(m_trainer, "suggest", Qt::QueuedConnection, Q_ARG(int, -1),
-                                  Q_ARG(magpie::Category, m_cats[row]), Q_ARG(QString, m_controller->mode()),
-                                  Q_ARG(int, 48), Q_ARG(QVector<qint64>, m_controller->busyIds()));
+        QString err;
+        auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+        if (lib && !lib->modelVersions(m_cats[row].id).isEmpty()) {
+            m_pendingFetch = -1; // refresh the whole queue
+            m_trainer->requestSuggest(m_cats[row].id, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
+        }
     });
 #endif
 }
 
-void MainWindow::onModelReady(qint64 category, qint64 version, const QString &metricsJson, const QVector<Proposal> &queue)
+void MainWindow::startTraining()
+{
+#ifdef MAGPIE_HAVE_TRAINING
+    delete m_trainer;
+    m_trainer = nullptr;
+    m_modelText.clear();
+    if (training::Curator::defaultBackbonePath().isEmpty()) {
+        m_modelText = tr("model: no backbone installed (the build fetches it with npm); queues show unanswered images");
+        return;
+    }
+    m_trainer = new training::TrainingWorker(m_path, {}, this);
+    connect(m_trainer, &training::TrainingWorker::failed, this, [this](const QString &job, const QString &m) {
+        m_training = false;
+        statusBar()->showMessage(tr("%1: %2").arg(job, m), 10000);
+        m_modelText = tr("model: %1 failed").arg(job);
+        updateStatus();
+    });
+    connect(m_trainer, &training::TrainingWorker::progress, this, [this](const QString &job, qint64 done, qint64 total) {
+        if (isBusy())
+            return; // the import owns the progress bar
+        const bool on = total > 0 && done < total;
+        m_progress->setVisible(on);
+        m_cancel->setVisible(on);
+        m_job->setText(on ? tr("%1 %2 / %3").arg(job == u"embed" ? tr("embedding") : job).arg(done).arg(total) : QString());
+        if (on) {
+            m_progress->setRange(0, int(total));
+            m_progress->setValue(int(done));
+        }
+    });
+    connect(m_trainer, &training::TrainingWorker::trained, this, [this](const training::TrainReport &r) {
+        onModelReady(r.modelVersion, r.metricsJson);
+    });
+    connect(m_trainer, &training::TrainingWorker::suggested, this,
+            [this](qint64 category, const QVector<training::Suggestion> &list) {
+                if (category != m_controller->category().id)
+                    return;
+                const QVector<Proposal> props = toProposals(list);
+                if (m_pendingFetch > 0) {
+                    const int request = m_pendingFetch;
+                    m_pendingFetch = 0;
+                    m_controller->deliverProposals(request, props);
+                } else if (!props.isEmpty()) { // a new model, or a category that has one
+                    m_pendingFetch = 0;
+                    m_controller->setModelActive(true);
+                    m_controller->refreshQueue(props); // the current image stays
+                }
+            });
+    m_trainer->requestEmbed();
+#endif
+}
+
+QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &list) const
+{
+    QVector<Proposal> out;
+#ifdef MAGPIE_HAVE_TRAINING
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    if (!lib)
+        return out;
+    const QVector<qint64> busy = m_controller->busyIds();
+    const QSet<qint64> skip(busy.begin(), busy.end());
+    const auto versions = lib->modelVersions(m_controller->category().id);
+    const qint64 version = versions.isEmpty() ? 0 : versions.last().id;
+    for (const training::Suggestion &s : list) {
+        if (skip.contains(s.imageId))
+            continue;
+        const auto rec = lib->image(s.imageId);
+        if (!rec)
+            continue;
+        Proposal p;
+        p.image = *rec;
+        p.queue = training::queueName(s.queue);
+        p.confidence = version ? s.score : -1;
+        p.guess = m_controller->category().kind == CategoryKind::ClassSet ? s.className : QStringLiteral("yes");
+        p.modelVersion = version;
+        out << p;
+    }
+#else
+    Q_UNUSED(list);
+#endif
+    return out;
+}
+
+void MainWindow::onModelReady(qint64 version, const QString &metricsJson)
 {
     m_training = false;
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
@@ -155,10 +206,12 @@ void MainWindow::onModelReady(qint64 category, qint64 version, const QString &me
                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
     m_modelText = text;
     updateStatus();
-    if (category == m_controller->category().id && !queue.isEmpty()) {
-        m_controller->setModelActive(true);
-        m_controller->refreshQueue(queue); // the current image stays
-    }
+#ifdef MAGPIE_HAVE_TRAINING
+    // the new model's queue replaces the rest of the current one
+    m_pendingFetch = -1;
+    m_trainer->requestSuggest(m_controller->category().id,
+                              training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
+#endif
 }
 
 void MainWindow::buildUi()
@@ -314,11 +367,7 @@ bool MainWindow::openLibrary(const QString &path, bool create)
     lib.reset(); // the controller's worker keeps its own connection
     m_controller->openLibrary(m_path);
     m_collections->setLibrary(m_path);
-#ifdef MAGPIE_HAVE_TRAINING
-    m_modelText.clear();
-    QMetaObject::invokeMethod(m_trainer, "open", Qt::QueuedConnection, Q_ARG(QString, m_path));
-    QMetaObject::invokeMethod(m_trainer, "embed", Qt::QueuedConnection);
-#endif
+    startTraining();
     addRecent(m_path);
     setWindowTitle(tr("Magpie \u2014 %1").arg(QFileInfo(m_path).fileName()));
     reloadCategories();
@@ -512,7 +561,8 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
         if (m_controller->hasCategory())
             m_controller->setCategory(m_controller->category()); // new images join the queue
 #ifdef MAGPIE_HAVE_TRAINING
-        QMetaObject::invokeMethod(m_trainer, "embed", Qt::QueuedConnection); // embed what is new
+        if (m_trainer)
+            m_trainer->requestEmbed(); // embed what is new
 #endif
         if (then)
             then();
@@ -629,12 +679,8 @@ void MainWindow::closeEvent(QCloseEvent *e)
     m_importWatcher.waitForFinished();
     m_controller->shutdown(); // every answer given is committed before the window goes
 #ifdef MAGPIE_HAVE_TRAINING
-    if (m_trainer) {
-        m_trainer->cancel(); // an embedding pass stops at its next batch
-        QMetaObject::invokeMethod(m_trainer, "close", Qt::QueuedConnection);
-        m_trainThread->quit();
-        m_trainThread->wait();
-    }
+    delete m_trainer; // cancels the running job, stops its thread and waits
+    m_trainer = nullptr;
 #endif
     e->accept();
 }

@@ -19,7 +19,10 @@ namespace magpie {
 
 class CollectionPanel;
 class HistoryStrip;
-class TrainerWorker;
+namespace training {
+class TrainingWorker;
+struct Suggestion;
+} // namespace training
 class SwipeController;
 class SwipeView;
 struct ImportReport;
@@ -83,11 +86,13 @@ private:
     qint64 m_unansweredBase = 0;
 
     void setUpTraining();
-    void onModelReady(qint64 category, qint64 version, const QString &metricsJson, const QVector<Proposal> &queue);
+    void startTraining(); // for the library just opened
+    QVector<Proposal> toProposals(const QVector<training::Suggestion> &list) const;
+    void onModelReady(qint64 version, const QString &metricsJson);
 
-    // training (null when Magpie was built without the training engine)
-    QThread *m_trainThread = nullptr;
-    TrainerWorker *m_trainer = nullptr;
+    // training (null without the training engine or its backbone)
+    training::TrainingWorker *m_trainer = nullptr;
+    int m_pendingFetch = 0; // a queue request waiting for the model's suggestions
     int m_answersSinceTrain = 0;
     bool m_training = false;
     QString m_modelText;
