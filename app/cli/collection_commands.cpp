@@ -34,7 +34,8 @@ std::unique_ptr<QCoreApplication> makeApplication(int &argc, char **argv)
             continue;
         // only `collection export` paints; create/add/list stay plain QCoreApplication
         collection =
-            std::strcmp(a, "collection") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "export") == 0;
+            (std::strcmp(a, "collection") == 0 && i + 1 < argc && std::strcmp(argv[i + 1], "export") == 0)
+            || std::strcmp(a, "demo") == 0; // the demo ends with a print
         break;
     }
     if (!collection)

@@ -1,7 +1,10 @@
 #include "app/cli/cli.h"
 
+#include "core/collections.h"
 #include "core/importer.h"
+#include "core/printexport.h"
 #include "core/labelio.h"
+#include "core/layout.h"
 #include "core/library.h"
 
 #include <QCoreApplication>
@@ -10,6 +13,10 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QTextStream>
+
+#ifdef MAGPIE_HAVE_TRAINING
+#include "training/service/curator.h"
+#endif
 
 namespace magpie::cli {
 
@@ -165,10 +172,90 @@ int cmdDemo(const Context &c)
                 .arg(QDir::toNativeSeparators(csvOut)).arg(e1.written)
                 .arg(QDir::toNativeSeparators(jsonlOut)).arg(e2.written)
                 .arg(QDir::toNativeSeparators(treeOut)).arg(e3.written));
-    c.print(QStringLiteral("\nNext: magpie-cli --library %1 info").arg(QDir::toNativeSeparators(libPath)));
+    // 6-8. The loop: the model proposes, the curator answers, the model learns.
+    int step = 6;
+    const auto truth = readColumn(sample + QStringLiteral("/themes/labels.csv"), QStringLiteral("portrait"));
+#ifdef MAGPIE_HAVE_TRAINING
+    {
+        training::Curator curator(*lib);
+        if (curator.backboneVersion().isEmpty()) {
+            c.print(QStringLiteral("6. No classifier: %1").arg(curator.lastError()));
+        } else {
+            training::EmbedReport er;
+            curator.embed(&er, [&](qint64 done, qint64 total) {
+                c.progress(ImportProgress{done, total, 0, -1, QStringLiteral("embedding")});
+            }, c.cancel);
+            c.endProgress();
+            c.print(QStringLiteral("%1. Embedded %2 images with %3 (%4 img/s)")
+                        .arg(step++).arg(er.embedded + er.cached).arg(curator.backboneVersion())
+                        .arg(er.seconds > 0 ? int(er.embedded / er.seconds) : 0));
+            QHash<ImageId, bool> isPortrait;
+            for (const auto &row : truth)
+                if (const ImageId id = lib->findByPath(sample + QStringLiteral("/themes/") + row.first))
+                    isPortrait.insert(id, row.second == u"1");
+            for (int round = 1; round <= 3; ++round) {
+                training::TrainReport tr;
+                if (!curator.train(*portraits, {}, &tr)) {
+                    c.print(QStringLiteral("   training failed: %1").arg(curator.lastError()));
+                    break;
+                }
+                const auto proposals = curator.suggest(*portraits, training::Queue::Harvest, 10);
+                int hits = 0, shown = 0;
+                for (const training::Suggestion &s : proposals) {
+                    if (!isPortrait.contains(s.imageId))
+                        continue; // an initial: not part of this theme's ground truth
+                    Answer a;
+                    a.imageId = s.imageId;
+                    a.categoryId = portraits->id;
+                    a.value = isPortrait.value(s.imageId) ? AnswerValue::Yes : AnswerValue::No;
+                    a.modelVersion = tr.modelVersion;
+                    a.durationMs = 700;
+                    lib->answer(a); // the curator answers, as a person would
+                    hits += a.value == AnswerValue::Yes;
+                    ++shown;
+                }
+                c.print(QStringLiteral("%1. Round %2: model v%3 trained on %4 answers in %5 s; its 10 best guesses held "
+                                       "%6 portraits out of %7 themed pictures, answered and folded in")
+                            .arg(step++).arg(round).arg(tr.modelVersion).arg(tr.examples)
+                            .arg(tr.trainSeconds, 0, 'f', 2).arg(hits).arg(shown));
+            }
+        }
+    }
+#else
+    c.print(QStringLiteral("6. This build has no training engine (LibTorch); the classifier steps are skipped."));
+    ++step;
+#endif
+
+    // Finally a collection of the portraits found, laid out and printed.
+    const QVector<ImageId> found = collections::yesImages(*lib, *portraits);
+    QString printed;
+    if (!found.isEmpty()) {
+        auto existing = collections::find(*lib, QStringLiteral("portraits"));
+        const qint64 colId = existing ? existing->id
+                                      : lib->createCollection(QStringLiteral("portraits"), QStringLiteral("Portraits"),
+                                                              QStringLiteral("found with Magpie"));
+        lib->setCollectionItems(colId, found);
+        PrintOptions o;
+        o.dpi = 150;
+        PrintJob job = printJobFromCollection(*lib, *collections::find(*lib, QStringLiteral("portraits")), o);
+        QString source;
+        const GridLayout g = arrangeBySimilarity(*lib, job, 1, false, c.cancel, &source);
+        const PrintExportResult pr = exportPrint(job, ExportFormat::Png, dir + QStringLiteral("/prints"));
+        if (pr.ok) {
+            printed = pr.output;
+            c.print(QStringLiteral("%1. Collection “Portraits”: %2 images on a %3 × %4 grid (similar ones together by %5), "
+                                   "printed to %6")
+                        .arg(step++).arg(found.size()).arg(g.rows).arg(g.cols).arg(source, QDir::toNativeSeparators(pr.output)));
+        } else {
+            c.print(QStringLiteral("%1. The print failed: %2").arg(step++).arg(pr.error));
+        }
+    }
+
+    c.print(QStringLiteral("\nNext: magpie-cli --library %1 info   (or open it in the GUI: magpie %1)")
+                .arg(QDir::toNativeSeparators(libPath)));
     c.printJson({{QStringLiteral("library"), libPath}, {QStringLiteral("images"), n.images},
                  {QStringLiteral("seed_answers"), li.answers + yes + no},
-                 {QStringLiteral("exports"), QJsonArray{csvOut, jsonlOut, treeOut}}});
+                 {QStringLiteral("exports"), QJsonArray{csvOut, jsonlOut, treeOut, printed}}});
     return e1.error.isEmpty() && e2.error.isEmpty() && e3.error.isEmpty() ? Ok : Failed;
 }
 
