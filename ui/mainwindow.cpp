@@ -1,5 +1,6 @@
 #include "ui/mainwindow.h"
 
+#include "core/collections.h"
 #include "core/importer.h"
 #include "core/library.h"
 #include "ui/collectionpanel.h"
@@ -350,6 +351,57 @@ void MainWindow::buildMenus()
     QMenu *view = menuBar()->addMenu(tr("&Queue"));
     for (const QString &m : SwipeController::modes())
         view->addAction(m, this, [this, m] { m_controller->setMode(m); });
+
+    view->addSeparator();
+    view->addAction(tr("Collection from the &Queue (next 36)"), this, [this] {
+        const QVector<ImageId> ids = m_controller->upcomingIds(36);
+        if (ids.isEmpty())
+            return statusBar()->showMessage(tr("The queue is empty."), 5000);
+        QString err;
+        auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+        if (!lib)
+            return statusBar()->showMessage(err, 8000);
+        QString name = tr("%1 \u2014 %2 queue").arg(m_controller->category().name, m_controller->mode());
+        const QString base = name;
+        for (int i = 2; collections::find(*lib, name); ++i)
+            name = QStringLiteral("%1 (%2)").arg(base).arg(i);
+        const qint64 id = lib->createCollection(name, name);
+        lib->setCollectionItems(id, ids);
+        lib.reset();
+        m_collections->reload();
+        statusBar()->showMessage(tr("Made the collection \u201c%1\u201d from the next %2 images of the queue.").arg(name).arg(ids.size()), 8000);
+    });
+
+    QMenu *model = menuBar()->addMenu(tr("&Model"));
+    QAction *deep = model->addAction(tr("&Deep Pass (fine-tune the backbone)"), this, [this] {
+#ifdef MAGPIE_HAVE_TRAINING
+        if (!m_trainer || !m_controller->hasCategory())
+            return statusBar()->showMessage(tr("Pick a category first (and build Magpie with its training engine)."), 6000);
+        training::TrainOptions o;
+        o.deep = true;
+        o.timeBoxSeconds = QSettings().value(QStringLiteral("training/deepSeconds"), 120).toDouble();
+        m_training = true;
+        m_modelText = tr("model: deep pass on \u201c%1\u201d (up to %2 s, in the background)\u2026")
+                          .arg(m_controller->category().name).arg(int(o.timeBoxSeconds));
+        updateStatus();
+        m_trainer->requestEmbed();
+        m_trainer->requestTrain(m_controller->category().id, o);
+#endif
+    });
+    QAction *fast = model->addAction(tr("&Retrain Now"), this, [this] {
+#ifdef MAGPIE_HAVE_TRAINING
+        if (!m_trainer || !m_controller->hasCategory())
+            return;
+        m_training = true;
+        m_trainer->requestEmbed();
+        m_trainer->requestTrain(m_controller->category().id);
+#endif
+    });
+    fast->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+#ifndef MAGPIE_HAVE_TRAINING
+    deep->setEnabled(false);
+    fast->setEnabled(false);
+#endif
 
     QMenu *settings = menuBar()->addMenu(tr("&Settings"));
     settings->addAction(tr("&Keys\u2026"), this, &MainWindow::editKeys);

@@ -344,6 +344,16 @@ void SwipeController::requestFill()
                               Q_ARG(QVector<qint64>, exclude));
 }
 
+QVector<ImageId> SwipeController::upcomingIds(int n) const
+{
+    QVector<ImageId> ids;
+    if (m_hasCurrent)
+        ids << m_current.image.id;
+    for (size_t i = 0; i < m_upcoming.size() && ids.size() < n; ++i)
+        ids << m_upcoming[i].image.id;
+    return ids;
+}
+
 QVector<qint64> SwipeController::busyIds() const
 {
     QVector<qint64> ids;

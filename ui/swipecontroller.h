@@ -99,6 +99,8 @@ public:
     void setModelActive(bool active) { m_modelActive = active; }
     bool modelActive() const { return m_modelActive; }
     void deliverProposals(int request, const QVector<Proposal> &proposals) { onFetched(request, proposals); }
+    // The current image and the next ones in the queue, up to n.
+    QVector<ImageId> upcomingIds(int n) const;
     // Ids the queue must not propose again now (current, queued, recent history).
     QVector<qint64> busyIds() const;
 

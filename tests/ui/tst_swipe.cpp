@@ -6,6 +6,8 @@
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
 
+#include <QAction>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
@@ -229,8 +231,20 @@ private Q_SLOTS:
             press(w->swipeView(), i % 2 ? Qt::Key_Left : Qt::Key_Right);
             answered += counts ? 1 : 0;
         }
-        w->close(); // answers still in flight, import still running
+        // and a deep training pass, where the training engine is built
+        bool deepStarted = false;
+        for (QAction *a : w->findChildren<QAction *>())
+            if (a->text().startsWith(QStringLiteral("&Deep")) && a->isEnabled()) {
+                a->trigger();
+                deepStarted = true;
+            }
+        QTest::qWait(deepStarted ? 1500 : 0); // let it get going
+        QElapsedTimer closing;
+        closing.start();
+        w->close(); // answers still in flight, import (and training) still running
         w.reset();
+        // a deep pass is time-boxed at 120 s; closing must cancel it, not wait for it
+        QVERIFY2(closing.elapsed() < 30000, qPrintable(QStringLiteral("closing took %1 ms").arg(closing.elapsed())));
         QCOMPARE(lib()->answers(lib()->category(QStringLiteral("close"))->id).size(), answered);
     }
 };

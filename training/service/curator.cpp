@@ -117,7 +117,7 @@ struct Curator::Impl
     bool embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
                    const std::atomic<bool> *cancel, int batchSize);
     // Backbone and embeddings of a fine-tuned model (embedded on first use).
-    EmbeddingStore *tunedStore(const QString &file, QString *problem)
+    EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr)
     {
         auto it = tuned.find(file);
         if (it == tuned.end()) {
@@ -133,8 +133,8 @@ struct Curator::Impl
             it = tuned.emplace(file, std::make_pair(std::move(bb), std::move(st))).first;
         }
         EmbedReport r;
-        if (!embedInto(*it->second.first, *it->second.second, &r, {}, nullptr, 32)) {
-            *problem = error;
+        if (!embedInto(*it->second.first, *it->second.second, &r, {}, cancel, 32) || r.cancelled) {
+            *problem = r.cancelled ? QStringLiteral("cancelled") : error;
             return nullptr;
         }
         return it->second.second.get();
@@ -304,7 +304,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     return true;
 }
 
-bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
+bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, const std::atomic<bool> *cancel)
 {
     TrainReport local;
     if (!r) r = &local;
@@ -355,14 +355,19 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r)
         FineTuneReport fr;
         std::string ferr;
         if (!fineTune(d->backbonePath.toStdString(), buf.data(), static_cast<int>(y.size()), y, fc, tunedFile.toStdString(),
-                      &fr, &ferr)) {
+                      &fr, &ferr, cancel)) {
             d->error = QString::fromStdString(ferr);
+            return false;
+        }
+        if (fr.cancelled) {
+            QFile::remove(tunedFile);
+            d->error = QStringLiteral("cancelled");
             return false;
         }
         QString problem;
         QElapsedTimer te;
         te.start();
-        st = d->tunedStore(tunedFile, &problem);
+        st = d->tunedStore(tunedFile, &problem, cancel);
         if (!st) {
             d->error = problem;
             return false;

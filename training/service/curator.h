@@ -108,7 +108,10 @@ public:
     bool embed(EmbedReport *report, const ProgressFn &progress = {}, const std::atomic<bool> *cancel = nullptr,
                int batchSize = 32);
 
-    bool train(const Category &category, const TrainOptions &options, TrainReport *report);
+    // `cancel` (any thread) stops a deep pass between batches and its re-embedding;
+    // the previous model stays current and lastError() says "cancelled".
+    bool train(const Category &category, const TrainOptions &options, TrainReport *report,
+               const std::atomic<bool> *cancel = nullptr);
     // Probabilities of the current model for every embedded image (image id ->
     // P(yes) or per-class vector). Falls back to older model versions when the
     // newest checkpoint is corrupt (lastError() says so).
