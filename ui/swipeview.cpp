@@ -31,7 +31,7 @@ SwipeView::SwipeView(SwipeController *controller, QWidget *parent)
     setMouseTracking(false);
     setMinimumSize(320, 240);
     m_clock.start();
-    m_fly.setDuration(160);
+    m_fly.setDuration(130);
     m_fly.setStartValue(0.0);
     m_fly.setEndValue(1.0);
     m_fly.setEasingCurve(QEasingCurve::InCubic);
@@ -257,8 +257,9 @@ void SwipeView::paintEvent(QPaintEvent *)
 {
     QPainter p(this);
     p.fillRect(rect(), kSurround);
-    p.setRenderHint(QPainter::SmoothPixmapTransform);
-    p.setRenderHint(QPainter::Antialiasing);
+    // smooth transforms only while the card is dragged (rotated); otherwise it is a plain 1:1 blit
+    p.setRenderHint(QPainter::SmoothPixmapTransform, m_dragging || m_zoom);
+    p.setRenderHint(QPainter::Antialiasing, m_dragging);
 
     bool shown = false;
     if (!m_c->hasCurrent()) {
@@ -297,7 +298,10 @@ void SwipeView::paintEvent(QPaintEvent *)
         p.save();
         if (m_flyDir == 0)
             p.translate(0, height() * 0.5 * m_flyT);
-        paintCard(p, m_flyPixmap, m_flyRect, dx, m_flyDir * 10.0 * m_flyT, m_flyTint, 0.35);
+        // no rotation here: a rotated smooth blit costs milliseconds per frame on a
+        // software raster, and the frames compete with decoding and training
+        p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+        paintCard(p, m_flyPixmap, m_flyRect, dx, 0.0, m_flyTint, 0.35);
         p.restore();
         p.setOpacity(1.0);
     }
@@ -329,6 +333,7 @@ void SwipeView::paintOverlay(QPainter &p)
     const QRect chipRect(kMargin + titleW + 14, top.top() + 3, chipW, top.height() - 6);
     p.setPen(Qt::NoPen);
     p.setBrush(QColor(255, 255, 255, 28));
+    p.setRenderHint(QPainter::Antialiasing); // a small shape: cheap
     p.drawRoundedRect(chipRect, chipRect.height() / 2.0, chipRect.height() / 2.0);
     p.setPen(kDim);
     p.drawText(chipRect, Qt::AlignCenter, chip);

@@ -9,6 +9,7 @@
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -45,7 +46,7 @@ double percentile(QVector<double> v, double q)
 }
 
 // Presses → (or a letter) `n` times at `rate` per second, then prints latencies.
-void runSwipeBench(MainWindow *w, int n, double rate, const QString &outPath)
+void runSwipeBench(MainWindow *w, int n, double rate, const QString &outPath, int deepAt)
 {
     auto *timer = new QTimer(w);
     auto *count = new int(0);
@@ -77,6 +78,10 @@ void runSwipeBench(MainWindow *w, int n, double rate, const QString &outPath)
         }
         if (!c->currentReady())
             ++*staleAtPress; // the person would be looking at a blank or old image
+        if (deepAt > 0 && *count == deepAt) // a deep training pass in the background from here on
+            for (QAction *a : w->findChildren<QAction *>())
+                if (a->text().startsWith(QStringLiteral("&Deep")) && a->isEnabled())
+                    a->trigger();
         const bool classSet = c->category().kind == CategoryKind::ClassSet;
         const Qt::Key key = classSet ? Qt::Key(Qt::Key_A + (*count % 26)) : ((*count % 3) ? Qt::Key_Right : Qt::Key_Left);
         QKeyEvent press(QEvent::KeyPress, key, Qt::NoModifier, classSet ? QString(QChar(u'A' + (*count % 26))) : QString());
@@ -104,12 +109,13 @@ int main(int argc, char **argv)
     const QCommandLineOption category(QStringLiteral("category"), QStringLiteral("Category to show first."), QStringLiteral("name"));
     const QCommandLineOption bench(QStringLiteral("bench-swipe"), QStringLiteral("Scripted answers; prints latencies."), QStringLiteral("n"));
     const QCommandLineOption rate(QStringLiteral("rate"), QStringLiteral("Answers per second for --bench-swipe (default 10)."), QStringLiteral("r"), QStringLiteral("10"));
+    const QCommandLineOption benchDeep(QStringLiteral("bench-deep-at"), QStringLiteral("Start a deep pass after this many scripted answers."), QStringLiteral("n"), QStringLiteral("0"));
     const QCommandLineOption benchOut(QStringLiteral("bench-out"), QStringLiteral("Append the bench JSON line to this file."), QStringLiteral("file"));
     const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to a PNG and quit."), QStringLiteral("file"));
     const QCommandLineOption after(QStringLiteral("after"), QStringLiteral("Milliseconds before --screenshot (default 2500)."), QStringLiteral("ms"), QStringLiteral("2500"));
     const QCommandLineOption keys(QStringLiteral("keys"), QStringLiteral("Before --screenshot, press these keys (e.g. RRLRB)."), QStringLiteral("seq"));
     const QCommandLineOption collectionsTab(QStringLiteral("collections"), QStringLiteral("Start on the Collections tab."));
-    p.addOptions({sample, category, bench, rate, benchOut, shot, after, keys, collectionsTab});
+    p.addOptions({sample, category, bench, rate, benchDeep, benchOut, shot, after, keys, collectionsTab});
     p.process(app);
 
     auto *w = new MainWindow;
@@ -123,8 +129,9 @@ int main(int argc, char **argv)
         if (p.isSet(collectionsTab))
             w->showCollections();
         if (p.isSet(bench))
-            QTimer::singleShot(1500, w, [w, &p, &bench, &rate, &benchOut] {
-                runSwipeBench(w, p.value(bench).toInt(), p.value(rate).toDouble(), p.value(benchOut));
+            QTimer::singleShot(1500, w, [w, &p, &bench, &rate, &benchOut, &benchDeep] {
+                runSwipeBench(w, p.value(bench).toInt(), p.value(rate).toDouble(), p.value(benchOut),
+                              p.value(benchDeep).toInt());
             });
         if (p.isSet(shot)) {
             const QString file = p.value(shot);

@@ -1,5 +1,11 @@
 #include "training/service/trainingworker.h"
 
+#ifdef Q_OS_LINUX
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "core/library.h"
 
 #include <QMetaObject>
@@ -81,6 +87,14 @@ TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbo
     m_job = new Job(this, libraryPath, backbonePath);
     m_job->moveToThread(m_thread.get());
     connect(m_thread.get(), &QThread::finished, m_job, &QObject::deleteLater);
+    // Training yields the cores to the person: QThread priorities do nothing
+    // under Linux's default scheduler, so lower this thread's nice value; the
+    // compute threads LibTorch starts from here inherit it.
+    connect(m_thread.get(), &QThread::started, m_thread.get(), [] {
+#ifdef Q_OS_LINUX
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 15);
+#endif
+    }, Qt::DirectConnection);
     m_thread->start(QThread::LowPriority);
 }
 
