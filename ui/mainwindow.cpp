@@ -405,6 +405,14 @@ void MainWindow::buildMenus()
 
     QMenu *settings = menuBar()->addMenu(tr("&Settings"));
     settings->addAction(tr("&Keys\u2026"), this, &MainWindow::editKeys);
+    settings->addAction(tr("&Retrain Every\u2026"), this, [this] {
+        QSettings s;
+        bool ok = false;
+        const int n = QInputDialog::getInt(this, tr("Retrain every"), tr("Retrain the model after this many answers:"),
+                                           s.value(QStringLiteral("training/every"), 20).toInt(), 1, 1000, 1, &ok);
+        if (ok)
+            s.setValue(QStringLiteral("training/every"), n);
+    });
 }
 
 bool MainWindow::openLibrary(const QString &path, bool create)

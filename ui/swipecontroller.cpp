@@ -175,8 +175,8 @@ QSize SwipeController::fitInto(const QSize &image, const QSize &box)
     if (image.isEmpty() || box.isEmpty())
         return image;
     QSize s = image.scaled(box, Qt::KeepAspectRatio);
-    if (s.width() > image.width() * 3)
-        s = image * 3;
+    if (s.width() > image.width() * 2) // small scans: enlarged, but not into blocks
+        s = image * 2;
     return s;
 }
 

@@ -60,7 +60,7 @@ public:
     void setDisplayBox(const QSize &box);
     QSize displayBox() const { return m_box; }
     // How an image of `image` size is shown in `box`: scaled to fit, small
-    // scans enlarged at most 3 times.
+    // scans enlarged at most 2 times.
     static QSize fitInto(const QSize &image, const QSize &box);
     // How many images to keep decoded ahead of the current one (>= 8).
     void setPrefetchDepth(int n) { m_prefetch = std::max(8, n); }
