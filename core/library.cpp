@@ -765,7 +765,7 @@ QHash<QString, KnownFile> Library::knownFiles(qint64 rootId) const
 
 ImageId Library::findByHash(const QByteArray &hash, ImageStatus status) const
 {
-    QSqlQuery q = d->prepare(QStringLiteral("SELECT id FROM images WHERE hash=? AND status=? ORDER BY id LIMIT 1"));
+    QSqlQuery q = d->prepare(QStringLiteral("SELECT id FROM images INDEXED BY images_hash WHERE hash=? AND status=? ORDER BY id LIMIT 1"));
     q.addBindValue(QString::fromLatin1(hash));
     q.addBindValue(int(status));
     if (d->exec(q) && q.next())
