@@ -58,13 +58,45 @@ void applyOrientation(cv::Mat &m, int orientation)
 bool swapsAxes(int orientation) { return orientation >= 5 && orientation <= 8; }
 
 // A JPEG whose data stops early still "decodes" (libjpeg fills the rest with
-// grey), so look for the end-of-image marker near the end of the file.
+// grey), so walk its markers: every segment by its length, every scan's
+// entropy-coded data to the next real marker, until the end-of-image marker.
+// (Searching for the bytes FF D9 is not enough: quantisation and Huffman
+// tables may contain them.) Returns true when the structure cannot be
+// followed, leaving the verdict to the decoder.
 bool jpegHasEnd(const QByteArray &b)
 {
-    const int from = std::max(2, int(b.size()) - 65536);
-    for (int i = int(b.size()) - 2; i >= from; --i)
-        if (uchar(b[i]) == 0xFF && uchar(b[i + 1]) == 0xD9)
+    const auto at = [&](qsizetype k) { return uchar(b[k]); };
+    const qsizetype n = b.size();
+    qsizetype i = 2;
+    while (i + 1 < n) {
+        if (at(i) != 0xFF)
+            return true; // not a marker where one should be: let the decoder judge
+        const uchar m = at(i + 1);
+        if (m == 0xFF) { // fill byte
+            ++i;
+            continue;
+        }
+        if (m == 0xD9)
             return true;
+        if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) { // markers without a length
+            i += 2;
+            continue;
+        }
+        if (i + 3 >= n)
+            return false;
+        const qsizetype len = (qsizetype(at(i + 2)) << 8) | at(i + 3);
+        i += 2 + len;
+        if (m != 0xDA)
+            continue;
+        // entropy-coded data: FF 00 is a stuffed byte, FF D0..D7 a restart marker
+        while (i + 1 < n) {
+            if (at(i) == 0xFF && at(i + 1) != 0x00 && !(at(i + 1) >= 0xD0 && at(i + 1) <= 0xD7) && at(i + 1) != 0xFF)
+                break;
+            ++i;
+        }
+        if (i + 1 >= n)
+            return false; // the data ran out inside a scan
+    }
     return false;
 }
 

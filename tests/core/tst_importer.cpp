@@ -127,6 +127,10 @@ private Q_SLOTS:
         QVERIFY(writeFile(a + QStringLiteral("good.bmp"), encode(pattern(50, 40, 2), "BMP")));
         const QByteArray full = encode(pattern(300, 200, 3), "JPEG");
         QVERIFY(writeFile(a + QStringLiteral("bad/truncated.jpg"), full.left(full.size() / 2)));
+        // cut short, with the bytes FF D9 inside a comment segment: they must not pass for the end marker
+        const QByteArray com = QByteArray("\xFF\xFE\x00\x06\xFF\xD9xy", 8);
+        const QByteArray withComment = full.left(2) + com + full.mid(2);
+        QVERIFY(writeFile(a + QStringLiteral("bad/truncated-scan.jpg"), withComment.left(withComment.size() / 2)));
         QVERIFY(writeFile(a + QStringLiteral("bad/zero.jpg"), {}));
         QVERIFY(writeFile(a + QStringLiteral("bad/text.jpg"), "Dear curator,\nthis is a letter, not a picture.\n"));
         QVERIFY(writeFile(a + QStringLiteral("bad/text.png"), "hello"));
@@ -163,18 +167,20 @@ private Q_SLOTS:
         QVector<ImportProgress> progress;
         const ImportReport r = importFolder(*m_lib, m_archive, opt, [&](const ImportProgress &p) { progress << p; });
         QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
-        QCOMPARE(r.listed, 16);
-        QCOMPARE(r.unreadable, 6);
+        QCOMPARE(r.listed, 17);
+        QCOMPARE(r.unreadable, 7);
         QCOMPARE(r.added, 9);
         QCOMPARE(r.vanished, 1);
         QVERIFY(!progress.isEmpty());
         QCOMPARE(progress.last().phase, QStringLiteral("done"));
-        QCOMPARE(progress.last().done, 16);
+        QCOMPARE(progress.last().done, 17);
 
         const auto reasonOf = [&](const QString &rel) { return byName(rel).reason; };
         QCOMPARE(byName(QStringLiteral("bad/truncated.jpg")).status, ImageStatus::Unreadable);
         QVERIFY2(reasonOf(QStringLiteral("bad/truncated.jpg")).contains(QStringLiteral("truncated JPEG")),
                  qPrintable(reasonOf(QStringLiteral("bad/truncated.jpg"))));
+        QVERIFY2(reasonOf(QStringLiteral("bad/truncated-scan.jpg")).contains(QStringLiteral("truncated JPEG")),
+                 qPrintable(reasonOf(QStringLiteral("bad/truncated-scan.jpg"))));
         QVERIFY(reasonOf(QStringLiteral("bad/zero.jpg")).contains(QStringLiteral("empty file")));
         QVERIFY(reasonOf(QStringLiteral("bad/text.jpg")).contains(QStringLiteral("holds text")));
         QVERIFY(reasonOf(QStringLiteral("bad/text.png")).startsWith(QStringLiteral("not an image")));
