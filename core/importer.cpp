@@ -107,7 +107,7 @@ struct WorkResult
     QString readError;
 };
 
-WorkResult processOne(const WorkItem &item, const QString &thumbPathPrefix, const ImportOptions &opt)
+WorkResult processOne(const WorkItem &item, const QString &libraryPath, const ImportOptions &opt)
 {
     WorkResult r;
     QFile f(item.file.absPath);
@@ -134,9 +134,8 @@ WorkResult processOne(const WorkItem &item, const QString &thumbPathPrefix, cons
     r.hash = QCryptographicHash::hash(bytes, QCryptographicHash::Blake2b_160).toHex();
     r.analysis = decoder::analyze(bytes, opt.thumbnailSize, opt.limits);
     if (r.analysis.ok) {
-        const QString h = QString::fromLatin1(r.hash);
-        const QString dir = thumbPathPrefix + h.left(2);
-        const QString path = dir + QLatin1Char('/') + h + QStringLiteral(".jpg");
+        const QString path = Library::thumbnailPath(libraryPath, r.hash);
+        const QString dir = QFileInfo(path).path();
         if (!QFileInfo::exists(path)) {
             // a cache file: written whole then renamed into place (never half a
             // thumbnail), but not fsync'ed — a lost thumbnail is made again
@@ -253,7 +252,7 @@ ImportReport importFolder(Library &lib, const QString &folder, const ImportOptio
 
     // Workers: hash, decode, thumbnail. The caller's thread writes.
     const int nThreads = std::max(1, opt.threads > 0 ? opt.threads : QThread::idealThreadCount());
-    const QString thumbPrefix = lib.cacheDir() + QStringLiteral("/thumbs/");
+    const QString libraryPath = lib.path(); // workers only build thumbnail paths from it
     std::atomic<int> next{0};
     ResultQueue queue;
     queue.workersLeft = nThreads;
@@ -268,7 +267,7 @@ ImportReport importFolder(Library &lib, const QString &folder, const ImportOptio
                     break;
                 WorkResult r;
                 try {
-                    r = processOne(work[i], thumbPrefix, opt);
+                    r = processOne(work[i], libraryPath, opt);
                 } catch (const std::exception &e) {
                     r.readError = QStringLiteral("internal error: ") + QString::fromLocal8Bit(e.what());
                 } catch (...) {

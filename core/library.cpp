@@ -616,10 +616,12 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
 QString Library::path() const { return d->path; }
 QString Library::cacheDir() const { return d->path + QStringLiteral("-cache"); }
 
-QString Library::thumbnailPath(const QByteArray &hash) const
+QString Library::thumbnailPath(const QByteArray &hash) const { return thumbnailPath(d->path, hash); }
+
+QString Library::thumbnailPath(const QString &libraryPath, const QByteArray &hash)
 {
     const QString h = QString::fromLatin1(hash);
-    return cacheDir() + QStringLiteral("/thumbs/") + h.left(2) + QLatin1Char('/') + h + QStringLiteral(".jpg");
+    return libraryPath + QStringLiteral("-cache/thumbs/") + h.left(2) + QLatin1Char('/') + h + QStringLiteral(".jpg");
 }
 
 bool Library::isReadOnly() const { return d->readOnly; }

@@ -66,6 +66,8 @@ public:
     QString cacheDir() const;
     // Where the thumbnail of content `hash` lives (the file may not exist).
     QString thumbnailPath(const QByteArray &hash) const;
+    // The same for the library file at `libraryPath`, without opening it.
+    static QString thumbnailPath(const QString &libraryPath, const QByteArray &hash);
     bool isReadOnly() const;
     int schemaVersion() const;
     QString lastError() const;

@@ -2,6 +2,8 @@
 
 #include "ui/swipecontroller.h"
 
+#include "core/library.h"
+
 #include <QFileInfo>
 #include <QMenu>
 #include <QMouseEvent>
@@ -33,19 +35,14 @@ int HistoryStrip::indexAt(const QPoint &pos) const
     return i >= 0 && i < visibleCount() ? i : -1;
 }
 
-QImage HistoryStrip::thumbFor(qint64 id, const QString &absPath, const QByteArray &hash)
+QImage HistoryStrip::thumbFor(qint64 id, const QByteArray &hash)
 {
     auto it = m_thumbs.find(id);
     if (it != m_thumbs.end())
         return *it;
     QImage img = m_c->imageFor(id);
-    if (img.isNull()) {
-        // the library's cached thumbnail: "<library>-cache/thumbs/ab/<hash>.jpg"
-        const QString h = QString::fromLatin1(hash);
-        img = QImage(m_c->libraryPath() + QStringLiteral("-cache/thumbs/") + h.left(2) + QLatin1Char('/') + h
-                     + QStringLiteral(".jpg"));
-    }
-    Q_UNUSED(absPath);
+    if (img.isNull())
+        img = QImage(Library::thumbnailPath(m_c->libraryPath(), hash)); // the library's cached thumbnail
     if (!img.isNull())
         img = img.scaled(kCell, kCell, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     if (m_thumbs.size() > 200)
@@ -70,7 +67,7 @@ void HistoryStrip::paintEvent(QPaintEvent *)
     for (int i = 0; i < n; ++i) {
         const auto &item = h[size_t(i)];
         const QRect cell(kGap + i * (kCell + kGap), (height() - kCell) / 2, kCell, kCell);
-        const QImage t = thumbFor(item.proposal.image.id, item.proposal.image.absPath, item.proposal.image.hash);
+        const QImage t = thumbFor(item.proposal.image.id, item.proposal.image.hash);
         p.fillRect(cell, QColor(0x24, 0x25, 0x29));
         if (!t.isNull()) {
             QRect r(QPoint(0, 0), t.size());

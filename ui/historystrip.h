@@ -24,7 +24,7 @@ protected:
     void mousePressEvent(QMouseEvent *e) override;
 
 private:
-    QImage thumbFor(qint64 id, const QString &absPath, const QByteArray &hash);
+    QImage thumbFor(qint64 id, const QByteArray &hash);
     SwipeController *m_c;
     QHash<qint64, QImage> m_thumbs;
 };
