@@ -4,6 +4,7 @@
 #include "training/torchincludes.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <random>
 
@@ -31,6 +32,13 @@ at::Tensor forward(std::vector<Op> &ops, at::Tensor x, std::size_t from, std::si
         outs[i] = x;
     }
     return x;
+}
+
+// "block_7_expand" -> 7; the stem, block 0 ("expanded_conv") and anything else -> -1.
+int blockNumber(const std::string &name)
+{
+    if (name.rfind("block_", 0) != 0) return -1;
+    return std::atoi(name.c_str() + 6);
 }
 
 at::Tensor augment(const at::Tensor &x, std::mt19937_64 &rng, bool flip)
@@ -100,7 +108,7 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
                 b = (b - t(s.mean)) * scale + t(s.beta);
             }
             op.spec.gamma.clear(); op.spec.beta.clear(); op.spec.mean.clear(); op.spec.var.clear();
-            op.trainable = s.name.rfind("block_9_", 0) == 0 || s.name.rfind("block_10_", 0) == 0;
+            op.trainable = blockNumber(s.name) >= std::max(1, cfg.firstBlock) || s.name == "magpie_ft_conv";
             if (op.trainable && firstTrainable == spec.ops.size()) firstTrainable = i;
             op.w = w.to(dev);
             op.b = b.to(dev);
@@ -111,7 +119,7 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
             ops.push_back(std::move(op));
         }
         if (firstTrainable == spec.ops.size()) {
-            if (error) *error = "the backbone has no block_9 / block_10 to fine-tune";
+            if (error) *error = "the backbone has no blocks to fine-tune from block " + std::to_string(cfg.firstBlock);
             return false;
         }
         const int C0 = ops.back().spec.outChannels;
@@ -177,6 +185,7 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
                 lossSum += loss.item<double>() * m;
                 correct += logits.argmax(1).eq(target).sum().item<int>();
                 seen += m;
+                if (cfg.progress) cfg.progress(static_cast<std::int64_t>(epoch) * n + s + m, static_cast<std::int64_t>(cfg.epochs) * n);
             }
             report->epochs = epoch + 1;
             report->lastEpochLoss = lossSum / seen;
@@ -190,7 +199,7 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
         // Write the tuned network as a new backbone: folded ops + the new layer.
         BackboneSpec out = spec;
         out.name = spec.name + "-ft";
-        out.provenance = spec.provenance + "; blocks 9-10 fine-tuned by Magpie plus a new 1x1 layer";
+        out.provenance = spec.provenance + "; blocks " + std::to_string(cfg.firstBlock) + "-10 fine-tuned by Magpie plus a new 1x1 layer";
         out.ops.clear();
         auto toVec = [](const at::Tensor &t) {
             const at::Tensor c = t.detach().to(at::kCPU).contiguous();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,13 @@ struct FineTuneConfig
     double timeBoxSeconds = 120;  // stops after the epoch that crosses it
     bool horizontalFlip = false;  // never for letters
     int newChannels = 128;        // the new 1x1 layer on top of the cut
+    int firstBlock = 9;           // blocks firstBlock..10 are tuned (MobileNetV2 numbering); below stay frozen
     float lr = 1e-4f;            // Adam, pretrained blocks; new layers use 10x
     int batchSize = 32;
     std::uint64_t seed = 1;
+    // Called after every batch on the training thread: images seen so far and
+    // epochs x images (the time box may end it earlier).
+    std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
 
 struct FineTuneReport
@@ -29,7 +34,7 @@ struct FineTuneReport
     bool cancelled = false;
 };
 
-// Deep mode: fine-tunes blocks 9-10 of a converted backbone (BatchNorm folded
+// Deep mode: fine-tunes blocks 9-10 (config.firstBlock-10) of a converted backbone (BatchNorm folded
 // into the convolutions) plus a new linear 1x1 convolution on top of the cut
 // and a temporary linear classifier, on augmented copies of the answered
 // images (random crop/scale, rotation up to 8 degrees, contrast, brightness,

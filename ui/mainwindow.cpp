@@ -31,6 +31,7 @@
 #include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QActionGroup>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -118,7 +119,13 @@ void MainWindow::startTraining()
     delete m_trainer;
     m_trainer = nullptr;
     m_modelText.clear();
-    if (training::Curator::defaultBackbonePath().isEmpty()) {
+    QString backbone = QStringLiteral("general");
+    {
+        QString err;
+        if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+            backbone = training::Curator::libraryBackbone(*lib);
+    }
+    if (training::Curator::resolveBackbone(qEnvironmentVariable("MAGPIE_BACKBONE", backbone)).isEmpty()) {
         m_modelText = tr("model: no backbone installed (the build fetches it with npm); queues show unanswered images");
         return;
     }
@@ -135,7 +142,8 @@ void MainWindow::startTraining()
         const bool on = total > 0 && done < total;
         m_progress->setVisible(on);
         m_cancel->setVisible(on);
-        m_job->setText(on ? tr("%1 %2 / %3").arg(job == u"embed" ? tr("embedding") : job).arg(done).arg(total) : QString());
+        const QString name = job == u"embed" ? tr("embedding") : job == u"deep" ? tr("deep pass") : job;
+        m_job->setText(on ? tr("%1 %2 / %3").arg(name).arg(done).arg(total) : QString());
         if (on) {
             m_progress->setRange(0, int(total));
             m_progress->setValue(int(done));
@@ -373,7 +381,7 @@ void MainWindow::buildMenus()
     });
 
     QMenu *model = menuBar()->addMenu(tr("&Model"));
-    QAction *deep = model->addAction(tr("&Deep Pass (fine-tune the backbone)"), this, [this] {
+    [[maybe_unused]] QAction *deep = model->addAction(tr("&Deep Pass (fine-tune the backbone)"), this, [this] {
 #ifdef MAGPIE_HAVE_TRAINING
         if (!m_trainer || !m_controller->hasCategory())
             return statusBar()->showMessage(tr("Pick a category first (and build Magpie with its training engine)."), 6000);
@@ -398,6 +406,32 @@ void MainWindow::buildMenus()
 #endif
     });
     fast->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    QMenu *backbones = model->addMenu(tr("&Backbone"));
+#ifdef MAGPIE_HAVE_TRAINING
+    auto *group = new QActionGroup(backbones);
+    const QStringList labels{tr("&General (MobileNetV2, ImageNet)"), tr("&Letters (tuned on decorative initials)")};
+    const QStringList names = training::Curator::backboneNames();
+    for (int i = 0; i < names.size(); ++i) {
+        QAction *a = backbones->addAction(i < labels.size() ? labels[i] : names[i]);
+        a->setCheckable(true);
+        a->setData(names[i]);
+        group->addAction(a);
+        connect(a, &QAction::triggered, this, [this, name = names[i]] { setBackbone(name); });
+    }
+    connect(backbones, &QMenu::aboutToShow, this, [this, group] {
+        QString current = QStringLiteral("general");
+        QString err;
+        if (!m_path.isEmpty())
+            if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+                current = training::Curator::libraryBackbone(*lib);
+        for (QAction *a : group->actions()) {
+            a->setChecked(a->data().toString() == current);
+            a->setEnabled(!m_path.isEmpty() && !training::Curator::resolveBackbone(a->data().toString()).isEmpty());
+        }
+    });
+#else
+    backbones->setEnabled(false);
+#endif
 #ifndef MAGPIE_HAVE_TRAINING
     deep->setEnabled(false);
     fast->setEnabled(false);
@@ -413,6 +447,24 @@ void MainWindow::buildMenus()
         if (ok)
             s.setValue(QStringLiteral("training/every"), n);
     });
+}
+
+void MainWindow::setBackbone(const QString &name)
+{
+#ifdef MAGPIE_HAVE_TRAINING
+    QString err;
+    auto lib = m_path.isEmpty() ? nullptr : Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib || !training::Curator::setLibraryBackbone(*lib, name, &err)) {
+        QMessageBox::warning(this, tr("Cannot change the backbone"), err);
+        return;
+    }
+    lib.reset();
+    statusBar()->showMessage(tr("Backbone: %1. Embedding the archive again in the background; models trained before "
+                                "keep working until the next retrain.").arg(name), 10000);
+    startTraining(); // a new worker embeds with the new backbone
+#else
+    Q_UNUSED(name)
+#endif
 }
 
 bool MainWindow::openLibrary(const QString &path, bool create)

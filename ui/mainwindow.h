@@ -39,6 +39,8 @@ public:
 
     // Opens (or, with create, makes) a library; the previous one is closed.
     bool openLibrary(const QString &path, bool create = false);
+    // The library's backbone (general / letters): stored in the library, then re-embeds.
+    void setBackbone(const QString &name);
     // Imports a folder in the background with progress; `then` runs after.
     void importFolder(const QString &folder, std::function<void()> then = {});
     void selectCategory(const QString &name);

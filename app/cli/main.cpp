@@ -1,4 +1,5 @@
 // magpie-cli: the headless face of Magpie, for scripts, benchmarks and batch work.
+#include "app/common/ompenv.h"
 #include "app/cli/cli.h"
 #ifdef MAGPIE_HAVE_TRAINING
 #include "app/cli/training_commands.h"
@@ -48,6 +49,7 @@ const char *const kUsage =
 
 int main(int argc, char **argv)
 {
+    magpie::app::ensurePassiveOpenMp(argv); // before any thread starts
     const auto app = magpie::cli::makeApplication(argc, argv); // QGuiApplication (offscreen) for `collection`
     QCoreApplication::setApplicationName(QStringLiteral("magpie-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(MAGPIE_VERSION));
@@ -128,6 +130,8 @@ int main(int argc, char **argv)
         return cmdEval(ctx);
     if (command == u"similar")
         return cmdSimilar(ctx);
+    if (command == u"backbone")
+        return cmdBackbone(ctx);
 #endif
     err << "magpie-cli: unknown command \u201c" << command << "\u201d\n\n" << kUsage;
     return Usage;

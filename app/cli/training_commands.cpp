@@ -8,6 +8,8 @@
 #include "core/library.h"
 #include "training/service/curator.h"
 
+#include <algorithm>
+
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -23,7 +25,8 @@ const char *const kTrainingUsage =
     "  suggest -c CAT            what to show next: --queue harvest|teach|audit|novel|mix|random, -n N\n"
     "  answer -c CAT             record answers: --value yes|no|skip [--class C] IMAGE..., or --csv FILE\n"
     "  eval -c CAT --truth CSV   accuracy of the current model on never-answered images\n"
-    "  similar IMAGE             more like this (nearest embeddings)\n";
+    "  similar IMAGE             more like this (nearest embeddings)\n"
+    "  backbone [general|letters] show or set the library's backbone\n";
 
 namespace {
 
@@ -31,8 +34,9 @@ using training::Curator;
 
 const QCommandLineOption kCategoryOpt({QStringLiteral("c"), QStringLiteral("category")}, QStringLiteral("Category name."), QStringLiteral("NAME"));
 const QCommandLineOption kBackboneOpt(QStringLiteral("backbone"),
-    QStringLiteral("Backbone file (.mbb, or a TorchScript .pt); default $MAGPIE_BACKBONE or the converted MobileNetV2."),
-    QStringLiteral("FILE"));
+    QStringLiteral("general | letters | a file (.mbb, or a TorchScript .pt); default $MAGPIE_BACKBONE, else the "
+                   "library's (magpie-cli backbone)."),
+    QStringLiteral("NAME|FILE"));
 
 std::optional<Category> category(const Context &c, const Library &lib, const QCommandLineParser &p, int *exit)
 {
@@ -162,7 +166,10 @@ int cmdTrain(const Context &c)
     const QCommandLineOption l2(QStringLiteral("l2"), QStringLiteral("L2 penalty (default 0.01)."), QStringLiteral("X"), QStringLiteral("0.01"));
     const QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Adam learning rate (default 0.03)."), QStringLiteral("X"), QStringLiteral("0.03"));
     const QCommandLineOption noVal(QStringLiteral("no-validate"), QStringLiteral("Skip the 5-fold validation."));
-    p.addOptions({fast, deep, epochs, timeBox, hidden, steps, l2, lr, noVal});
+    const QCommandLineOption tuneFrom(QStringLiteral("tune-from"),
+                                      QStringLiteral("Deep: fine-tune blocks N..10 (default 9; lower N adapts more, costs more)."),
+                                      QStringLiteral("N"), QStringLiteral("9"));
+    p.addOptions({fast, deep, epochs, tuneFrom, timeBox, hidden, steps, l2, lr, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -174,6 +181,7 @@ int cmdTrain(const Context &c)
     training::TrainOptions o;
     o.deep = p.isSet(deep);
     o.epochs = p.value(epochs).toInt();
+    o.tuneFromBlock = std::clamp(p.value(tuneFrom).toInt(), 1, 10);
     o.timeBoxSeconds = p.value(timeBox).toDouble();
     o.hidden = p.value(hidden).toInt();
     o.steps = p.value(steps).toInt();
@@ -181,7 +189,18 @@ int cmdTrain(const Context &c)
     o.lr = p.value(lr).toFloat();
     o.validate = !p.isSet(noVal);
     training::TrainReport r;
-    if (!cur->train(*cat, o, &r)) {
+    QElapsedTimer t;
+    t.start();
+    const bool ok = cur->train(*cat, o, &r, c.cancel, [&](qint64 done, qint64 total) {
+        ImportProgress ip;
+        ip.done = done;
+        ip.total = total;
+        ip.phase = QStringLiteral("deep pass");
+        ip.perSecond = t.elapsed() > 0 ? done * 1000.0 / t.elapsed() : 0;
+        c.progress(ip);
+    });
+    c.endProgress();
+    if (!ok) {
         c.error(cur->lastError());
         return Failed;
     }
@@ -463,4 +482,35 @@ int cmdSimilar(const Context &c)
     return Ok;
 }
 
+int cmdBackbone(const Context &c)
+{
+    QCommandLineParser p;
+    p.addPositionalArgument(QStringLiteral("NAME"),
+                            QStringLiteral("general | letters: the backbone this library embeds with (omit to show)."));
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("Shows or sets the library's backbone. \u201cgeneral\u201d is MobileNetV2 (ImageNet) cut after "
+                                   "block 10; \u201cletters\u201d is the same network tuned on synthetic decorative initials, "
+                                   "for class sets of letters. Changing it embeds the archive again (a separate cache)."),
+                 &exit))
+        return exit;
+    const bool set = !p.positionalArguments().isEmpty();
+    auto lib = c.open(!set, &exit);
+    if (!lib) return exit;
+    if (set) {
+        QString err;
+        if (!Curator::setLibraryBackbone(*lib, p.positionalArguments().first(), &err)) {
+            c.error(err);
+            return p.positionalArguments().first() == u"general" || p.positionalArguments().first() == u"letters" ? Failed : Usage;
+        }
+    }
+    const QString name = Curator::libraryBackbone(*lib);
+    const QString file = Curator::resolveBackbone(name);
+    QJsonObject names;
+    for (const QString &n : Curator::backboneNames()) names.insert(n, Curator::resolveBackbone(n));
+    c.print(QStringLiteral("%1\t%2").arg(name, file.isEmpty() ? QStringLiteral("(not installed)") : file));
+    c.printJson({{QStringLiteral("backbone"), name}, {QStringLiteral("file"), file}, {QStringLiteral("available"), names}});
+    return Ok;
+}
+
 } // namespace magpie::cli
+

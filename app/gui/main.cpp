@@ -5,6 +5,7 @@
 //   magpie --bench-swipe N    answer N images by script at --rate per second and
 //                             print the keypress-to-painted latencies (JSON)
 //   magpie --screenshot FILE  save the window to FILE after --after ms, then quit
+#include "app/common/ompenv.h"
 #include "ui/mainwindow.h"
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
@@ -95,6 +96,7 @@ void runSwipeBench(MainWindow *w, int n, double rate, const QString &outPath, in
 
 int main(int argc, char **argv)
 {
+    magpie::app::ensurePassiveOpenMp(argv); // before any thread starts
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("Magpie"));
     QApplication::setOrganizationName(QStringLiteral("Magpie"));

@@ -3,6 +3,7 @@
 
   curator.py letters --cli BUILD/app/magpie-cli --data ../shared/data/initials --work DIR
   curator.py themes  --cli BUILD/app/magpie-cli --data ../shared/data/themes  --work DIR
+  (--backbone letters: the library embeds with the letters backbone; use its own --work)
 
 letters: a class set A-Z + none on the initials archive. Fonts (the `source`
 column) are split once (seeded): a third are held out and never answered; the
@@ -30,12 +31,13 @@ def run(cli, lib, *args, check=True):
     except json.JSONDecodeError:
         return {'raw': p.stdout}
 
-def base_library(cli, data, work, name):
+def base_library(cli, data, work, name, backbone='general'):
     os.makedirs(work, exist_ok=True)
     lib = os.path.join(work, name + '.library')
     if not os.path.exists(lib):
         subprocess.run([cli, 'init', lib], check=True, capture_output=True)
         run(cli, lib, 'import', data)
+    run(cli, lib, 'backbone', backbone)
     t = time.time()
     e = run(cli, lib, 'embed')
     e['wall_seconds'] = time.time() - t
@@ -64,7 +66,7 @@ def answer(cli, lib, cat, rows, path):
 
 def letters(a):
     rows = list(csv.DictReader(open(os.path.join(a.data, 'labels.csv'))))
-    base = base_library(a.cli, a.data, a.work, 'initials')
+    base = base_library(a.cli, a.data, a.work, 'initials', a.backbone)
     sources = sorted({r['source'] for r in rows})
     rng = random.Random(a.seed)
     fonts = sorted({r['source'] for r in rows if r['source'].startswith('font:')})
@@ -111,7 +113,7 @@ def letters(a):
                 rounds += 1
             tr = run(a.cli, lib, 'train', '-c', 'letters', '--fast')
             ev = run(a.cli, lib, 'eval', '-c', 'letters', '--truth', truth)
-            print(json.dumps({'figure': 'learning_curve', 'queue': mode, 'answers_per_class_target': k,
+            print(json.dumps({'figure': 'learning_curve', 'backbone': a.backbone, 'queue': mode, 'answers_per_class_target': k,
                               'answers': len(answered), 'min_per_class': min(per.values()),
                               'heldout_accuracy': ev.get('accuracy'), 'heldout_images': ev.get('evaluated'),
                               'cv_accuracy': tr.get('metrics', {}).get('accuracy'),
@@ -119,7 +121,7 @@ def letters(a):
 
 def themes(a):
     rows = list(csv.DictReader(open(os.path.join(a.data, 'labels.csv'))))
-    base = base_library(a.cli, a.data, a.work, 'themes')
+    base = base_library(a.cli, a.data, a.work, 'themes', a.backbone)
     for theme in a.themes.split(','):
         lib = copy_library(base, os.path.join(a.work, 'themes-%s.library' % theme))
         run(a.cli, lib, 'category', 'create', theme)
@@ -143,6 +145,7 @@ if __name__ == '__main__':
     ap.add_argument('--data', required=True)
     ap.add_argument('--work', required=True)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--backbone', default='general', help='general | letters (magpie-cli backbone)')
     ap.add_argument('--modes', default='mix,random')
     ap.add_argument('--checkpoints', default='5,10,20,30')
     ap.add_argument('--batch', type=int, default=27)

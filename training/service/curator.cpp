@@ -117,7 +117,8 @@ struct Curator::Impl
     bool embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
                    const std::atomic<bool> *cancel, int batchSize);
     // Backbone and embeddings of a fine-tuned model (embedded on first use).
-    EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr)
+    EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr,
+                               const ProgressFn &progress = {})
     {
         auto it = tuned.find(file);
         if (it == tuned.end()) {
@@ -133,7 +134,7 @@ struct Curator::Impl
             it = tuned.emplace(file, std::make_pair(std::move(bb), std::move(st))).first;
         }
         EmbedReport r;
-        if (!embedInto(*it->second.first, *it->second.second, &r, {}, cancel, 32) || r.cancelled) {
+        if (!embedInto(*it->second.first, *it->second.second, &r, progress, cancel, 32) || r.cancelled) {
             *problem = r.cancelled ? QStringLiteral("cancelled") : error;
             return nullptr;
         }
@@ -145,7 +146,8 @@ struct Curator::Impl
         if (backbone) return true;
         initRuntime();
         if (backbonePath.isEmpty()) {
-            error = QStringLiteral("no backbone: build target magpie_backbone (needs npm) or set MAGPIE_BACKBONE");
+            if (error.isEmpty())
+                error = QStringLiteral("no backbone: build target magpie_backbone (needs npm) or set MAGPIE_BACKBONE");
             return false;
         }
         std::string err;
@@ -210,9 +212,16 @@ struct Curator::Impl
     }
 };
 
-Curator::Curator(Library &library, const QString &backbonePath) : d(std::make_unique<Impl>(library))
+Curator::Curator(Library &library, const QString &backbone) : d(std::make_unique<Impl>(library))
 {
-    d->backbonePath = backbonePath.isEmpty() ? defaultBackbonePath() : backbonePath;
+    QString choice = backbone;
+    if (choice.isEmpty()) choice = qEnvironmentVariable("MAGPIE_BACKBONE");
+    if (choice.isEmpty()) choice = libraryBackbone(library);
+    d->backbonePath = resolveBackbone(choice);
+    if (d->backbonePath.isEmpty() && !choice.isEmpty())
+        d->error = backboneNames().contains(choice)
+                       ? QStringLiteral("the %1 backbone is not installed").arg(choice)
+                       : QStringLiteral("no backbone file %1").arg(choice);
 }
 Curator::~Curator() = default;
 QString Curator::lastError() const { return d->error; }
@@ -232,6 +241,50 @@ QString Curator::defaultBackbonePath()
         if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
     return {};
 }
+
+QStringList Curator::backboneNames() { return {QStringLiteral("general"), QStringLiteral("letters")}; }
+
+QString Curator::resolveBackbone(const QString &nameOrPath)
+{
+    if (nameOrPath.isEmpty() || nameOrPath == u"general" || nameOrPath == u"default") return defaultBackbonePath();
+    if (nameOrPath == u"letters") {
+        QStringList candidates;
+        if (QCoreApplication::instance())
+            candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/backbones/letters.mbb");
+#ifdef MAGPIE_SOURCE_BACKBONE_DIR
+        candidates << QStringLiteral(MAGPIE_SOURCE_BACKBONE_DIR "/letters.mbb");
+#endif
+        candidates << QDir::homePath() + QStringLiteral("/.cache/magpie/backbones/letters.mbb");
+        for (const QString &c : candidates)
+            if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
+        return {};
+    }
+    return QFileInfo::exists(nameOrPath) ? QFileInfo(nameOrPath).absoluteFilePath() : QString();
+}
+
+QString Curator::libraryBackbone(const Library &library)
+{
+    return library.meta(QStringLiteral("backbone"), QStringLiteral("general"));
+}
+
+bool Curator::setLibraryBackbone(Library &library, const QString &name, QString *error)
+{
+    if (!backboneNames().contains(name)) {
+        if (error) *error = QStringLiteral("unknown backbone %1 (choose %2)").arg(name, backboneNames().join(QStringLiteral(", ")));
+        return false;
+    }
+    if (resolveBackbone(name).isEmpty()) {
+        if (error) *error = QStringLiteral("the %1 backbone is not installed").arg(name);
+        return false;
+    }
+    if (!library.setMeta(QStringLiteral("backbone"), name)) {
+        if (error) *error = library.lastError();
+        return false;
+    }
+    return true;
+}
+
+QString Curator::backbonePath() const { return d->backbonePath; }
 
 QString Curator::backboneVersion()
 {
@@ -304,7 +357,8 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     return true;
 }
 
-bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, const std::atomic<bool> *cancel)
+bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, const std::atomic<bool> *cancel,
+                    const ProgressFn &progress)
 {
     TrainReport local;
     if (!r) r = &local;
@@ -334,19 +388,24 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         }
         const int S = d->backbone->info().inputSize;
         const Library &lib = d->lib;
-        const QList<std::vector<std::uint8_t>> pixels = QtConcurrent::blockingMapped(recs, [&lib, S](const ImageRecord &im) {
+        QList<std::vector<std::uint8_t>> pixels = QtConcurrent::blockingMapped(recs, [&lib, S](const ImageRecord &im) {
             return loadRgb(lib.thumbnailPath(im.hash), im.absPath, S);
         });
         std::vector<std::uint8_t> buf;
+        buf.reserve(static_cast<std::size_t>(pixels.size()) * S * S * 3);
         std::vector<int> y;
         for (qsizetype i = 0; i < pixels.size(); ++i) {
             if (pixels[i].size() != static_cast<std::size_t>(S * S * 3)) continue;
             buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
+            std::vector<std::uint8_t>().swap(pixels[i]); // one copy in memory at a time
             y.push_back(labels[static_cast<std::size_t>(i)]);
         }
+        pixels.clear();
         FineTuneConfig fc;
         fc.numClasses = C;
         fc.epochs = o.epochs;
+        fc.firstBlock = o.tuneFromBlock;
+        if (progress) fc.progress = [&progress](std::int64_t done, std::int64_t total) { progress(done, total); };
         fc.timeBoxSeconds = o.timeBoxSeconds;
         fc.horizontalFlip = c.kind == CategoryKind::Binary; // never flip letters
         const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
@@ -367,7 +426,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         QString problem;
         QElapsedTimer te;
         te.start();
-        st = d->tunedStore(tunedFile, &problem, cancel);
+        st = d->tunedStore(tunedFile, &problem, cancel, progress);
         if (!st) {
             d->error = problem;
             return false;

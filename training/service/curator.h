@@ -3,6 +3,7 @@
 #include "core/types.h"
 
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 #include <atomic>
@@ -52,6 +53,7 @@ struct TrainOptions
 {
     bool deep = false;        // fine-tune blocks 9-10 + a new layer, re-embed, then a fast head
     int epochs = 6;           // deep only
+    int tuneFromBlock = 9;    // deep only: blocks tuneFromBlock..10 are trained, lower ones stay frozen
     double timeBoxSeconds = 300; // deep only: stop after the epoch that crosses it
     int hidden = 0;           // 0: logistic head; > 0: MLP with that many hidden units
     bool validate = true;     // k-fold validation into metrics_json
@@ -91,14 +93,29 @@ using ProgressFn = std::function<void(qint64 done, qint64 total)>;
 class Curator
 {
 public:
-    // `backbonePath` empty: defaultBackbonePath().
-    explicit Curator(Library &library, const QString &backbonePath = {});
+    // `backbone`: a file (.mbb / .pt) or a name from backboneNames(). Empty:
+    // $MAGPIE_BACKBONE, else the library's choice (setLibraryBackbone), else
+    // the general default.
+    explicit Curator(Library &library, const QString &backbone = {});
     ~Curator();
 
     // $MAGPIE_BACKBONE, else the converted nsfwjs MobileNetV2 next to the
     // executable (../share/magpie/backbones), in the build tree, or in
     // ~/.cache/magpie/backbones; empty when none exists.
     static QString defaultBackbonePath();
+    // The backbones Magpie ships, by name: "general" (the default above) and
+    // "letters" (the same network with blocks 7-10 fine-tuned on synthetic
+    // decorative initials, see docs/training.md).
+    static QStringList backboneNames();
+    // A name from backboneNames() or a file path -> the file; empty when the
+    // named file is not installed (or the file does not exist).
+    static QString resolveBackbone(const QString &nameOrPath);
+    // The backbone a library uses when none is given: stored in the library
+    // ("general" when never set). Changing it starts a new embedding cache;
+    // models trained on the old one stay usable with it.
+    static QString libraryBackbone(const Library &library);
+    static bool setLibraryBackbone(Library &library, const QString &name, QString *error);
+    QString backbonePath() const;
 
     QString lastError() const;
     QString backboneVersion(); // loads the backbone if needed; empty on error
@@ -110,8 +127,9 @@ public:
 
     // `cancel` (any thread) stops a deep pass between batches and its re-embedding;
     // the previous model stays current and lastError() says "cancelled".
+    // `progress` (deep only) reports the fine-tuning batches, then the re-embedding.
     bool train(const Category &category, const TrainOptions &options, TrainReport *report,
-               const std::atomic<bool> *cancel = nullptr);
+               const std::atomic<bool> *cancel = nullptr, const ProgressFn &progress = {});
     // Probabilities of the current model for every embedded image (image id ->
     // P(yes) or per-class vector). Falls back to older model versions when the
     // newest checkpoint is corrupt (lastError() says so).

@@ -49,7 +49,10 @@ public:
         const auto cat = m_library->category(id);
         TrainReport r;
         if (!cat) Q_EMIT m_owner->failed(QStringLiteral("train"), QStringLiteral("no category %1").arg(id));
-        else if (m_curator->train(*cat, o, &r, &m_owner->m_cancel)) Q_EMIT m_owner->trained(r);
+        else if (m_curator->train(*cat, o, &r, &m_owner->m_cancel, [this, &o](qint64 done, qint64 total) {
+                     Q_EMIT m_owner->progress(o.deep ? QStringLiteral("deep") : QStringLiteral("train"), done, total);
+                 }))
+            Q_EMIT m_owner->trained(r);
         else Q_EMIT m_owner->failed(QStringLiteral("train"), m_curator->lastError());
         m_owner->m_cancel.store(false); // a cancel stops the running job only
     }

@@ -1,0 +1,107 @@
+// Deep mode (fineTune) and the library's choice of backbone.
+#include "core/importer.h"
+#include "core/library.h"
+#include "training/backboneformat.h"
+#include "training/finetune.h"
+#include "training/service/curator.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <map>
+#include <random>
+
+using namespace magpie;
+using namespace magpie::training;
+
+class TestFineTune : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { qunsetenv("MAGPIE_BACKBONE"); }
+    void tunesOnlyFromFirstBlockAndReportsProgress();
+    void libraryChoosesItsBackbone();
+};
+
+namespace {
+std::map<std::string, std::vector<float>> weightsByName(const std::string &file)
+{
+    BackboneSpec spec;
+    std::string err;
+    std::map<std::string, std::vector<float>> out;
+    if (!readBackbone(file, &spec, &err)) return out;
+    for (const ConvOp &op : spec.ops) out[op.name] = op.weight;
+    return out;
+}
+} // namespace
+
+void TestFineTune::tunesOnlyFromFirstBlockAndReportsProgress()
+{
+    QTemporaryDir dir;
+    const int S = 224, n = 6;
+    std::vector<std::uint8_t> images(static_cast<std::size_t>(n) * S * S * 3);
+    std::mt19937 rng(3);
+    for (auto &v : images) v = static_cast<std::uint8_t>(rng() & 0xff);
+    const std::vector<int> labels{0, 1, 2, 0, 1, 2};
+    std::map<int, std::string> files;
+    for (int first : {9, 7}) {
+        FineTuneConfig cfg;
+        cfg.numClasses = 3;
+        cfg.epochs = 2;
+        cfg.batchSize = 4;
+        cfg.firstBlock = first;
+        std::vector<std::int64_t> seen;
+        cfg.progress = [&](std::int64_t done, std::int64_t total) {
+            QCOMPARE(total, std::int64_t(2 * n));
+            seen.push_back(done);
+        };
+        FineTuneReport rep;
+        std::string err;
+        files[first] = dir.filePath(QStringLiteral("ft%1.mbb").arg(first)).toStdString();
+        QVERIFY2(fineTune(MAGPIE_BACKBONE_FILE, images.data(), n, labels, cfg, files[first], &rep, &err), err.c_str());
+        QCOMPARE(rep.epochs, 2);
+        // two batches per epoch (4 + 2 images), reported in order, ending at epochs x images
+        QCOMPARE(seen, (std::vector<std::int64_t>{4, 6, 10, 12}));
+    }
+    const auto w9 = weightsByName(files[9]), w7 = weightsByName(files[7]);
+    QVERIFY(!w9.empty() && w9.size() == w7.size());
+    int changed7 = 0, same6 = 0, blocks6 = 0;
+    for (const auto &[name, w] : w9) {
+        if (name.rfind("block_6_", 0) == 0) {
+            ++blocks6;
+            same6 += w == w7.at(name);
+        }
+        if (name.rfind("block_7_", 0) == 0 || name.rfind("block_8_", 0) == 0) changed7 += w != w7.at(name);
+    }
+    QVERIFY(blocks6 > 0);
+    QCOMPARE(same6, blocks6);      // frozen below the first tuned block, in both runs
+    QCOMPARE(changed7, 6);         // blocks 7 and 8 (expand, depthwise, project) only tuned from 7
+}
+
+void TestFineTune::libraryChoosesItsBackbone()
+{
+    QTemporaryDir dir;
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
+    QVERIFY2(lib, qPrintable(err));
+    QCOMPARE(Curator::libraryBackbone(*lib), QStringLiteral("general"));
+    QVERIFY(!Curator::setLibraryBackbone(*lib, QStringLiteral("rocks"), &err));
+    QVERIFY(err.contains(QStringLiteral("unknown backbone")));
+    QCOMPARE(Curator::libraryBackbone(*lib), QStringLiteral("general"));
+
+    const QString letters = Curator::resolveBackbone(QStringLiteral("letters"));
+    QVERIFY2(!letters.isEmpty(), "resources/backbones/letters.mbb is part of the source tree");
+    QVERIFY(Curator::setLibraryBackbone(*lib, QStringLiteral("letters"), &err));
+    QCOMPARE(Curator::libraryBackbone(*lib), QStringLiteral("letters"));
+    QCOMPARE(importFolder(*lib, QStringLiteral(MAGPIE_TEST_DATA "/training")).added, qint64(5));
+
+    Curator general(*lib, QStringLiteral("general")), own(*lib);
+    QCOMPARE(own.backbonePath(), letters);
+    QVERIFY(own.backboneVersion() != general.backboneVersion());
+    EmbedReport r;
+    QVERIFY2(own.embed(&r), qPrintable(own.lastError()));
+    QCOMPARE(r.embedded, qint64(5));
+}
+
+QTEST_GUILESS_MAIN(TestFineTune)
+#include "tst_finetune.moc"

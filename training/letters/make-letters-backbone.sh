@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Rebuilds resources/backbones/letters.mbb, the "letters" backbone: the general
+# MobileNetV2 cut (build/backbones/mnv2-b10.mbb) with blocks 7-10 and a new
+# 1x1 layer fine-tuned by Magpie's own deep mode on synthetic decorative
+# initials rendered from texlive-fonts-extra (none of the fonts the dev data
+# was made from; see fontpool.py) plus 'none' images (ornaments, body text).
+#
+#   training/letters/make-letters-backbone.sh [BUILD_DIR] [WORK_DIR]
+#
+# Needs: a built magpie-cli, python3 with numpy and PIL (python3-numpy,
+# python3-pil), and apt-get download access to Debian's texlive-fonts-extra
+# (509 MB; unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
+# about 3 minutes to render ~28,000 images, 3-4 minutes to import, then the
+# deep pass (3 epochs; 40-60 minutes on 2 loaded cores, minutes on a GPU).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=${1:-$src/build}
+work=${2:-/tmp/magpie-letters}
+cli=$build/app/magpie-cli
+per=${MAGPIE_LETTERS_PER:-2}          # images per font and letter (x3 for initials fonts)
+epochs=${MAGPIE_LETTERS_EPOCHS:-3}
+mkdir -p "$work"
+cd "$work"
+if [ ! -d fonts ]; then
+    apt-get download texlive-fonts-extra
+    dpkg -x texlive-fonts-extra_*.deb fonts
+fi
+export MAGPIE_FONT_ROOT=$work/fonts/usr/share/texlive/texmf-dist/fonts
+python3 "$here/fontpool.py" "$MAGPIE_FONT_ROOT" fonts.json
+rm -rf images && mkdir images
+for part in 0 1; do python3 "$here/synth.py" fonts.json images "$per" 1 "$part" 2 & done
+wait
+rm -f letters.magpie*
+"$cli" init letters.magpie
+"$cli" -L letters.magpie --quiet import images
+"$cli" -L letters.magpie category create letters --letters
+{ echo file,value,class; cat images/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv
+"$cli" -L letters.magpie --quiet answer -c letters --csv answers.csv
+"$cli" -L letters.magpie train -c letters --deep --epochs "$epochs" --tune-from 7 --time-box 100000 --no-validate
+newest=$(ls -t letters.magpie-cache/models/*.mbb | head -1)
+cp "$newest" "$src/resources/backbones/letters.mbb"
+echo "wrote $src/resources/backbones/letters.mbb (from $newest)"

@@ -1,0 +1,237 @@
+"""Synthetic decorative initials for Magpie's letters backbone.
+
+Renders A-Z from free fonts (none of the dev data's fonts) and 'none' images
+(ornaments and body text), then ages them like a scan from an old book.
+usage: synth.py FONTS.json OUTDIR N_PER_FONT_LETTER SEED PART PARTS
+  FONTS.json from fontpool.py; PART of PARTS lets several processes share the
+  work. Writes OUTDIR/syn_<part>_<n>.jpg|png and OUTDIR/labels-<part>.csv
+  (file,label,font). $MAGPIE_FONT_ROOT: the font root given to fontpool.py
+  (ornament fonts for the 'none' class come from there).
+"""
+import json, os, random, sys, io, string
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageFilter, ImageOps
+
+LETTERS = string.ascii_uppercase
+MISSING = {'Zallman.pfb': 'XY', 'Kinigcap.pfb': 'QX'}
+WORDS = ('the of and to in that is was he for it with as his on be at by had not are but from or have an they which one '
+         'you were her all she there would their we him been has when who will more no if out so said what up its about '
+         'into than them can only other new some could time these two may then do first any my now such like our over man '
+         'me even most made after also did many before must through back years where much your way well down should because '
+         'each just those people how too little state good very make world still own see men work long get here between both '
+         'life being under never day same another know while last might us great old year off come since against go came right '
+         'used take three').split()
+
+def render_glyph(font_path, ch, size):
+    font = ImageFont.truetype(font_path, size)
+    w = h = int(size * 2.2)
+    im = Image.new('L', (w, h), 0)
+    ImageDraw.Draw(im).text((size * 0.4, size * 0.3), ch, font=font, fill=255)
+    box = im.getbbox()
+    if not box: return None
+    return im.crop(box)
+
+def text_block(font_path, w, h, rng, size):
+    font = ImageFont.truetype(font_path, size)
+    im = Image.new('L', (w, h), 0)
+    d = ImageDraw.Draw(im)
+    y = rng.randint(-size // 2, size // 3)
+    while y < h:
+        x = rng.randint(-size, 0)
+        line = ' '.join(rng.choice(WORDS) for _ in range(40))
+        d.text((x, y), line, font=font, fill=255)
+        y += int(size * rng.uniform(1.15, 1.5))
+    return im
+
+def ground(w, h, rng):
+    """A hatched or dotted ground (mask, 255 = ink)."""
+    im = Image.new('L', (w, h), 0)
+    d = ImageDraw.Draw(im)
+    step = rng.randint(3, 7)
+    if rng.random() < 0.5:
+        for k in range(-h, w, step):
+            if rng.random() < 0.5: d.line([(k, 0), (k + h, h)], fill=255, width=1)
+            else: d.line([(k, 0), (k, h)], fill=255, width=1)
+    else:
+        for yy in range(0, h, step):
+            for xx in range((yy // step % 2) * step // 2, w, step):
+                d.point((xx, yy), fill=255)
+    return im
+
+def compose(mask, rng, fonts_text, ornaments):
+    """Adds margin, a frame, a ground, body text beside; returns an ink mask."""
+    gw, gh = mask.size
+    m = rng.uniform(0.05, 0.45)
+    W, H = int(gw * (1 + 2 * m)) + 4, int(gh * (1 + 2 * m)) + 4
+    canvas = Image.new('L', (W, H), 0)
+    ox, oy = (W - gw) // 2 + rng.randint(-int(gw * m / 2), int(gw * m / 2) + 1), (H - gh) // 2 + rng.randint(-int(gh * m / 2), int(gh * m / 2) + 1)
+    r = rng.random()
+    if r < 0.15:  # ground behind the letter, letter knocked out with a halo
+        g = ground(W, H, rng)
+        halo = mask.filter(ImageFilter.MaxFilter(rng.choice([5, 7, 9])))
+        hole = Image.new('L', (W, H), 0); hole.paste(halo, (ox, oy))
+        canvas = Image.composite(Image.new('L', (W, H), 0), g, hole)
+    canvas.paste(255, (ox, oy), mask)
+    if rng.random() < 0.4:  # frame
+        d = ImageDraw.Draw(canvas)
+        t = rng.randint(1, max(1, W // 40))
+        d.rectangle([1, 1, W - 2, H - 2], outline=255, width=t)
+        if rng.random() < 0.4:
+            g2 = t + rng.randint(2, 5)
+            d.rectangle([g2, g2, W - 1 - g2, H - 1 - g2], outline=255, width=1)
+    if rng.random() < 0.3 and fonts_text:  # drop cap with body text to the right (and maybe below)
+        size = max(8, int(H / rng.uniform(4, 8)))
+        tw = int(W * rng.uniform(0.6, 2.0))
+        tb = text_block(rng.choice(fonts_text), tw, H, rng, size)
+        big = Image.new('L', (W + tw + size // 2, H), 0)
+        big.paste(canvas, (0, 0)); big.paste(tb, (W + size // 2, 0))
+        canvas = big
+    if rng.random() < 0.08 and ornaments:  # an ornament beside
+        o = ornament_mask(rng, ornaments, max(12, H // 3))
+        if o is not None:
+            big = Image.new('L', (canvas.width + o.width + 4, canvas.height), 0)
+            big.paste(canvas, (0, 0)); big.paste(o, (canvas.width + 4, rng.randint(0, max(0, canvas.height - o.height))))
+            canvas = big
+    return canvas
+
+def ornament_mask(rng, ornaments, size):
+    for _ in range(10):
+        f = rng.choice(ornaments)
+        ch = chr(rng.randint(33, 126))
+        try:
+            g = render_glyph(f, ch, size)
+        except Exception:
+            g = None
+        if g is not None and g.width > 3 and g.height > 3: return g
+    return None
+
+def age(mask, rng):
+    """Ink mask (L, 255 = ink) -> RGB scan of an old page."""
+    a = np.asarray(mask, np.float32) / 255.0
+    H, W = a.shape
+    # ink spread / worn ink
+    r = rng.random()
+    if r < 0.3: a = np.asarray(mask.filter(ImageFilter.MaxFilter(3)), np.float32) / 255
+    elif r < 0.5: a = np.asarray(mask.filter(ImageFilter.MinFilter(3)), np.float32) / 255
+    # rough edges and worn ink: threshold a noisy, blurred mask
+    if rng.random() < 0.6:
+        blur = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5))), np.float32) / 255
+        noise = np.random.default_rng(rng.randint(0, 1 << 30)).normal(0, rng.uniform(0.05, 0.25), (H, W))
+        a = (blur + noise > rng.uniform(0.4, 0.6)).astype(np.float32)
+    if rng.random() < 0.3:  # worn patches
+        n = np.random.default_rng(rng.randint(0, 1 << 30)).random((max(2, H // 16), max(2, W // 16))).astype(np.float32)
+        n = np.asarray(Image.fromarray((n * 255).astype(np.uint8)).resize((W, H), Image.BILINEAR), np.float32) / 255
+        a = a * np.clip((n - rng.uniform(0.0, 0.3)) * 4, 0.3, 1)
+    nr = np.random.default_rng(rng.randint(0, 1 << 30))
+    # paper
+    tone = rng.choice([(245, 238, 220), (235, 225, 200), (250, 248, 240), (225, 215, 190), (240, 240, 240), (215, 200, 170)])
+    paper = np.ones((H, W, 3), np.float32) * np.array(tone, np.float32)
+    lf = nr.random((max(2, H // 24), max(2, W // 24))).astype(np.float32)
+    lf = np.asarray(Image.fromarray((lf * 255).astype(np.uint8)).resize((W, H), Image.BICUBIC), np.float32) / 255 - 0.5
+    paper += lf[..., None] * rng.uniform(5, 30)
+    paper += nr.normal(0, rng.uniform(1, 6), (H, W, 1))
+    if rng.random() < 0.3:  # stains
+        st = Image.new('L', (W, H), 0); d = ImageDraw.Draw(st)
+        for _ in range(rng.randint(1, 4)):
+            cx, cy, rr = rng.randint(0, W), rng.randint(0, H), rng.randint(max(3, min(W, H) // 10), max(4, min(W, H) // 2))
+            d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=rng.randint(20, 70))
+        st = np.asarray(st.filter(ImageFilter.GaussianBlur(max(2, min(W, H) / 15))), np.float32) / 255
+        paper -= st[..., None] * np.array([40, 60, 90], np.float32)
+    if rng.random() < 0.35:  # show-through: mirrored, faint, blurred
+        sh = np.asarray(ImageOps.mirror(mask).filter(ImageFilter.GaussianBlur(rng.uniform(1, 3))), np.float32) / 255
+        sh = np.roll(sh, (rng.randint(-H // 4, H // 4), rng.randint(-W // 4, W // 4)), (0, 1))
+        paper -= sh[..., None] * rng.uniform(15, 50)
+    ink = np.array(rng.choice([(20, 18, 15), (35, 30, 25), (10, 10, 10), (50, 35, 25)]), np.float32)
+    if rng.random() < 0.1: ink = np.array(rng.choice([(170, 30, 25), (150, 40, 30), (190, 50, 40)]), np.float32)
+    dens = rng.uniform(0.75, 1.0)
+    img = paper * (1 - a[..., None] * dens) + ink * a[..., None] * dens
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    im = Image.fromarray(img, 'RGB')
+    # rotation
+    if rng.random() < 0.7:
+        im = im.rotate(rng.uniform(-3, 3), resample=Image.BILINEAR, expand=False, fillcolor=tuple(int(v) for v in tone))
+    # toning
+    r = rng.random()
+    if r < 0.3: im = ImageOps.grayscale(im).convert('RGB')
+    elif r < 0.55:
+        g = np.asarray(ImageOps.grayscale(im), np.float32) / 255
+        im = Image.fromarray(np.clip(np.stack([g * 255, g * 230 + 10, g * 190 + 15], -1), 0, 255).astype(np.uint8))
+    elif r < 0.68:
+        g = np.asarray(ImageOps.grayscale(im), np.float32)
+        t = np.percentile(g, 50) * rng.uniform(0.6, 0.9)
+        im = Image.fromarray(np.where(g > t, 255, 0).astype(np.uint8)).convert('RGB')
+    # scan blur and noise
+    if rng.random() < 0.6: im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.3)))
+    if rng.random() < 0.5:
+        x = np.asarray(im, np.float32) + nr.normal(0, rng.uniform(2, 10), (im.height, im.width, 1))
+        im = Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
+    return im
+
+def finish(im, rng):
+    long = rng.randint(96, 400)
+    s = long / max(im.size)
+    im = im.resize((max(8, int(im.width * s)), max(8, int(im.height * s))), Image.LANCZOS)
+    return im
+
+def main():
+    fonts = json.load(open(sys.argv[1]))
+    out = sys.argv[2]
+    per = int(sys.argv[3])
+    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    part, parts = (int(sys.argv[5]), int(sys.argv[6])) if len(sys.argv) > 6 else (0, 1)
+    rng = random.Random(seed * 1000 + part)
+    np.random.seed(seed * 1000 + part)
+    os.makedirs(out, exist_ok=True)
+    letter_fonts = [f for f in fonts if 'pmhg' not in f['path'] and 'linb' not in f['path']]
+    text_fonts = [f['path'] for f in fonts if not f['initial'] and f['dir'] != 'qualitype'][:80]
+    orn_dir = os.environ['MAGPIE_FONT_ROOT']
+    ornaments = []
+    for sub in ('type1/public/fourier', 'type1/public/webomints', 'opentype/public/fourier'):
+        p = os.path.join(orn_dir, sub)
+        if os.path.isdir(p):
+            for dp, _, fs in os.walk(p):
+                ornaments += [os.path.join(dp, f) for f in fs if ('orn' in f.lower() or 'omints' in f.lower()) and f.endswith(('.pfb', '.otf'))]
+    rows = []
+    jobs = []
+    for fi, f in enumerate(letter_fonts):
+        reps = per * (3 if f['initial'] else 1)
+        for ch in LETTERS:
+            if ch in MISSING.get(os.path.basename(f['path']), ''): continue
+            for k in range(reps): jobs.append(('L', f['path'], ch))
+    n_none = len(jobs) // 6
+    for k in range(n_none): jobs.append(('N', None, None))
+    jobs = jobs[part::parts]
+    for j, (kind, fp, ch) in enumerate(jobs):
+        try:
+            if kind == 'L':
+                g = render_glyph(fp, ch, rng.randint(90, 220))
+                if g is None or g.width < 4: continue
+                m = compose(g, rng, text_fonts, ornaments)
+                label = ch
+            else:
+                r = rng.random()
+                if r < 0.45 and ornaments:
+                    g = ornament_mask(rng, ornaments, rng.randint(60, 200))
+                    if g is None: continue
+                    if rng.random() < 0.4:  # a row or mirrored vignette
+                        big = Image.new('L', (g.width * 2 + 6, g.height), 0); big.paste(g, (0, 0)); big.paste(ImageOps.mirror(g), (g.width + 6, 0)); g = big
+                    m = compose(g, rng, [], [])
+                else:
+                    w, h = rng.randint(120, 400), rng.randint(60, 300)
+                    m = text_block(rng.choice(text_fonts), w, h, rng, rng.randint(10, 26))
+                label = 'none'
+            if np.asarray(m).mean() < 2.0: continue  # blank: the font lacks these glyphs
+            im = finish(age(m, rng), rng)
+            name = 'syn_%d_%06d' % (part, j)
+            if rng.random() < 0.93:
+                name += '.jpg'; im.save(os.path.join(out, name), quality=rng.randint(35, 92))
+            else:
+                name += '.png'; im.save(os.path.join(out, name))
+            rows.append((name, label, os.path.basename(fp) if fp else 'none'))
+        except Exception as e:
+            print('skip', fp, ch, e, file=sys.stderr)
+    with open(os.path.join(out, 'labels-%d.csv' % part), 'w') as f:
+        for r in rows: f.write('%s,%s,%s\n' % r)
+    print(part, len(rows), 'images')
+
+main()
