@@ -459,8 +459,8 @@ void MainWindow::setBackbone(const QString &name)
         return;
     }
     lib.reset();
-    statusBar()->showMessage(tr("Backbone: %1. Embedding the archive again in the background; models trained before "
-                                "keep working until the next retrain.").arg(name), 10000);
+    statusBar()->showMessage(tr("Backbone: %1. Embedding the archive again in the background; the next retrain "
+                                "(Ctrl+R now) builds the model on it.").arg(name), 10000);
     startTraining(); // a new worker embeds with the new backbone
 #else
     Q_UNUSED(name)

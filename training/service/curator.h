@@ -111,8 +111,9 @@ public:
     // named file is not installed (or the file does not exist).
     static QString resolveBackbone(const QString &nameOrPath);
     // The backbone a library uses when none is given: stored in the library
-    // ("general" when never set). Changing it starts a new embedding cache;
-    // models trained on the old one stay usable with it.
+    // ("general" when never set). Changing it starts a new embedding cache
+    // (the old one stays on disk); models trained on the other backbone are
+    // not used with it, so a category needs a retrain after the switch.
     static QString libraryBackbone(const Library &library);
     static bool setLibraryBackbone(Library &library, const QString &name, QString *error);
     QString backbonePath() const;
@@ -137,8 +138,17 @@ public:
                 qint64 *modelVersion);
     QVector<Suggestion> suggest(const Category &category, Queue queue, int n, ClassId onlyClass = 0,
                                 quint64 seed = 1);
-    // Nearest images by cosine of embeddings (the image itself excluded).
+    // "More like this": nearest images by cosine of embeddings (the image
+    // itself excluded), through core's SimilarityIndex (exact below 50,000
+    // embedded images, an approximate FAISS index beyond; embed() keeps the
+    // index up to date on a background thread, and rows it does not cover yet
+    // are searched exactly).
     QVector<QPair<ImageId, float>> similar(ImageId image, int n);
+    // Waits for the similarity index update that embed() started (the CLI
+    // does, so that the index is saved before it exits); false with
+    // lastError() when it failed. Rows the index covers (0: none/exact).
+    bool waitForSimilarityIndex();
+    qint64 similarityIndexedRows();
     // Ground truth: (image, class id or 1/0 for binary yes/no).
     bool evaluate(const Category &category, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *report);
 
