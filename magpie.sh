@@ -20,7 +20,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-image-formats-plugins qt6-pdf-dev libgl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libfaiss-dev
   sqlite3 python3 openssl ca-certificates
 )
 

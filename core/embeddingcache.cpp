@@ -1,5 +1,7 @@
 #include "core/embeddingcache.h"
 
+#include "core/similarityindex.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -24,6 +26,7 @@ struct Cache
     const uchar *map = nullptr;
     int dim = 0;
     QHash<qint64, qint64> rowOf;
+    std::vector<qint64> ids; // row -> image id
 };
 } // namespace
 
@@ -83,7 +86,8 @@ EmbeddingLookup openEmbeddingCacheCovering(const QString &cacheDir, const QVecto
 
 QVector<ImageId> nearestInEmbeddingCache(const QString &cacheDir, ImageId id, int k, QString *error)
 {
-    std::shared_ptr<Cache> cache = openCache(cacheDir, {}, nullptr, error);
+    EmbeddingCacheInfo info;
+    std::shared_ptr<Cache> cache = openCache(cacheDir, {}, &info, error);
     if (!cache)
         return {};
     const auto self = cache->rowOf.constFind(id);
@@ -92,32 +96,21 @@ QVector<ImageId> nearestInEmbeddingCache(const QString &cacheDir, ImageId id, in
             *error = QStringLiteral("Image %1 has no embedding yet.").arg(id);
         return {};
     }
-    const int dim = cache->dim;
-    std::vector<float> q(static_cast<size_t>(dim)), v(static_cast<size_t>(dim));
+    std::vector<float> q(static_cast<size_t>(cache->dim));
     rowFloat(*cache, self.value(), q.data());
-    double qn = 0;
-    for (float x : q)
-        qn += double(x) * x;
-    qn = std::sqrt(qn);
-    std::vector<std::pair<double, ImageId>> scored;
-    scored.reserve(size_t(cache->rowOf.size()));
-    for (auto it = cache->rowOf.constBegin(); it != cache->rowOf.constEnd(); ++it) {
-        if (it.key() == id)
-            continue;
-        rowFloat(*cache, it.value(), v.data());
-        double dot = 0, vn = 0;
-        for (int j = 0; j < dim; ++j) {
-            dot += double(q[size_t(j)]) * v[size_t(j)];
-            vn += double(v[size_t(j)]) * v[size_t(j)];
-        }
-        const double cos = qn > 0 && vn > 0 ? dot / (qn * std::sqrt(vn)) : -2.0;
-        scored.emplace_back(-cos, it.key()); // ascending = most similar first; ties by id
-    }
-    const size_t take = std::min(scored.size(), size_t(std::max(0, k)));
-    std::partial_sort(scored.begin(), scored.begin() + ptrdiff_t(take), scored.end());
+    // Through the similarity index beside the cache (exact for small caches,
+    // FAISS beyond): rows of other images, newest row of each image only.
+    const HalfRows rows{reinterpret_cast<const std::uint16_t *>(cache->map + kHeader), info.rows, cache->dim, cache};
+    QString indexPath = info.path;
+    indexPath.chop(4);
+    SimilarityIndex index(indexPath + QStringLiteral(".sim"));
+    const auto accept = [&](std::int64_t r) {
+        const qint64 rid = cache->ids[size_t(r)];
+        return rid != id && cache->rowOf.value(rid) == r;
+    };
     QVector<ImageId> out;
-    for (size_t i = 0; i < take; ++i)
-        out << scored[i].second;
+    for (const Neighbour &n : index.search(rows, q.data(), std::max(0, k), accept))
+        out << cache->ids[size_t(n.row)];
     return out;
 }
 
@@ -167,10 +160,12 @@ std::shared_ptr<Cache> openCache(const QString &cacheDir, const QString &version
     const QByteArray idBytes = ids.readAll();
     const qint64 n = std::min<qint64>(idBytes.size() / 8, rows);
     cache->rowOf.reserve(n);
+    cache->ids.resize(size_t(n));
     for (qint64 r = 0; r < n; ++r) {
         qint64 id = 0;
         std::memcpy(&id, idBytes.constData() + r * 8, 8);
         cache->rowOf.insert(id, r); // later rows overwrite: the newest wins
+        cache->ids[size_t(r)] = id;
     }
     if (info) {
         info->path = path;

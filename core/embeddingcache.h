@@ -35,9 +35,10 @@ EmbeddingLookup openEmbeddingCacheCovering(const QString &cacheDir, const QVecto
 
 // "More like this": the `k` images whose cached embeddings are nearest to
 // image `id`'s by cosine similarity, most similar first, `id` itself left
-// out. Reads every row of the newest cache once (about 1 s per million rows
-// of 512 values). Empty, with *error, when there is no cache or `id` has no
-// embedding.
+// out, in the newest cache. Searches through SimilarityIndex: exactly (about
+// 0.14 s per million rows of 1,536 values), or with the approximate index
+// beside the cache when embedding has built one (large libraries). Empty,
+// with *error, when there is no cache or `id` has no embedding.
 QVector<ImageId> nearestInEmbeddingCache(const QString &cacheDir, ImageId id, int k,
                                          QString *error = nullptr);
 
