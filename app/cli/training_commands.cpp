@@ -144,11 +144,21 @@ int cmdEmbed(const Context &c)
     c.print(QStringLiteral("%1 images: %2 embedded now, %3 cached, %4 failed \u2014 %5 s (%6 images/s; decode %7 s, network %8 s)")
                 .arg(r.total).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
                 .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2));
+    // The similarity index ("more like this") is brought up to date in the
+    // background; wait so that it is saved before the process ends.
+    QElapsedTimer ti;
+    ti.start();
+    if (!cur->waitForSimilarityIndex(c.cancel))
+        c.error(QStringLiteral("similarity index not updated: %1 (similar stays exact until the next embed)").arg(cur->lastError()));
+    const qint64 indexed = cur->similarityIndexedRows();
+    if (indexed > 0)
+        c.print(QStringLiteral("similarity index: %1 embeddings indexed (%2 s)").arg(indexed).arg(ti.elapsed() / 1000.0, 0, 'f', 1));
     c.printJson({{QStringLiteral("backbone"), cur->backboneVersion()}, {QStringLiteral("total"), r.total},
                  {QStringLiteral("embedded"), r.embedded}, {QStringLiteral("cached"), r.cached},
                  {QStringLiteral("failed"), r.failed}, {QStringLiteral("seconds"), r.seconds},
                  {QStringLiteral("decode_seconds"), r.decodeSeconds}, {QStringLiteral("network_seconds"), r.networkSeconds},
-                 {QStringLiteral("images_per_second"), ips}, {QStringLiteral("cancelled"), r.cancelled}});
+                 {QStringLiteral("images_per_second"), ips}, {QStringLiteral("similarity_indexed"), indexed},
+                 {QStringLiteral("cancelled"), r.cancelled}});
     return r.cancelled ? Cancelled : Ok;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/imagedecoder.h"
 #include "core/library.h"
+#include "core/similarityindex.h"
 #include "training/backbone.h"
 #include "training/embeddingstore.h"
 #include "training/engine.h"
@@ -111,6 +112,10 @@ struct Curator::Impl
     // Backbones fine-tuned by deep training, by file, with their embeddings.
     std::map<QString, std::pair<std::unique_ptr<Backbone>, std::unique_ptr<EmbeddingStore>>> tuned;
     EmbeddingStore *lastStore = nullptr; // the store the last currentHead() scores
+    // "More like this" over `store`: exact below 50,000 rows, FAISS beyond,
+    // persisted next to the cache (embeddings-<version>.sim). Declared after
+    // `store`, so it is destroyed first (it cancels and joins its background update).
+    std::unique_ptr<SimilarityIndex> similarity;
 
     explicit Impl(Library &l) : lib(l) {}
 
@@ -158,6 +163,16 @@ struct Curator::Impl
         }
         return true;
     }
+    SimilarityIndex *similarityIndex()
+    {
+        if (!similarity && store) {
+            std::string path = store->dataPath();
+            path.replace(path.size() - 4, 4, ".sim"); // "...f16" -> "...sim"
+            similarity = std::make_unique<SimilarityIndex>(QString::fromStdString(path));
+        }
+        return similarity.get();
+    }
+    static HalfRows rowsOf(const EmbeddingStore &st) { return {st.halfRows(), st.count(), st.dim(), st.mapping()}; }
     bool ensureStore()
     {
         if (store) return true;
@@ -297,7 +312,27 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     if (!r) r = &local;
     *r = {};
     if (!d->ensureStore()) return false;
-    return d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize);
+    if (!d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize)) return false;
+    // Bring the similarity index up to date with the new rows, in the background.
+    SimilarityIndex *index = d->similarityIndex();
+    if (!r->cancelled && !index->isCurrent(d->store->count()))
+        index->updateInBackground(Impl::rowsOf(*d->store));
+    return true;
+}
+
+bool Curator::waitForSimilarityIndex(const std::atomic<bool> *cancel)
+{
+    QString err;
+    if (d->similarity && !d->similarity->waitForBackground(&err, cancel)) {
+        d->error = err;
+        return false;
+    }
+    return true;
+}
+
+qint64 Curator::similarityIndexedRows()
+{
+    return d->ensureStore() ? d->similarityIndex()->indexedRows() : 0;
 }
 
 bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
@@ -308,10 +343,26 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     total.start();
     const QVector<ImageRecord> images = d->lib.images(ImageStatus::Ok);
     r->total = images.size();
+    // Cached = a row for the image made from the same content: a file changed
+    // in place and re-imported keeps its image id but gets a new hash, so it is
+    // embedded again (its newest row wins). Rows from before content keys are
+    // adopted with the image's current hash.
     QVector<ImageRecord> todo;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> adopt;
     for (const ImageRecord &im : images) {
-        if (st.rowOf(im.id) >= 0) ++r->cached;
+        const std::int64_t row = st.rowOf(im.id);
+        const std::uint64_t key = EmbeddingStore::contentKey(im.hash.toStdString());
+        if (row >= 0 && st.rowKey(row) == 0)
+            adopt.emplace_back(row, key);
+        if (row >= 0 && (st.rowKey(row) == key || st.rowKey(row) == 0)) ++r->cached;
         else todo.push_back(im);
+    }
+    if (!adopt.empty()) {
+        std::string err;
+        if (!st.adoptKeys(adopt, &err)) {
+            d->error = QString::fromStdString(err);
+            return false;
+        }
     }
     const int S = bb.info().inputSize;
     const int D = bb.info().featureDim;
@@ -331,6 +382,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
         r->decodeSeconds += t.nsecsElapsed() / 1e9;
         std::vector<std::uint8_t> buf;
         std::vector<std::int64_t> ids;
+        std::vector<std::uint64_t> keys;
         for (qsizetype i = 0; i < batch.size(); ++i) {
             if (pixels[i].size() != imgBytes) {
                 ++r->failed;
@@ -338,13 +390,14 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
             }
             buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
             ids.push_back(batch[i].id);
+            keys.push_back(EmbeddingStore::contentKey(batch[i].hash.toStdString()));
         }
         if (!ids.empty()) {
             t.restart();
             std::vector<float> feats(ids.size() * static_cast<std::size_t>(D));
             std::string err;
             if (!bb.embed(buf.data(), static_cast<int>(ids.size()), feats.data(), &err)
-                || !st.append(ids, feats.data(), &err)) {
+                || !st.append(ids, keys, feats.data(), &err)) {
                 d->error = QString::fromStdString(err);
                 return false;
             }
@@ -714,18 +767,22 @@ QVector<QPair<ImageId, float>> Curator::similar(ImageId image, int n)
 {
     QVector<QPair<ImageId, float>> out;
     if (!d->ensureStore()) return out;
-    const std::int64_t row = d->store->rowOf(image);
+    const EmbeddingStore &st = *d->store;
+    const std::int64_t row = st.rowOf(image);
     if (row < 0) {
         d->error = QStringLiteral("image %1 has no embedding (run embed)").arg(image);
         return out;
     }
-    std::vector<float> q(static_cast<std::size_t>(d->store->dim()));
-    d->store->rowFloat(row, q.data());
-    for (const auto &[r, sim] : nearestHalf(d->store->halfRows(), d->store->count(), d->store->dim(), q.data(), n + 1)) {
-        const ImageId id = d->store->ids()[static_cast<std::size_t>(r)];
-        if (id == image || d->store->rowOf(id) != r) continue;
-        if (out.size() < n) out.push_back({id, sim});
-    }
+    std::vector<float> q(static_cast<std::size_t>(st.dim()));
+    st.rowFloat(row, q.data());
+    const auto &ids = st.ids();
+    // Leave out the image itself and rows superseded by a newer embedding.
+    const auto accept = [&](std::int64_t r) {
+        const ImageId id = ids[static_cast<std::size_t>(r)];
+        return id != image && st.rowOf(id) == r;
+    };
+    for (const Neighbour &nb : d->similarityIndex()->search(Impl::rowsOf(st), q.data(), n, accept))
+        out.push_back({ids[static_cast<std::size_t>(nb.row)], nb.cosine});
     return out;
 }
 

@@ -147,7 +147,7 @@ public:
     // Waits for the similarity index update that embed() started (the CLI
     // does, so that the index is saved before it exits); false with
     // lastError() when it failed. Rows the index covers (0: none/exact).
-    bool waitForSimilarityIndex();
+    bool waitForSimilarityIndex(const std::atomic<bool> *cancel = nullptr);
     qint64 similarityIndexedRows();
     // Ground truth: (image, class id or 1/0 for binary yes/no).
     bool evaluate(const Category &category, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *report);

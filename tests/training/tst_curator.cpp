@@ -1,0 +1,126 @@
+// The training service's Curator on a tiny library of generated images: the
+// embedding cache follows the files' content, and "more like this" answers
+// through the similarity index.
+#include "core/embeddingcache.h"
+#include "core/importer.h"
+#include "core/library.h"
+#include "training/service/curator.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QImage>
+#include <QPainter>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace magpie;
+using namespace magpie::training;
+
+namespace {
+// A 160 x 120 picture: a background and a shape, different for each `kind`.
+void paint(const QString &path, int kind)
+{
+    QImage img(160, 120, QImage::Format_RGB32);
+    img.fill(QColor::fromHsv((kind * 67) % 360, 60, 230));
+    QPainter p(&img);
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor::fromHsv((kind * 131 + 90) % 360, 220, 120));
+    if (kind % 2) p.drawEllipse(20 + kind * 7, 15, 90, 90);
+    else p.drawRect(30, 10 + kind * 5, 100, 60);
+    p.end();
+    QVERIFY(img.save(path));
+}
+
+std::vector<float> embeddingOf(const Library &lib, ImageId id)
+{
+    const EmbeddingLookup lookup = openEmbeddingCache(lib.cacheDir());
+    if (!lookup) return {};
+    return lookup(id).value_or(std::vector<float>());
+}
+
+ImageId idOf(const Library &lib, const QString &relPath)
+{
+    for (const ImageRecord &im : lib.images(ImageStatus::Ok))
+        if (im.relPath == relPath) return im.id;
+    return 0;
+}
+} // namespace
+
+class TestCurator : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void changedFileGetsANewEmbedding();
+};
+
+void TestCurator::changedFileGetsANewEmbedding()
+{
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("images"));
+    QVERIFY(QDir().mkpath(folder));
+    for (int i = 0; i < 4; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
+    QVERIFY2(lib, qPrintable(err));
+    QCOMPARE(importFolder(*lib, folder).added, qint64(4));
+    const ImageId changed = idOf(*lib, QStringLiteral("img1.png"));
+    const ImageId same = idOf(*lib, QStringLiteral("img2.png"));
+    QVERIFY(changed && same);
+
+    EmbedReport r;
+    {
+        Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+        QVERIFY2(cur.embed(&r), qPrintable(cur.lastError()));
+        QCOMPARE(r.embedded, qint64(4));
+        // more like this: the three other images, best first, never the image itself
+        const auto near = cur.similar(changed, 10);
+        QCOMPARE(near.size(), 3);
+        for (const auto &[id, cosine] : near) QVERIFY(id != changed);
+        QVERIFY(near[0].second >= near[1].second);
+    }
+    const std::vector<float> before = embeddingOf(*lib, changed);
+    const std::vector<float> sameBefore = embeddingOf(*lib, same);
+    QVERIFY(!before.empty());
+
+    // The file changes in place (another picture, same path) and is imported again.
+    const QString file = folder + QStringLiteral("/img1.png");
+    paint(file, 7);
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.setFileTime(QFileInfo(file).lastModified().addSecs(10), QFileDevice::FileModificationTime));
+    f.close();
+    QCOMPARE(importFolder(*lib, folder).updated, qint64(1));
+    QCOMPARE(idOf(*lib, QStringLiteral("img1.png")), changed); // same image, new content
+
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    QVERIFY2(cur.embed(&r), qPrintable(cur.lastError()));
+    QCOMPARE(r.embedded, qint64(1)); // only the changed file
+    QCOMPARE(r.cached, qint64(3));
+    const std::vector<float> after = embeddingOf(*lib, changed);
+    QCOMPARE(after.size(), before.size());
+    float diff = 0;
+    for (size_t i = 0; i < after.size(); ++i) diff = std::max(diff, std::abs(after[i] - before[i]));
+    QVERIFY2(diff > 1e-2f, qPrintable(QString::number(diff)));
+    QCOMPARE(embeddingOf(*lib, same), sameBefore);
+    // The superseded row is never an answer: still three distinct other images.
+    const auto near = cur.similar(same, 10);
+    QCOMPARE(near.size(), 3);
+    QVERIFY(cur.embed(&r));
+    QCOMPARE(r.embedded, qint64(0));
+
+    // A cache from before content keys (no .key file) is adopted, not re-embedded.
+    const QStringList keys = QDir(lib->cacheDir()).entryList({QStringLiteral("embeddings-*.key")});
+    QCOMPARE(keys.size(), 1);
+    QVERIFY(QFile::remove(lib->cacheDir() + QLatin1Char('/') + keys.first()));
+    Curator legacy(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    QVERIFY(legacy.embed(&r));
+    QCOMPARE(r.embedded, qint64(0));
+    QCOMPARE(r.cached, qint64(4));
+    QVERIFY(QFile::exists(lib->cacheDir() + QLatin1Char('/') + keys.first()));
+}
+
+QTEST_MAIN(TestCurator)
+#include "tst_curator.moc"
