@@ -1,6 +1,7 @@
 #include "training/head.h"
 
 #include "training/backboneformat.h"
+#include "training/halfkernels.h"
 #include "training/torchincludes.h"
 
 #include <algorithm>
@@ -48,6 +49,7 @@ struct Head::Impl
     at::Tensor mean, invStd;        // dim
     at::Tensor w1, b1, w2, b2;      // hidden == 0: only w2 (C x dim), b2
     at::Tensor foldedW, foldedB;    // logistic head with standardisation folded in
+    std::unique_ptr<LinearHalf> linear; // the folded logistic head for float16 rows
 
     at::Tensor logits(const at::Tensor &x) const
     {
@@ -61,6 +63,7 @@ struct Head::Impl
         if (hidden == 0) {
             foldedW = (w2 * invStd).contiguous();
             foldedB = (b2 - at::mv(foldedW, mean)).contiguous();
+            linear = std::make_unique<LinearHalf>(foldedW.data_ptr<float>(), foldedB.data_ptr<float>(), classes, dim);
         }
     }
 };
@@ -241,6 +244,24 @@ void Head::scoreFloat(const float *rows, std::int64_t n, float *probs) const
 
 void Head::scoreHalf(const std::uint16_t *rows, std::int64_t n, float *probs) const
 {
+    if (d->linear) {
+        // Logistic head: no torch in the loop. Every thread takes a contiguous
+        // share of the rows in blocks of 240, whose logits stay in L1 for the
+        // softmax (the whole pass allocates nothing).
+        const LinearHalf &linear = *d->linear;
+        const int C = d->classes;
+        const int D = d->dim;
+        const int threads = n >= 4096 ? std::max(1, at::get_num_threads()) : 1;
+        parallelRanges(n, threads, [&](std::int64_t from, std::int64_t to) {
+            constexpr std::int64_t kBlock = 240;
+            for (std::int64_t s = from; s < to; s += kBlock) {
+                const std::int64_t m = std::min(kBlock, to - s);
+                linear.logits(rows + s * D, m, probs + s * C);
+                softmaxRows(probs + s * C, m, C);
+            }
+        });
+        return;
+    }
     at::InferenceMode g;
     for (std::int64_t s = 0; s < n; s += kChunk) {
         const std::int64_t m = std::min(kChunk, n - s);
@@ -340,30 +361,6 @@ std::unique_ptr<Head> Head::load(const std::string &path, std::string *error)
         m.w1 = m.w1.view({m.hidden, m.dim});
     m.fold();
     return h;
-}
-
-std::vector<std::pair<std::int64_t, float>> nearestHalf(const std::uint16_t *rows, std::int64_t n, int dim,
-                                                       const float *query, int k)
-{
-    at::InferenceMode g;
-    at::Tensor q = at::from_blob(const_cast<float *>(query), {dim}, at::kFloat).clone();
-    q = q / (q.norm() + 1e-12);
-    std::vector<std::pair<std::int64_t, float>> best;
-    for (std::int64_t s = 0; s < n; s += kChunk) {
-        const std::int64_t m = std::min(kChunk, n - s);
-        const at::Tensor x = rowsHalf(rows + s * dim, m, dim);
-        const at::Tensor sim = at::mv(x, q) / (x.norm(2, {1}) + 1e-12);
-        const int kk = static_cast<int>(std::min<std::int64_t>(k, m));
-        const auto top = at::topk(sim, kk);
-        const at::Tensor v = std::get<0>(top).contiguous(), i = std::get<1>(top).contiguous();
-        for (int j = 0; j < kk; ++j)
-            best.emplace_back(s + i.data_ptr<std::int64_t>()[j], v.data_ptr<float>()[j]);
-        std::partial_sort(best.begin(), best.begin() + std::min<std::size_t>(best.size(), static_cast<std::size_t>(k)),
-                          best.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
-        if (best.size() > static_cast<std::size_t>(k))
-            best.resize(static_cast<std::size_t>(k));
-    }
-    return best;
 }
 
 std::vector<float> maxCosineToSet(const std::uint16_t *rows, std::int64_t n, int dim, const float *set, int m)

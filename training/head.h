@@ -70,10 +70,6 @@ private:
     std::unique_ptr<Impl> d;
 };
 
-// Exact cosine nearest neighbours of `query` among n half rows (chunked, all
-// cores). Returns up to k (row, cosine) pairs, best first.
-std::vector<std::pair<std::int64_t, float>> nearestHalf(const std::uint16_t *rows, std::int64_t n, int dim,
-                                                       const float *query, int k);
 // For every row, the largest cosine to any of the m float vectors in `set`
 // (m x dim). Used by the "novel" queue.
 std::vector<float> maxCosineToSet(const std::uint16_t *rows, std::int64_t n, int dim, const float *set, int m);

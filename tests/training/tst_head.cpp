@@ -1,5 +1,5 @@
 // Heads on embeddings, their checkpoints, the embedding cache and the
-// similarity search, on small synthetic data.
+// novelty distance, on small synthetic data (similarity search: tests/core/tst_similarityindex).
 #include "training/embeddingstore.h"
 #include "training/engine.h"
 #include "training/head.h"
@@ -8,6 +8,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 using namespace magpie::training;
@@ -22,7 +24,9 @@ private Q_SLOTS:
     void negativesPushDown();
     void checkpointRoundTripAndCorruption();
     void storeIsIncrementalAndPersistent();
-    void nearestFindsItself();
+    void halfScoresMatchFloat_data();
+    void halfScoresMatchFloat();
+    void novelDistanceFindsItself();
 };
 
 namespace {
@@ -145,19 +149,65 @@ void TestHead::storeIsIncrementalAndPersistent()
     QVERIFY(!EmbeddingStore::open(dir.path().toStdString(), "v1", 8, &err));
 }
 
-void TestHead::nearestFindsItself()
+// scoreHalf (AVX2 kernel or scalar loop, several threads for large n) gives
+// the probabilities scoreFloat gives for the same half-rounded rows, for row
+// counts that are not multiples of the kernel's 3 / 6 rows or 240-row blocks.
+void TestHead::halfScoresMatchFloat_data()
+{
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<int>("hidden");
+    QTest::addColumn<int>("rows");
+    QTest::newRow("binary") << 2 << 0 << 5001;
+    QTest::newRow("3 classes") << 3 << 0 << 1001;
+    QTest::newRow("27 classes") << 27 << 0 << 9001;
+    QTest::newRow("mlp") << 4 << 16 << 501;
+}
+
+void TestHead::halfScoresMatchFloat()
+{
+    QFETCH(int, classes);
+    QFETCH(int, hidden);
+    QFETCH(int, rows);
+    std::vector<Example> ex;
+    const auto train = blobs(classes, 10, &ex);
+    HeadConfig cfg;
+    cfg.numClasses = classes;
+    cfg.hidden = hidden;
+    cfg.steps = 30;
+    std::string err;
+    auto h = Head::train(train.data(), classes * 10, kDim, ex, cfg, &err);
+    QVERIFY2(h, err.c_str());
+    std::mt19937 rng(3);
+    std::normal_distribution<float> g(0, 2);
+    std::vector<std::uint16_t> half(static_cast<std::size_t>(rows * kDim));
+    std::vector<float> rounded(half.size());
+    for (std::size_t i = 0; i < half.size(); ++i) {
+        half[i] = floatToHalf(g(rng));
+        rounded[i] = halfToFloat(half[i]);
+    }
+    std::vector<float> a(static_cast<std::size_t>(rows * classes)), b(a.size());
+    h->scoreHalf(half.data(), rows, a.data());
+    h->scoreFloat(rounded.data(), rows, b.data());
+    float worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    QVERIFY2(worst < 1e-5f, qPrintable(QString::number(worst)));
+    for (int r = 0; r < rows; r += 97) {
+        float sum = 0;
+        for (int c = 0; c < classes; ++c) sum += a[static_cast<std::size_t>(r * classes + c)];
+        QVERIFY(std::abs(sum - 1.0f) < 1e-5f);
+    }
+}
+
+void TestHead::novelDistanceFindsItself()
 {
     std::vector<Example> ex;
     const auto x = blobs(3, 50, &ex);
     std::vector<std::uint16_t> half(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) half[i] = floatToHalf(x[i]);
-    const auto nn = nearestHalf(half.data(), 150, kDim, x.data() + 77 * kDim, 5);
-    QCOMPARE(int(nn.size()), 5);
-    QCOMPARE(nn[0].first, std::int64_t(77));
-    QVERIFY(nn[0].second > 0.999f);
-    for (const auto &p : nn) QCOMPARE(p.first / 50, std::int64_t(1));
-    const auto mx = maxCosineToSet(half.data(), 150, kDim, x.data(), 1);
-    QVERIFY(mx[0] > 0.999f);
+    const auto mx = maxCosineToSet(half.data(), 150, kDim, x.data() + 77 * kDim, 1);
+    QVERIFY(mx[77] > 0.999f);
+    for (int r = 0; r < 150; ++r)
+        if (r / 50 != 1) QVERIFY(mx[static_cast<std::size_t>(r)] < mx[77]);
 }
 
 QTEST_GUILESS_MAIN(TestHead)
