@@ -167,8 +167,35 @@ void MainWindow::startTraining()
                     m_controller->refreshQueue(props); // the current image stays
                 }
             });
+    connect(m_trainer, &training::TrainingWorker::similarFound, this, [this](qint64 image, const QVector<qint64> &near) {
+        if (near.isEmpty())
+            return statusBar()->showMessage(tr("No other embedded images yet."), 5000);
+        QString file;
+        QString err;
+        if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+            if (const auto rec = lib->image(image))
+                file = QFileInfo(rec->relPath).fileName();
+        makeCollection(tr("More like %1").arg(file.isEmpty() ? QString::number(image) : file),
+                       QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()));
+    });
     m_trainer->requestEmbed();
 #endif
+}
+
+void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what)
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return statusBar()->showMessage(err, 8000);
+    QString name = title;
+    for (int i = 2; collections::find(*lib, name); ++i)
+        name = QStringLiteral("%1 (%2)").arg(title).arg(i);
+    const qint64 id = lib->createCollection(name, name);
+    lib->setCollectionItems(id, ids);
+    lib.reset();
+    m_collections->reload();
+    statusBar()->showMessage(tr("Made the collection \u201c%1\u201d from %2.").arg(name, what), 8000);
 }
 
 QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &list) const
@@ -365,20 +392,25 @@ void MainWindow::buildMenus()
         const QVector<ImageId> ids = m_controller->upcomingIds(36);
         if (ids.isEmpty())
             return statusBar()->showMessage(tr("The queue is empty."), 5000);
-        QString err;
-        auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
-        if (!lib)
-            return statusBar()->showMessage(err, 8000);
-        QString name = tr("%1 \u2014 %2 queue").arg(m_controller->category().name, m_controller->mode());
-        const QString base = name;
-        for (int i = 2; collections::find(*lib, name); ++i)
-            name = QStringLiteral("%1 (%2)").arg(base).arg(i);
-        const qint64 id = lib->createCollection(name, name);
-        lib->setCollectionItems(id, ids);
-        lib.reset();
-        m_collections->reload();
-        statusBar()->showMessage(tr("Made the collection \u201c%1\u201d from the next %2 images of the queue.").arg(name).arg(ids.size()), 8000);
+        makeCollection(tr("%1 \u2014 %2 queue").arg(m_controller->category().name, m_controller->mode()), ids,
+                       tr("the next %1 images of the queue").arg(ids.size()));
     });
+    // More like this: the image on screen and its 35 nearest neighbours by
+    // embedding, found by the training worker (core's similarity index).
+    [[maybe_unused]] QAction *like = view->addAction(tr("Collection: More &Like This (36)"), this, [this] {
+#ifdef MAGPIE_HAVE_TRAINING
+        const ImageId id = m_controller->current().image.id;
+        if (!id)
+            return statusBar()->showMessage(tr("No image on screen."), 5000);
+        if (!m_trainer)
+            return statusBar()->showMessage(tr("More like this needs the training engine's embeddings."), 5000);
+        m_trainer->requestSimilar(id, 35);
+#endif
+    });
+    like->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+#ifndef MAGPIE_HAVE_TRAINING
+    like->setEnabled(false);
+#endif
 
     QMenu *model = menuBar()->addMenu(tr("&Model"));
     [[maybe_unused]] QAction *deep = model->addAction(tr("&Deep Pass (fine-tune the backbone)"), this, [this] {

@@ -89,6 +89,9 @@ private:
 
     void setUpTraining();
     void startTraining(); // for the library just opened
+    // A new collection named `title` (made unique) holding `ids`; `what` says
+    // in the status bar where they came from.
+    void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what);
     QVector<Proposal> toProposals(const QVector<training::Suggestion> &list) const;
     void onModelReady(qint64 version, const QString &metricsJson);
 

@@ -1,4 +1,4 @@
-// The GUI-side training service: embed, train and suggest on a worker thread,
+// The GUI-side training service: embed, train, suggest and more-like-this on a worker thread,
 // on a tiny library made from the backbone test images.
 #include "core/importer.h"
 #include "core/library.h"
@@ -59,6 +59,16 @@ void TestTrainingWorker::embedTrainSuggest()
     const auto list = suggested.first().at(1).value<QVector<Suggestion>>();
     QCOMPARE(list.size(), 1); // only the unanswered image
     QVERIFY(list.first().path.endsWith(QStringLiteral("themes_img_00007.png")));
+
+    // More like this (the GUI's Queue > More Like This): the other four images.
+    QSignalSpy similar(&worker, &TrainingWorker::similarFound);
+    const ImageId seed = list.first().imageId;
+    worker.requestSimilar(seed, 10);
+    QTRY_COMPARE_WITH_TIMEOUT(similar.size() + failed.size(), 1, 60000);
+    QCOMPARE(similar.first().at(0).toLongLong(), seed);
+    const auto near = similar.first().at(1).value<QVector<qint64>>();
+    QCOMPARE(near.size(), 4);
+    QVERIFY(!near.contains(seed));
     QCOMPARE(failed.size(), 0);
 }
 

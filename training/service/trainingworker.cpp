@@ -66,6 +66,18 @@ public:
         }
         Q_EMIT m_owner->suggested(id, m_curator->suggest(*cat, q, n, cls));
     }
+    void similar(ImageId image, int n)
+    {
+        if (!ready(QStringLiteral("similar"))) return;
+        const auto list = m_curator->similar(image, n);
+        if (list.isEmpty() && !m_curator->lastError().isEmpty()) {
+            Q_EMIT m_owner->failed(QStringLiteral("similar"), m_curator->lastError());
+            return;
+        }
+        QVector<qint64> ids;
+        for (const auto &[id, cosine] : list) ids << id;
+        Q_EMIT m_owner->similarFound(image, ids);
+    }
 
     ~Job() override
     {
@@ -86,6 +98,7 @@ TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbo
     qRegisterMetaType<EmbedReport>();
     qRegisterMetaType<TrainReport>();
     qRegisterMetaType<QVector<Suggestion>>();
+    qRegisterMetaType<QVector<qint64>>();
     m_thread->setObjectName(QStringLiteral("magpie-training"));
     m_job = new Job(this, libraryPath, backbonePath);
     m_job->moveToThread(m_thread.get());
@@ -122,6 +135,11 @@ void TrainingWorker::requestSuggest(CategoryId category, Queue queue, int n, Cla
 {
     QMetaObject::invokeMethod(m_job, [j = m_job, category, queue, n, onlyClass] { j->suggest(category, queue, n, onlyClass); },
                               Qt::QueuedConnection);
+}
+
+void TrainingWorker::requestSimilar(ImageId image, int n)
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job, image, n] { j->similar(image, n); }, Qt::QueuedConnection);
 }
 
 void TrainingWorker::cancel()

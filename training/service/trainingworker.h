@@ -32,6 +32,9 @@ public:
     void requestEmbed();
     void requestTrain(CategoryId category, const TrainOptions &options = {});
     void requestSuggest(CategoryId category, Queue queue, int n, ClassId onlyClass = 0);
+    // "More like this": the n images nearest to `image` (Curator::similar),
+    // answered by similarFound().
+    void requestSimilar(ImageId image, int n);
     void cancel();
 
 Q_SIGNALS:
@@ -39,6 +42,7 @@ Q_SIGNALS:
     void embedded(const magpie::training::EmbedReport &report);
     void trained(const magpie::training::TrainReport &report);
     void suggested(qint64 category, const QVector<magpie::training::Suggestion> &suggestions);
+    void similarFound(qint64 image, const QVector<qint64> &neighbours); // best first
     void failed(const QString &job, const QString &message);
 
 private:
