@@ -599,8 +599,13 @@ bool SimilarityIndex::Impl::run(const HalfRows &rows, const std::atomic<bool> *c
             // a row for 256 values), scanned by table look-ups.
             int subQuantizers = std::max(1, std::min(options.codeBytes, reduced));
             while (reduced % subQuantizers != 0) --subQuantizers;
-            next->ivf = std::make_unique<faiss::IndexIVFPQ>(quantizer, reduced, std::size_t(lists),
-                                                            std::size_t(subQuantizers), 8);
+            auto ivfpq = std::make_unique<faiss::IndexIVFPQ>(quantizer, reduced, std::size_t(lists),
+                                                             std::size_t(subQuantizers), 8);
+            // Small (forced) libraries have fewer training rows than FAISS
+            // recommends; it then works as well, but warns on stderr.
+            ivfpq->cp.min_points_per_centroid = 1;
+            ivfpq->pq.cp.min_points_per_centroid = 1;
+            next->ivf = std::move(ivfpq);
             next->ivf->own_fields = true;
             next->ivf->cp.niter = 10;
             next->ivf->train(nTrain, xr.data());

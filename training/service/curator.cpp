@@ -168,7 +168,11 @@ struct Curator::Impl
         if (!similarity && store) {
             std::string path = store->dataPath();
             path.replace(path.size() - 4, 4, ".sim"); // "...f16" -> "...sim"
-            similarity = std::make_unique<SimilarityIndex>(QString::fromStdString(path));
+            SimilarityIndexOptions options;
+            bool set = false; // $MAGPIE_SIMILARITY_EXACT_BELOW: another threshold (tests, tuning)
+            const int below = qEnvironmentVariableIntValue("MAGPIE_SIMILARITY_EXACT_BELOW", &set);
+            if (set) options.exactBelow = below;
+            similarity = std::make_unique<SimilarityIndex>(QString::fromStdString(path), options);
         }
         return similarity.get();
     }
