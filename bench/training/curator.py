@@ -131,11 +131,24 @@ def themes(a):
         seeds = [[f, 'yes', ''] for f in rng.sample(pos, 20)] + [[f, 'no', ''] for f in rng.sample(neg, a.negatives)]
         answer(a.cli, lib, theme, seeds, os.path.join(a.work, 'ans.csv'))
         tr = run(a.cli, lib, 'train', '-c', theme, '--fast')
-        sug = run(a.cli, lib, 'suggest', '-c', theme, '--queue', 'harvest', '-n', 100)['suggestions']
+        if a.deep_epochs > 0:
+            tr = run(a.cli, lib, 'train', '-c', theme, '--deep', '--epochs', a.deep_epochs, '--time-box', 600)
         truth = {r['file']: r[theme] == '1' for r in rows}
+        if a.rounds <= 1:
+            sug = run(a.cli, lib, 'suggest', '-c', theme, '--queue', 'harvest', '-n', 100)['suggestions']
+        else:  # the person answers each batch of proposals and the model is retrained in between
+            sug = []
+            for k in range(a.rounds):
+                batch = run(a.cli, lib, 'suggest', '-c', theme, '--queue', 'harvest', '-n', 100 // a.rounds)['suggestions']
+                sug += batch
+                answer(a.cli, lib, theme, [[os.path.basename(s['path']), 'yes' if truth[os.path.basename(s['path'])] else 'no', '']
+                                           for s in batch], os.path.join(a.work, 'ans.csv'))
+                run(a.cli, lib, 'train', '-c', theme, '--fast', '--no-validate')
         hits = sum(truth[os.path.basename(s['path'])] for s in sug)
         print(json.dumps({'figure': 'themes_precision_at_100', 'theme': theme, 'positives_in_archive': len(pos),
+                          'rounds': a.rounds, 'best_possible': min(len(sug), len(pos) - 20) / max(1, len(sug)),
                           'seed_positives': 20, 'seed_negatives': a.negatives, 'proposals': len(sug),
+                          'backbone': a.backbone, 'deep_epochs': a.deep_epochs,
                           'precision': hits / max(1, len(sug)), 'cv_accuracy': tr.get('metrics', {}).get('accuracy')}), flush=True)
 
 if __name__ == '__main__':
@@ -151,5 +164,7 @@ if __name__ == '__main__':
     ap.add_argument('--batch', type=int, default=27)
     ap.add_argument('--themes', default='portrait,animal,food')
     ap.add_argument('--negatives', type=int, default=20)
+    ap.add_argument('--rounds', type=int, default=1, help='themes: answer the 100 proposals in this many batches, retraining between')
+    ap.add_argument('--deep-epochs', type=int, default=0, help='themes: a deep pass of N epochs after the fast head')
     a = ap.parse_args()
     (letters if a.task == 'letters' else themes)(a)
