@@ -91,7 +91,7 @@ float halfScalar(std::uint16_t h)
     return f;
 }
 
-void halfToFloat(const std::uint16_t *in, float *out, std::int64_t n)
+[[maybe_unused]] void halfToFloat(const std::uint16_t *in, float *out, std::int64_t n)
 {
 #ifdef MAGPIE_X86
     if (haveAvx2())
@@ -198,7 +198,7 @@ std::uint64_t fingerprint(const HalfRows &rows, std::int64_t n)
     return h;
 }
 
-int autoLists(std::int64_t rows)
+[[maybe_unused]] int autoLists(std::int64_t rows) // unused without FAISS
 {
     const double target = std::sqrt(double(std::max<std::int64_t>(rows, 1)));
     int lists = 64;
@@ -302,7 +302,7 @@ struct SimilarityIndex::Impl
     // The published index if it belongs to `rows`, loading it on first use.
     std::shared_ptr<const AnnState> current(const HalfRows &rows);
     std::shared_ptr<AnnState> load(QString *why) const;
-    bool save(const AnnState &s, QString *error) const;
+    [[maybe_unused]] bool save(const AnnState &s, QString *error) const;
     bool run(const HalfRows &rows, const std::atomic<bool> *cancel, QString *error);
     void startWorker();
 };
