@@ -9,6 +9,7 @@
 #include "training/service/curator.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -99,6 +100,21 @@ QVector<QStringList> readCsv(const QString &path, QString *error)
     return rows;
 }
 
+// A progress callback that draws the CLI's progress bar with a rate since its creation.
+training::ProgressFn progressBar(const Context &c, const QString &phase)
+{
+    auto timer = std::make_shared<QElapsedTimer>();
+    timer->start();
+    return [&c, phase, timer](qint64 done, qint64 total) {
+        ImportProgress ip;
+        ip.done = done;
+        ip.total = total;
+        ip.phase = phase;
+        ip.perSecond = timer->elapsed() > 0 ? done * 1000.0 / timer->elapsed() : 0;
+        c.progress(ip);
+    };
+}
+
 std::unique_ptr<Curator> makeCurator(const Context &c, Library &lib, const QCommandLineParser &p, int *exit)
 {
     auto cur = std::make_unique<Curator>(lib, p.value(kBackboneOpt));
@@ -125,16 +141,7 @@ int cmdEmbed(const Context &c)
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
     training::EmbedReport r;
-    QElapsedTimer t;
-    t.start();
-    const bool ok = cur->embed(&r, [&](qint64 done, qint64 total) {
-        ImportProgress ip;
-        ip.done = done;
-        ip.total = total;
-        ip.phase = QStringLiteral("embedding");
-        ip.perSecond = t.elapsed() > 0 ? done * 1000.0 / t.elapsed() : 0;
-        c.progress(ip);
-    }, c.cancel, p.value(batch).toInt());
+    const bool ok = cur->embed(&r, progressBar(c, QStringLiteral("embedding")), c.cancel, p.value(batch).toInt());
     c.endProgress();
     if (!ok) {
         c.error(cur->lastError());
@@ -199,16 +206,7 @@ int cmdTrain(const Context &c)
     o.lr = p.value(lr).toFloat();
     o.validate = !p.isSet(noVal);
     training::TrainReport r;
-    QElapsedTimer t;
-    t.start();
-    const bool ok = cur->train(*cat, o, &r, c.cancel, [&](qint64 done, qint64 total) {
-        ImportProgress ip;
-        ip.done = done;
-        ip.total = total;
-        ip.phase = QStringLiteral("deep pass");
-        ip.perSecond = t.elapsed() > 0 ? done * 1000.0 / t.elapsed() : 0;
-        c.progress(ip);
-    });
+    const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
     c.endProgress();
     if (!ok) {
         c.error(cur->lastError());
