@@ -245,20 +245,31 @@ Curator::Curator(Library &library, const QString &backbone) : d(std::make_unique
 Curator::~Curator() = default;
 QString Curator::lastError() const { return d->error; }
 
+namespace {
+// An installed backbone file: next to the executable (../share/magpie/backbones),
+// then `inTree` (the build or source tree), then ~/.cache/magpie/backbones.
+QString findBackboneFile(const QString &fileName, const QString &inTree)
+{
+    QStringList candidates;
+    if (QCoreApplication::instance())
+        candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/backbones/") + fileName;
+    if (!inTree.isEmpty()) candidates << inTree;
+    candidates << QDir::homePath() + QStringLiteral("/.cache/magpie/backbones/") + fileName;
+    for (const QString &c : candidates)
+        if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
+    return {};
+}
+} // namespace
+
 QString Curator::defaultBackbonePath()
 {
     const QString env = qEnvironmentVariable("MAGPIE_BACKBONE");
     if (!env.isEmpty()) return env;
-    QStringList candidates;
-    if (QCoreApplication::instance())
-        candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/backbones/mnv2-b10.mbb");
 #ifdef MAGPIE_BUILD_BACKBONE_FILE
-    candidates << QStringLiteral(MAGPIE_BUILD_BACKBONE_FILE);
+    return findBackboneFile(QStringLiteral("mnv2-b10.mbb"), QStringLiteral(MAGPIE_BUILD_BACKBONE_FILE));
+#else
+    return findBackboneFile(QStringLiteral("mnv2-b10.mbb"), {});
 #endif
-    candidates << QDir::homePath() + QStringLiteral("/.cache/magpie/backbones/mnv2-b10.mbb");
-    for (const QString &c : candidates)
-        if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
-    return {};
 }
 
 QStringList Curator::backboneNames() { return {QStringLiteral("general"), QStringLiteral("letters")}; }
@@ -267,16 +278,11 @@ QString Curator::resolveBackbone(const QString &nameOrPath)
 {
     if (nameOrPath.isEmpty() || nameOrPath == u"general" || nameOrPath == u"default") return defaultBackbonePath();
     if (nameOrPath == u"letters") {
-        QStringList candidates;
-        if (QCoreApplication::instance())
-            candidates << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/magpie/backbones/letters.mbb");
 #ifdef MAGPIE_SOURCE_BACKBONE_DIR
-        candidates << QStringLiteral(MAGPIE_SOURCE_BACKBONE_DIR "/letters.mbb");
+        return findBackboneFile(QStringLiteral("letters.mbb"), QStringLiteral(MAGPIE_SOURCE_BACKBONE_DIR "/letters.mbb"));
+#else
+        return findBackboneFile(QStringLiteral("letters.mbb"), {});
 #endif
-        candidates << QDir::homePath() + QStringLiteral("/.cache/magpie/backbones/letters.mbb");
-        for (const QString &c : candidates)
-            if (QFileInfo::exists(c)) return QFileInfo(c).absoluteFilePath();
-        return {};
     }
     return QFileInfo::exists(nameOrPath) ? QFileInfo(nameOrPath).absoluteFilePath() : QString();
 }
