@@ -489,13 +489,22 @@ std::vector<Neighbour> SimilarityIndex::search(const HalfRows &rows, const float
         faiss::SearchParametersIVF params;
         params.nprobe = d->options.probes > 0 ? std::size_t(d->options.probes)
                                               : std::max<std::size_t>(1, s->ivf->nlist / 4);
-        s->ivf->search(1, reduced.data(), want, dist.data(), labels.data(), &params);
-        tail = std::min(s->indexed, rows.rows);
-        for (faiss::Index::idx_t r : labels)
-            if (r >= 0 && r < tail && (!accept || accept(r)))
-                top.push(r, cosineOf(rows, r, q.data()));
-        info->approximate = true;
-        info->indexedRows = tail;
+        bool searched = true;
+        try {
+            s->ivf->search(1, reduced.data(), want, dist.data(), labels.data(), &params);
+        } catch (const std::exception &) {
+            // FAISS's interrupt callback is process-wide: while another index's
+            // update is being cancelled, this search throws too. Answer exactly.
+            searched = false;
+        }
+        if (searched) {
+            tail = std::min(s->indexed, rows.rows);
+            for (faiss::Index::idx_t r : labels)
+                if (r >= 0 && r < tail && (!accept || accept(r)))
+                    top.push(r, cosineOf(rows, r, q.data()));
+            info->approximate = true;
+            info->indexedRows = tail;
+        }
     }
 #endif
     scanExact(rows, q.data(), tail, rows.rows, accept, &top);
