@@ -777,6 +777,7 @@ QVector<QPair<ImageId, float>> Curator::similar(ImageId image, int n)
 {
     QVector<QPair<ImageId, float>> out;
     if (!d->ensureStore()) return out;
+    d->error.clear(); // an empty answer is an error only if this call says so
     const EmbeddingStore &st = *d->store;
     const std::int64_t row = st.rowOf(image);
     if (row < 0) {
