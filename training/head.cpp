@@ -50,6 +50,7 @@ struct Head::Impl
     at::Tensor w1, b1, w2, b2;      // hidden == 0: only w2 (C x dim), b2
     at::Tensor foldedW, foldedB;    // logistic head with standardisation folded in
     std::unique_ptr<LinearHalf> linear; // the folded logistic head for float16 rows
+    bool blended = false;               // not saved: only a report of train()
 
     at::Tensor logits(const at::Tensor &x) const
     {
@@ -72,6 +73,8 @@ Head::Head() : d(std::make_unique<Impl>()) {}
 Head::~Head() = default;
 int Head::numClasses() const { return d->classes; }
 int Head::dim() const { return d->dim; }
+bool Head::isLogistic() const { return d->hidden == 0; }
+bool Head::blendedWithPrior() const { return d->blended; }
 
 std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vector<Example> &examples,
                                   const HeadConfig &cfg, std::string *error)
@@ -166,6 +169,23 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
             if (t->defined())
                 *t = t->detach().contiguous();
         m.fold();
+        const Head *prior = cfg.prior;
+        if (prior && cfg.hidden == 0 && prior->d->hidden == 0 && prior->d->dim == dim &&
+            static_cast<int>(cfg.priorClassRows.size()) == C &&
+            std::all_of(cfg.priorClassRows.begin(), cfg.priorClassRows.end(),
+                        [prior](int r) { return r >= 0 && r < prior->d->classes; })) {
+            // Both heads are linear in the raw features once their standardisation
+            // is folded in, so the blend is one logistic head on raw features.
+            const double w = std::clamp(static_cast<double>(cfg.priorWeight), 0.0, 1.0);
+            std::vector<std::int64_t> pr(cfg.priorClassRows.begin(), cfg.priorClassRows.end());
+            const at::Tensor sel = at::tensor(pr, at::kLong);
+            m.w2 = ((1 - w) * m.foldedW + w * prior->d->foldedW.index_select(0, sel)).contiguous();
+            m.b2 = ((1 - w) * m.foldedB + w * prior->d->foldedB.index_select(0, sel)).contiguous();
+            m.mean = at::zeros({dim});
+            m.invStd = at::ones({dim});
+            m.fold();
+            m.blended = true;
+        }
         return h;
     } catch (const std::exception &e) {
         if (error) *error = std::string("training failed: ") + e.what();

@@ -18,6 +18,8 @@ struct Example
     bool positive = true;
 };
 
+class Head;
+
 struct HeadConfig
 {
     int numClasses = 2;
@@ -28,6 +30,15 @@ struct HeadConfig
     std::uint64_t seed = 1;
     std::vector<float> mean;   // feature standardisation; computed from the rows when empty
     std::vector<float> stddev;
+    // A prior: a logistic head trained elsewhere on the same features (e.g. the
+    // letters backbone's head, trained on tens of thousands of synthetic
+    // initials). When set, a logistic head trained on the answers is blended with
+    // it: logits = (1 - priorWeight) * answers' + priorWeight * prior's (a product
+    // of the two heads' probabilities). Class c of this head is row
+    // priorClassRows[c] of the prior. Ignored for an MLP head.
+    const Head *prior = nullptr;
+    std::vector<int> priorClassRows;
+    float priorWeight = 0.5f;
 };
 
 struct HeadMetrics
@@ -60,6 +71,8 @@ public:
 
     int numClasses() const;
     int dim() const;
+    bool isLogistic() const;
+    bool blendedWithPrior() const; // trained with HeadConfig::prior and it applied
     // Class probabilities (n x numClasses) for float or IEEE-half rows.
     void scoreFloat(const float *rows, std::int64_t n, float *probs) const;
     void scoreHalf(const std::uint16_t *rows, std::int64_t n, float *probs) const;

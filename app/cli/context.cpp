@@ -5,6 +5,7 @@
 
 #include <QFileInfo>
 #include <QJsonDocument>
+#include <QElapsedTimer>
 #include <QTextStream>
 
 #include <cstdio>
@@ -74,9 +75,19 @@ void Context::error(const QString &text) const
 
 void Context::progress(const ImportProgress &p) const
 {
-    if (quiet || !isatty(fileno(stderr)))
+    if (quiet)
         return;
     QTextStream err(stderr);
+    if (!isatty(fileno(stderr))) {
+        // A log file or a pipe: a plain line every 30 s and at the end, no bar.
+        static QElapsedTimer last;
+        const bool end = p.total > 0 && p.done >= p.total;
+        if (p.phase == u"listing" || (last.isValid() && last.elapsed() < 30000 && !end))
+            return;
+        last.start();
+        err << p.phase << ": " << p.done << '/' << p.total << "  " << int(p.perSecond) << " img/s\n" << Qt::flush;
+        return;
+    }
     if (p.phase == u"listing") {
         err << "\rlisting files\u2026" << Qt::flush;
         return;

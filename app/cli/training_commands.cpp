@@ -186,7 +186,11 @@ int cmdTrain(const Context &c)
     const QCommandLineOption tuneFrom(QStringLiteral("tune-from"),
                                       QStringLiteral("Deep: fine-tune blocks N..10 (default 9; lower N adapts more, costs more)."),
                                       QStringLiteral("N"), QStringLiteral("9"));
-    p.addOptions({fast, deep, epochs, tuneFrom, timeBox, hidden, steps, l2, lr, noVal});
+    const QCommandLineOption priorW(QStringLiteral("prior-weight"),
+                                    QStringLiteral("Weight of the backbone's prior head where it has one for the class set "
+                                                   "(the letters backbone: A-Z + none), 0..1 (default 0.5; 0: answers only)."),
+                                    QStringLiteral("X"), QStringLiteral("0.5"));
+    p.addOptions({fast, deep, epochs, tuneFrom, timeBox, hidden, steps, l2, lr, priorW, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -205,6 +209,7 @@ int cmdTrain(const Context &c)
     o.l2 = p.value(l2).toFloat();
     o.lr = p.value(lr).toFloat();
     o.validate = !p.isSet(noVal);
+    o.priorWeight = std::clamp(p.value(priorW).toDouble(), 0.0, 1.0);
     training::TrainReport r;
     const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
     c.endProgress();

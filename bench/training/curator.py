@@ -99,7 +99,7 @@ def letters(a):
         for k in checkpoints:
             target = k * len(classes)
             while len(answered) < target:
-                run(a.cli, lib, 'train', '-c', 'letters', '--fast', '--no-validate')
+                run(a.cli, lib, 'train', '-c', 'letters', '--fast', '--no-validate', '--prior-weight', a.prior_weight)
                 need = min(a.batch, target - len(answered))
                 sug = run(a.cli, lib, 'suggest', '-c', 'letters', '--queue', mode, '-n', 400, '--seed', rounds)['suggestions']
                 batch = []
@@ -111,9 +111,9 @@ def letters(a):
                 if not batch: break
                 answer(a.cli, lib, 'letters', batch, os.path.join(a.work, 'ans.csv'))
                 rounds += 1
-            tr = run(a.cli, lib, 'train', '-c', 'letters', '--fast')
+            tr = run(a.cli, lib, 'train', '-c', 'letters', '--fast', '--prior-weight', a.prior_weight)
             ev = run(a.cli, lib, 'eval', '-c', 'letters', '--truth', truth)
-            print(json.dumps({'figure': 'learning_curve', 'backbone': a.backbone, 'queue': mode, 'answers_per_class_target': k,
+            print(json.dumps({'figure': 'learning_curve', 'backbone': a.backbone, 'prior_weight': a.prior_weight, 'queue': mode, 'answers_per_class_target': k,
                               'answers': len(answered), 'min_per_class': min(per.values()),
                               'heldout_accuracy': ev.get('accuracy'), 'heldout_images': ev.get('evaluated'),
                               'cv_accuracy': tr.get('metrics', {}).get('accuracy'),
@@ -160,6 +160,8 @@ if __name__ == '__main__':
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--backbone', default='general', help='general | letters (magpie-cli backbone)')
     ap.add_argument('--modes', default='mix,random')
+    ap.add_argument('--prior-weight', type=float, default=0.5,
+                    help="letters: weight of the backbone's prior head (train --prior-weight; 0: answers only)")
     ap.add_argument('--checkpoints', default='5,10,20,30')
     ap.add_argument('--batch', type=int, default=27)
     ap.add_argument('--themes', default='portrait,animal,food')

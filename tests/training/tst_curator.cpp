@@ -4,12 +4,15 @@
 #include "core/embeddingcache.h"
 #include "core/importer.h"
 #include "core/library.h"
+#include "training/head.h"
 #include "training/service/curator.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QPainter>
 #include <QTemporaryDir>
 #include <QTest>
@@ -54,6 +57,7 @@ class TestCurator : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void changedFileGetsANewEmbedding();
+    void priorHeadBesideTheBackbone();
 };
 
 void TestCurator::changedFileGetsANewEmbedding()
@@ -120,6 +124,78 @@ void TestCurator::changedFileGetsANewEmbedding()
     QCOMPARE(r.embedded, qint64(0));
     QCOMPARE(r.cached, qint64(4));
     QVERIFY(QFile::exists(lib->cacheDir() + QLatin1Char('/') + keys.first()));
+}
+
+void TestCurator::priorHeadBesideTheBackbone()
+{
+    // A class set whose classes the backbone's prior head knows is blended with
+    // it (<file>.prior + <file>.prior.txt beside the backbone); a prior made for
+    // another backbone version, or for other classes, is not used.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("images"));
+    QVERIFY(QDir().mkpath(folder));
+    for (int i = 0; i < 6; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
+    QVERIFY2(lib, qPrintable(err));
+    QCOMPARE(importFolder(*lib, folder).added, qint64(6));
+    const QString bb = dir.filePath(QStringLiteral("bb.mbb"));
+    QVERIFY(QFile::copy(QStringLiteral(MAGPIE_BACKBONE_FILE), bb));
+    const auto cat = lib->createCategory(QStringLiteral("shapes"), CategoryKind::ClassSet,
+                                         {QStringLiteral("square"), QStringLiteral("round")});
+    QVERIFY(cat);
+    for (int i = 0; i < 6; ++i)
+        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), cat->id, cat->classes[i % 2].id}));
+    QString version;
+    {
+        Curator cur(*lib, bb);
+        EmbedReport r;
+        QVERIFY2(cur.embed(&r), qPrintable(cur.lastError()));
+        version = cur.backboneVersion();
+    }
+    // The prior: a head over the same embeddings, its rows in another order and
+    // with a class the set does not have.
+    const EmbeddingLookup lookup = openEmbeddingCache(lib->cacheDir());
+    QVERIFY(lookup);
+    std::vector<float> x;
+    std::vector<Example> ex;
+    int dim = 0;
+    for (int i = 0; i < 6; ++i) {
+        const auto e = lookup(idOf(*lib, QStringLiteral("img%1.png").arg(i)));
+        QVERIFY(e);
+        dim = static_cast<int>(e->size());
+        x.insert(x.end(), e->begin(), e->end());
+        ex.push_back({i, i % 2 ? 0 : 2, true}); // row 0 = round, row 2 = square
+    }
+    HeadConfig pc;
+    pc.numClasses = 3;
+    std::string e;
+    auto prior = Head::train(x.data(), 6, dim, ex, pc, &e);
+    QVERIFY2(prior, e.c_str());
+    QVERIFY(prior->save(dir.filePath(QStringLiteral("bb.prior")).toStdString(), &e));
+    auto writeMeta = [&](const QString &v, const QString &classes) {
+        QFile m(dir.filePath(QStringLiteral("bb.prior.txt")));
+        QVERIFY(m.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        m.write(QStringLiteral("# test prior\nbackbone %1\nclasses %2\n").arg(v, classes).toUtf8());
+    };
+    auto usedPrior = [&](double weight) -> QString {
+        Curator cur(*lib, bb);
+        TrainOptions o;
+        o.priorWeight = weight;
+        TrainReport r;
+        if (!cur.train(*cat, o, &r)) return QStringLiteral("failed: ") + cur.lastError();
+        const QJsonObject m = QJsonDocument::fromJson(r.metricsJson.toUtf8()).object();
+        return m.contains(QStringLiteral("prior")) ? m.value(QStringLiteral("prior")).toObject().value(QStringLiteral("file")).toString()
+                                                  : QString();
+    };
+    QCOMPARE(usedPrior(0.5), QString()); // no prior file yet
+    writeMeta(version, QStringLiteral("Round other Square"));
+    QCOMPARE(usedPrior(0.5), dir.filePath(QStringLiteral("bb.prior")));
+    QCOMPARE(usedPrior(0.0), QString()); // weight 0: answers only
+    writeMeta(version + QStringLiteral("x"), QStringLiteral("round other square"));
+    QCOMPARE(usedPrior(0.5), QString()); // made for another backbone
+    writeMeta(version, QStringLiteral("round other triangle"));
+    QCOMPARE(usedPrior(0.5), QString()); // does not know "square"
 }
 
 QTEST_MAIN(TestCurator)

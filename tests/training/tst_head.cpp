@@ -22,6 +22,7 @@ private Q_SLOTS:
     void learnsSeparableClasses_data();
     void learnsSeparableClasses();
     void negativesPushDown();
+    void priorBlend();
     void checkpointRoundTripAndCorruption();
     void storeIsIncrementalAndPersistent();
     void halfScoresMatchFloat_data();
@@ -91,6 +92,65 @@ void TestHead::negativesPushDown()
     float p[2];
     h->scoreFloat(x.data(), 1, p);
     QVERIFY(p[1] < 0.1f);
+}
+
+void TestHead::priorBlend()
+{
+    // A prior that knows classes 0-3 well (trained on many rows, classes in the
+    // prior's own order), answers that saw only two rows per class, one of them
+    // mislabelled: the blend follows the mapping of classes, its weight, and a
+    // saved blend scores the same after loading.
+    std::vector<Example> all;
+    const auto x = blobs(4, 20, &all);
+    HeadConfig pc;
+    pc.numClasses = 4;
+    std::string err;
+    std::vector<Example> permuted = all; // prior row r = class 3 - r
+    for (Example &e : permuted) e.cls = 3 - e.cls;
+    auto prior = Head::train(x.data(), 80, kDim, permuted, pc, &err);
+    QVERIFY2(prior, err.c_str());
+    std::vector<Example> few = {{0, 0, true}, {1, 0, true}, {20, 1, true}, {21, 1, true},
+                                {40, 2, true}, {41, 2, true}, {60, 3, true}, {61, 0, true}};
+    HeadConfig cfg;
+    cfg.numClasses = 4;
+    auto plain = Head::train(x.data(), 80, kDim, few, cfg, &err);
+    QVERIFY(plain && !plain->blendedWithPrior());
+    cfg.prior = prior.get();
+    cfg.priorClassRows = {3, 2, 1, 0};
+    auto accuracy = [&](const Head &h) {
+        std::vector<float> p(80 * 4);
+        h.scoreFloat(x.data(), 80, p.data());
+        int ok = 0;
+        for (int i = 0; i < 80; ++i)
+            ok += std::max_element(p.begin() + i * 4, p.begin() + i * 4 + 4) - (p.begin() + i * 4) == i / 20;
+        return ok;
+    };
+    cfg.priorWeight = 1.0f; // the prior alone, through the class mapping
+    auto onlyPrior = Head::train(x.data(), 80, kDim, few, cfg, &err);
+    QVERIFY(onlyPrior && onlyPrior->blendedWithPrior());
+    QCOMPARE(accuracy(*onlyPrior), 80);
+    std::vector<float> a(4), b(4);
+    onlyPrior->scoreFloat(x.data() + 25 * kDim, 1, a.data());
+    prior->scoreFloat(x.data() + 25 * kDim, 1, b.data());
+    for (int c = 0; c < 4; ++c) QVERIFY(std::abs(a[c] - b[3 - c]) < 1e-5f);
+    cfg.priorWeight = 0.5f;
+    auto blend = Head::train(x.data(), 80, kDim, few, cfg, &err);
+    QVERIFY(blend && blend->blendedWithPrior());
+    QVERIFY(accuracy(*blend) >= accuracy(*plain));
+    QCOMPARE(accuracy(*blend), 80);
+    // A prior whose rows do not fit is not applied.
+    cfg.priorClassRows = {0, 1, 2, 7};
+    auto misfit = Head::train(x.data(), 80, kDim, few, cfg, &err);
+    QVERIFY(misfit && !misfit->blendedWithPrior());
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("b.head")).toStdString();
+    QVERIFY(blend->save(path, &err));
+    auto back = Head::load(path, &err);
+    QVERIFY2(back, err.c_str());
+    std::vector<float> p1(80 * 4), p2(80 * 4);
+    blend->scoreFloat(x.data(), 80, p1.data());
+    back->scoreFloat(x.data(), 80, p2.data());
+    for (std::size_t i = 0; i < p1.size(); ++i) QVERIFY(std::abs(p1[i] - p2[i]) < 1e-6f);
 }
 
 void TestHead::checkpointRoundTripAndCorruption()

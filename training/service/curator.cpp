@@ -13,6 +13,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -116,6 +117,42 @@ struct Curator::Impl
     // persisted next to the cache (embeddings-<version>.sim). Declared after
     // `store`, so it is destroyed first (it cancels and joins its background update).
     std::unique_ptr<SimilarityIndex> similarity;
+
+    // The backbone's prior head, if one ships beside it (<file>.prior and
+    // <file>.prior.txt, e.g. the letters backbone's A-Z + none head trained on
+    // its synthetic initials). Loaded once; null when there is none or it does
+    // not fit this backbone.
+    std::unique_ptr<Head> prior;
+    QStringList priorClasses;
+    QString priorFile;
+    bool priorTried = false;
+    const Head *priorHead()
+    {
+        if (priorTried || !backbone) return prior.get();
+        priorTried = true;
+        QString base = backbonePath;
+        if (base.endsWith(QLatin1String(".mbb"))) base.chop(4);
+        QFile meta(base + QStringLiteral(".prior.txt"));
+        if (!meta.open(QIODevice::ReadOnly | QIODevice::Text)) return nullptr;
+        QString version;
+        for (const QString &line : QString::fromUtf8(meta.readAll()).split(QLatin1Char('\n'))) {
+            const QStringList f = line.simplified().split(QLatin1Char(' '), Qt::SkipEmptyParts);
+            if (f.size() >= 2 && f[0] == QLatin1String("backbone")) version = f[1];
+            if (f.size() >= 2 && f[0] == QLatin1String("classes")) priorClasses = f.mid(1);
+        }
+        std::string err;
+        auto h = Head::load(QString(base + QStringLiteral(".prior")).toStdString(), &err);
+        if (!h || version != QString::fromStdString(backbone->info().version) || !h->isLogistic() ||
+            h->dim() != backbone->info().featureDim || h->numClasses() != priorClasses.size()) {
+            qWarning("magpie: ignoring the prior head beside %s: %s", qPrintable(backbonePath),
+                     h ? "it was made for another backbone" : err.c_str());
+            priorClasses.clear();
+            return nullptr;
+        }
+        prior = std::move(h);
+        priorFile = base + QStringLiteral(".prior");
+        return prior.get();
+    }
 
     explicit Impl(Library &l) : lib(l) {}
 
@@ -451,19 +488,31 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         }
         const int S = d->backbone->info().inputSize;
         const Library &lib = d->lib;
-        QList<std::vector<std::uint8_t>> pixels = QtConcurrent::blockingMapped(recs, [&lib, S](const ImageRecord &im) {
-            return loadRgb(lib.thumbnailPath(im.hash), im.absPath, S);
+        // Decoded straight into one buffer (41,000 images at 224 px are 6 GB: a
+        // second, per-image copy would double the peak).
+        const std::size_t one = static_cast<std::size_t>(S) * S * 3;
+        std::vector<std::uint8_t> buf(static_cast<std::size_t>(recs.size()) * one);
+        std::vector<char> ok(static_cast<std::size_t>(recs.size()), 0);
+        std::vector<int> idx(static_cast<std::size_t>(recs.size()));
+        std::iota(idx.begin(), idx.end(), 0);
+        QtConcurrent::blockingMap(idx, [&](int i) {
+            const ImageRecord &im = recs[i];
+            const std::vector<std::uint8_t> px = loadRgb(lib.thumbnailPath(im.hash), im.absPath, S);
+            if (px.size() != one) return;
+            std::copy(px.begin(), px.end(), buf.begin() + static_cast<std::ptrdiff_t>(i * one));
+            ok[static_cast<std::size_t>(i)] = 1;
         });
-        std::vector<std::uint8_t> buf;
-        buf.reserve(static_cast<std::size_t>(pixels.size()) * S * S * 3);
+        // Compact over the images that could not be read (in order, in place).
         std::vector<int> y;
-        for (qsizetype i = 0; i < pixels.size(); ++i) {
-            if (pixels[i].size() != static_cast<std::size_t>(S * S * 3)) continue;
-            buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
-            std::vector<std::uint8_t>().swap(pixels[i]); // one copy in memory at a time
-            y.push_back(labels[static_cast<std::size_t>(i)]);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < ok.size(); ++i) {
+            if (!ok[i]) continue;
+            if (kept != i)
+                std::copy_n(buf.begin() + static_cast<std::ptrdiff_t>(i * one), one, buf.begin() + static_cast<std::ptrdiff_t>(kept * one));
+            y.push_back(labels[i]);
+            ++kept;
         }
-        pixels.clear();
+        buf.resize(kept * one);
         FineTuneConfig fc;
         fc.numClasses = C;
         fc.epochs = o.epochs;
@@ -547,6 +596,25 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     cfg.steps = o.steps;
     cfg.l2 = o.l2;
     cfg.lr = o.lr;
+    // A class set whose every class the backbone's prior head knows (by name,
+    // case-insensitive) is blended with it; not after a deep pass (other features).
+    QString priorUsed;
+    if (c.kind == CategoryKind::ClassSet && !o.deep && o.hidden == 0 && o.priorWeight > 0 && d->priorHead()) {
+        std::vector<int> rowsOf;
+        for (const ClassInfo &k : c.classes) {
+            int found = -1;
+            for (int i = 0; i < d->priorClasses.size(); ++i)
+                if (d->priorClasses[i].compare(k.name, Qt::CaseInsensitive) == 0) found = i;
+            if (found < 0) break;
+            rowsOf.push_back(found);
+        }
+        if (static_cast<int>(rowsOf.size()) == C) {
+            cfg.prior = d->prior.get();
+            cfg.priorClassRows = rowsOf;
+            cfg.priorWeight = static_cast<float>(o.priorWeight);
+            priorUsed = d->priorFile;
+        }
+    }
     QElapsedTimer t;
     t.start();
     std::string err;
@@ -560,6 +628,9 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                         {QStringLiteral("head"), o.hidden > 0 ? QStringLiteral("mlp%1").arg(o.hidden) : QStringLiteral("logistic")},
                         {QStringLiteral("answers"), r->examples},
                         {QStringLiteral("train_seconds"), r->trainSeconds}};
+    if (head->blendedWithPrior())
+        metrics.insert(QStringLiteral("prior"), QJsonObject{{QStringLiteral("file"), priorUsed},
+                                                            {QStringLiteral("weight"), o.priorWeight}});
     if (o.deep) {
         metrics.insert(QStringLiteral("deep"), deepMetrics);
         metrics.insert(QStringLiteral("backbone_file"), tunedFile);

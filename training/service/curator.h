@@ -60,6 +60,9 @@ struct TrainOptions
     int steps = 100;
     float l2 = 1e-2f;
     float lr = 0.03f;
+    // Weight of the backbone's prior head (if it ships one and knows every class
+    // of the class set) in the blended fast head; 0 = answers only.
+    double priorWeight = 0.5;
 };
 
 struct TrainReport
