@@ -217,10 +217,13 @@ void TestHead::halfScoresMatchFloat_data()
     QTest::addColumn<int>("classes");
     QTest::addColumn<int>("hidden");
     QTest::addColumn<int>("rows");
-    QTest::newRow("binary") << 2 << 0 << 5001;
-    QTest::newRow("3 classes") << 3 << 0 << 1001;
-    QTest::newRow("27 classes") << 27 << 0 << 9001;
-    QTest::newRow("mlp") << 4 << 16 << 501;
+    QTest::addColumn<bool>("avx512"); // false: the AVX2 kernel even where AVX-512 is there
+    QTest::newRow("binary") << 2 << 0 << 5001 << true;
+    QTest::newRow("3 classes") << 3 << 0 << 1001 << true;
+    QTest::newRow("27 classes") << 27 << 0 << 9001 << true;
+    QTest::newRow("binary, AVX2") << 2 << 0 << 5001 << false;
+    QTest::newRow("27 classes, AVX2") << 27 << 0 << 9001 << false;
+    QTest::newRow("mlp") << 4 << 16 << 501 << true;
 }
 
 void TestHead::halfScoresMatchFloat()
@@ -228,6 +231,9 @@ void TestHead::halfScoresMatchFloat()
     QFETCH(int, classes);
     QFETCH(int, hidden);
     QFETCH(int, rows);
+    QFETCH(bool, avx512);
+    if (avx512) qunsetenv("MAGPIE_NO_AVX512");
+    else qputenv("MAGPIE_NO_AVX512", "1"); // read when the head is built
     std::vector<Example> ex;
     const auto train = blobs(classes, 10, &ex);
     HeadConfig cfg;
@@ -256,6 +262,7 @@ void TestHead::halfScoresMatchFloat()
         for (int c = 0; c < classes; ++c) sum += a[static_cast<std::size_t>(r * classes + c)];
         QVERIFY(std::abs(sum - 1.0f) < 1e-5f);
     }
+    qunsetenv("MAGPIE_NO_AVX512");
 }
 
 void TestHead::novelDistanceFindsItself()

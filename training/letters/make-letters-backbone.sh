@@ -48,3 +48,16 @@ first=$(ls -t letters.magpie-cache/models/*.mbb | head -1)
 newest=$(ls -t letters.magpie-cache/models/*.mbb | head -1)
 cp "$newest" "$src/resources/backbones/letters.mbb"
 echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
+# The prior head: the fast head that the last pass trained on the synthetic
+# answers over the new backbone's features, with the backbone version it fits.
+head=$(ls -t letters.magpie-cache/models/*.head | head -1)
+version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters.magpie)
+cp "$head" "$src/resources/backbones/letters.prior"
+{
+    echo "# Magpie prior head for letters.mbb: a logistic head over its features,"
+    echo "# trained on the synthetic initials it was tuned on (training/letters)."
+    echo "# A class set whose classes are all named here is blended with it (train --prior-weight)."
+    echo "backbone $version"
+    echo "classes A B C D E F G H I J K L M N O P Q R S T U V W X Y Z none"
+} > "$src/resources/backbones/letters.prior.txt"
+echo "wrote $src/resources/backbones/letters.prior (from $head, backbone $version)"
