@@ -193,6 +193,25 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
     }
 }
 
+std::unique_ptr<Head> Head::fromPrior(const Head &prior, const std::vector<int> &rows)
+{
+    const Impl &q = *prior.d;
+    if (q.hidden != 0 || rows.size() < 2 ||
+        !std::all_of(rows.begin(), rows.end(), [&q](int r) { return r >= 0 && r < q.classes; }))
+        return nullptr;
+    std::unique_ptr<Head> h(new Head);
+    Impl &m = *h->d;
+    m.classes = static_cast<int>(rows.size());
+    m.dim = q.dim;
+    const at::Tensor sel = at::tensor(std::vector<std::int64_t>(rows.begin(), rows.end()), at::kLong);
+    m.w2 = q.foldedW.index_select(0, sel).contiguous();
+    m.b2 = q.foldedB.index_select(0, sel).contiguous();
+    m.mean = at::zeros({q.dim});
+    m.invStd = at::ones({q.dim});
+    m.fold();
+    return h;
+}
+
 HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vector<Example> &examples,
                                 const HeadConfig &cfg, int folds)
 {

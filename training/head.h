@@ -65,6 +65,10 @@ public:
     static HeadMetrics crossValidate(const float *x, int n, int dim, const std::vector<Example> &examples,
                                      const HeadConfig &config, int folds = 5);
 
+    // The logistic head `prior` restricted to (and ordered by) its rows `rows`:
+    // a model before any answer. Null when prior is not logistic or a row is out of range.
+    static std::unique_ptr<Head> fromPrior(const Head &prior, const std::vector<int> &rows);
+
     // Versioned file with a checksum; load() rejects a corrupt or truncated file.
     bool save(const std::string &path, std::string *error) const;
     static std::unique_ptr<Head> load(const std::string &path, std::string *error);

@@ -272,7 +272,9 @@ int cmdScore(const Context &c)
             s << '\n';
         }
     }
-    c.print(QStringLiteral("model version %1 scored %2 images in %3 s%4").arg(version).arg(ids.size()).arg(secs, 0, 'f', 3)
+    const QString model = version > 0 ? QStringLiteral("model version %1").arg(version)
+                                      : QStringLiteral("the backbone's prior head (nothing trained yet)");
+    c.print(QStringLiteral("%1 scored %2 images in %3 s%4").arg(model).arg(ids.size()).arg(secs, 0, 'f', 3)
                 .arg(cat->kind == CategoryKind::Binary ? QStringLiteral("; %1 predicted yes").arg(positives) : QString()));
     c.printJson({{QStringLiteral("model_version"), version}, {QStringLiteral("images"), ids.size()},
                  {QStringLiteral("seconds"), secs}, {QStringLiteral("predicted_yes"), positives}});

@@ -188,8 +188,40 @@ void TestCurator::priorHeadBesideTheBackbone()
         return m.contains(QStringLiteral("prior")) ? m.value(QStringLiteral("prior")).toObject().value(QStringLiteral("file")).toString()
                                                   : QString();
     };
+    // Before any answer and training, a class set the prior knows is scored by
+    // the prior alone (model version 0); without a prior there is no model.
+    const auto fresh = lib->createCategory(QStringLiteral("fresh"), CategoryKind::ClassSet,
+                                           {QStringLiteral("square"), QStringLiteral("round")});
+    QVERIFY(fresh);
+    auto coldScores = [&](QVector<float> *probs) {
+        Curator cur(*lib, bb);
+        QVector<ImageId> ids;
+        int classes = 0;
+        qint64 v = -1;
+        const bool ok = cur.scores(*fresh, &ids, probs, &classes, &v);
+        return ok && classes == 2 && v == 0 && ids.size() == 6;
+    };
+    QVector<float> cold;
+    QVERIFY(!coldScores(&cold));
     QCOMPARE(usedPrior(0.5), QString()); // no prior file yet
     writeMeta(version, QStringLiteral("Round other Square"));
+    QVERIFY(coldScores(&cold));
+    QCOMPARE(cold.size(), 12);
+    // The prior learnt odd images = round (its row 0), even = square (row 2):
+    // the fresh set's "round" (class 1) must win on the odd ones.
+    {
+        Curator cur(*lib, bb);
+        QVector<ImageId> ids;
+        QVector<float> probs;
+        int classes = 0;
+        qint64 v = -1;
+        QVERIFY(cur.scores(*fresh, &ids, &probs, &classes, &v));
+        for (int i = 0; i < 6; ++i) {
+            const int r = ids.indexOf(idOf(*lib, QStringLiteral("img%1.png").arg(i)));
+            QVERIFY(r >= 0);
+            QCOMPARE(probs[r * 2 + 1] > probs[r * 2], i % 2 == 1);
+        }
+    }
     QCOMPARE(usedPrior(0.5), dir.filePath(QStringLiteral("bb.prior")));
     QCOMPARE(usedPrior(0.0), QString()); // weight 0: answers only
     writeMeta(version + QStringLiteral("x"), QStringLiteral("round other square"));

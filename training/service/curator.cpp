@@ -153,6 +153,21 @@ struct Curator::Impl
         priorFile = base + QStringLiteral(".prior");
         return prior.get();
     }
+    // For a class set whose every class the prior knows (by name, ignoring
+    // case): the prior's row of each class; else empty.
+    std::vector<int> priorRowsFor(const Category &c)
+    {
+        if (c.kind != CategoryKind::ClassSet || !priorHead()) return {};
+        std::vector<int> rowsOf;
+        for (const ClassInfo &k : c.classes) {
+            int found = -1;
+            for (int i = 0; i < priorClasses.size(); ++i)
+                if (priorClasses[i].compare(k.name, Qt::CaseInsensitive) == 0) found = i;
+            if (found < 0) return {};
+            rowsOf.push_back(found);
+        }
+        return rowsOf;
+    }
 
     explicit Impl(Library &l) : lib(l) {}
 
@@ -262,6 +277,19 @@ struct Curator::Impl
                 return h;
             }
             problems << QStringLiteral("model version %1 unusable (%2)").arg(m.id).arg(err.empty() ? QStringLiteral("wrong shape") : QString::fromStdString(err));
+        }
+        // Nothing trained yet (or nothing usable): a class set the backbone's
+        // prior head knows is scored by the prior alone, so the queues make
+        // sense before the first answer (model version 0).
+        if (problems.isEmpty()) {
+            const std::vector<int> rowsOf = priorRowsFor(c);
+            if (!rowsOf.empty() && prior->dim() == store->dim()) {
+                if (auto h = Head::fromPrior(*prior, rowsOf)) {
+                    *version = 0;
+                    lastStore = store.get();
+                    return h;
+                }
+            }
         }
         error = problems.isEmpty() ? QStringLiteral("no model trained for this category yet") : problems.join(QStringLiteral("; "));
         return nullptr;
@@ -599,15 +627,8 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     // A class set whose every class the backbone's prior head knows (by name,
     // case-insensitive) is blended with it; not after a deep pass (other features).
     QString priorUsed;
-    if (c.kind == CategoryKind::ClassSet && !o.deep && o.hidden == 0 && o.priorWeight > 0 && d->priorHead()) {
-        std::vector<int> rowsOf;
-        for (const ClassInfo &k : c.classes) {
-            int found = -1;
-            for (int i = 0; i < d->priorClasses.size(); ++i)
-                if (d->priorClasses[i].compare(k.name, Qt::CaseInsensitive) == 0) found = i;
-            if (found < 0) break;
-            rowsOf.push_back(found);
-        }
+    if (!o.deep && o.hidden == 0 && o.priorWeight > 0) {
+        const std::vector<int> rowsOf = d->priorRowsFor(c);
         if (static_cast<int>(rowsOf.size()) == C) {
             cfg.prior = d->prior.get();
             cfg.priorClassRows = rowsOf;
