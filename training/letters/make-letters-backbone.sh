@@ -8,8 +8,9 @@
 #   training/letters/make-letters-backbone.sh [BUILD_DIR] [WORK_DIR]
 #
 # Needs: a built magpie-cli, python3 with numpy and PIL (python3-numpy,
-# python3-pil), and apt-get download access to Debian's texlive-fonts-extra
-# (509 MB; unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
+# python3-pil), g++ and Qt 6 Core (for rccextract), and apt-get download access
+# to Debian's texlive-fonts-extra (509 MB), gcompris-qt-data and
+# gnome-backgrounds (77 MB; all unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
 # about 3 minutes to render ~28,000 images, 3-4 minutes to import, then the
 # deep passes (2 + 4 epochs: 16 + 27 minutes on 2 shared cores, each with a
 # re-embedding of the synthetic set; minutes on a GPU).
@@ -29,6 +30,27 @@ if [ ! -d fonts ]; then
 fi
 export MAGPIE_FONT_ROOT=$work/fonts/usr/share/texlive/texmf-dist/fonts
 python3 "$here/fontpool.py" "$MAGPIE_FONT_ROOT" fonts.json
+# Pictures for the 'none' class: GCompris's and GNOME's (neither package was
+# used for the dev data), printed by synth.py as woodcut, dither, engraving or tone.
+if [ ! -f pictures.txt ]; then
+    apt-get download gcompris-qt-data gnome-backgrounds
+    for d in gcompris-qt-data_*.deb gnome-backgrounds_*.deb; do dpkg -x "$d" pics-deb; done
+    g++ -O1 -fPIC "$here/rccextract.cpp" -o rccextract $(pkg-config --cflags --libs Qt6Core)
+    mkdir -p pictures
+    ./rccextract pictures pics-deb/usr/share/gcompris-qt/rcc/*.rcc
+    cp pics-deb/usr/share/backgrounds/gnome/*.webp pictures/ 2>/dev/null || true
+    python3 -c "
+import os, sys
+from PIL import Image
+ok = []
+for f in sorted(os.listdir('pictures')):
+    try:
+        if min(Image.open('pictures/' + f).size) >= 64: ok.append(os.path.abspath('pictures/' + f))
+    except Exception: pass
+open('pictures.txt', 'w').write('\\n'.join(ok) + '\\n')
+print(len(ok), 'pictures')"
+fi
+export MAGPIE_PICTURES=$work/pictures.txt
 rm -rf images && mkdir images
 for part in 0 1; do python3 "$here/synth.py" fonts.json images "$per" 1 "$part" 2 & done
 wait

@@ -21,6 +21,13 @@ WORDS = ('the of and to in that is was he for it with as his on be at by had not
          'each just those people how too little state good very make world still own see men work long get here between both '
          'life being under never day same another know while last might us great old year off come since against go came right '
          'used take three').split()
+# Latin words for the body text beside drop caps (old books are full of it)
+LATIN = ('et in est non ad cum quod ut sed qui quae per de ex deus dominus enim autem erat esse sunt omnia ipse '
+         'illum illa vero nunc tunc sicut super terra caelum lux verbum vita gloria populus rex filius pater mater '
+         'homo homines dies nox tempore anno ecclesia sancti fide gratia regnum mundo lege verba dixit fecit venit '
+         'factum facta apud principio tenebris lucet comprehenderunt missus nomen testimonium credere').split()
+SERIF_DIRS = ('cochineal', 'crimsonpro', 'garamond-libre', 'libertinus-fonts', 'baskervillef', 'etbb', 'heuristica',
+              'xcharter', 'junicode', 'tempora', 'newpx', 'libertine', 'scholax', 'erewhon')
 
 def render_glyph(font_path, ch, size):
     font = ImageFont.truetype(font_path, size)
@@ -38,7 +45,9 @@ def text_block(font_path, w, h, rng, size):
     y = rng.randint(-size // 2, size // 3)
     while y < h:
         x = rng.randint(-size, 0)
-        line = ' '.join(rng.choice(WORDS) for _ in range(40))
+        words = LATIN if rng.random() < 0.5 else WORDS
+        line = ' '.join(rng.choice(words) for _ in range(40))
+        if rng.random() < 0.5: line = line[0].upper() + line[1:]
         d.text((x, y), line, font=font, fill=255)
         y += int(size * rng.uniform(1.15, 1.5))
     return im
@@ -59,33 +68,62 @@ def ground(w, h, rng):
     return im
 
 def compose(mask, rng, fonts_text, ornaments):
-    """Adds margin, a frame, a ground, body text beside; returns an ink mask."""
+    """Adds margin, a frame, a ground, ornaments, body text beside; returns an ink mask."""
     gw, gh = mask.size
-    m = rng.uniform(0.05, 0.45)
-    W, H = int(gw * (1 + 2 * m)) + 4, int(gh * (1 + 2 * m)) + 4
+    boxed = rng.random() < 0.55  # a square block, as most printed initials are cut
+    if boxed:
+        m = rng.uniform(0.08, 0.4)
+        side = int(max(gw, gh) * (1 + 2 * m)) + 4
+        W, H = side, int(side * rng.uniform(0.92, 1.1))
+    else:
+        m = rng.uniform(0.05, 0.45)
+        W, H = int(gw * (1 + 2 * m)) + 4, int(gh * (1 + 2 * m)) + 4
+    W, H = max(W, gw + 4), max(H, gh + 4)
     canvas = Image.new('L', (W, H), 0)
-    ox, oy = (W - gw) // 2 + rng.randint(-int(gw * m / 2), int(gw * m / 2) + 1), (H - gh) // 2 + rng.randint(-int(gh * m / 2), int(gh * m / 2) + 1)
+    jx, jy = max(1, (W - gw) // 4), max(1, (H - gh) // 4)
+    ox = min(max(0, (W - gw) // 2 + rng.randint(-jx, jx)), W - gw)
+    oy = min(max(0, (H - gh) // 2 + rng.randint(-jy, jy)), H - gh)
     r = rng.random()
-    if r < 0.15:  # ground behind the letter, letter knocked out with a halo
+    if r < 0.25:  # ground behind the letter, letter knocked out with a halo
         g = ground(W, H, rng)
-        halo = mask.filter(ImageFilter.MaxFilter(rng.choice([5, 7, 9])))
+        halo = mask.filter(ImageFilter.MaxFilter(rng.choice([3, 5, 7, 9])))
         hole = Image.new('L', (W, H), 0); hole.paste(halo, (ox, oy))
         canvas = Image.composite(Image.new('L', (W, H), 0), g, hole)
-    canvas.paste(255, (ox, oy), mask)
-    if rng.random() < 0.4:  # frame
+    elif r < 0.35 and ornaments:  # foliage: ornaments scattered behind the letter
+        for _ in range(rng.randint(3, 9)):
+            o = ornament_mask(rng, ornaments, max(10, int(min(W, H) * rng.uniform(0.15, 0.4))))
+            if o is not None:
+                canvas.paste(255, (rng.randint(-o.width // 3, W - o.width * 2 // 3), rng.randint(-o.height // 3, H - o.height * 2 // 3)), o)
+        halo = mask.filter(ImageFilter.MaxFilter(rng.choice([5, 7, 9])))
+        hole = Image.new('L', (W, H), 0); hole.paste(halo, (ox, oy))
+        canvas = Image.composite(Image.new('L', (W, H), 0), canvas, hole)
+    elif r < 0.45 and boxed:  # the block printed solid, the letter in white
+        canvas = Image.new('L', (W, H), 255)
+        canvas.paste(0, (ox, oy), mask)
+        mask = None
+    if mask is not None:
+        canvas.paste(255, (ox, oy), mask)
+    if rng.random() < (0.75 if boxed else 0.2):  # frame
         d = ImageDraw.Draw(canvas)
         t = rng.randint(1, max(1, W // 40))
         d.rectangle([1, 1, W - 2, H - 2], outline=255, width=t)
         if rng.random() < 0.4:
             g2 = t + rng.randint(2, 5)
             d.rectangle([g2, g2, W - 1 - g2, H - 1 - g2], outline=255, width=1)
-    if rng.random() < 0.3 and fonts_text:  # drop cap with body text to the right (and maybe below)
-        size = max(8, int(H / rng.uniform(4, 8)))
+    if rng.random() < 0.35 and fonts_text:  # drop cap with body text to the right
+        size = max(8, int(H / rng.uniform(3.5, 7)))
         tw = int(W * rng.uniform(0.6, 2.0))
         tb = text_block(rng.choice(fonts_text), tw, H, rng, size)
-        big = Image.new('L', (W + tw + size // 2, H), 0)
-        big.paste(canvas, (0, 0)); big.paste(tb, (W + size // 2, 0))
+        gap = int(size * rng.uniform(0.3, 1.0))
+        big = Image.new('L', (W + tw + gap, H), 0)
+        big.paste(canvas, (0, 0)); big.paste(tb, (W + gap, 0))
         canvas = big
+        if rng.random() < 0.4:  # and the text runs on below it
+            extra = int(H * rng.uniform(0.2, 0.6))
+            below = text_block(rng.choice(fonts_text), canvas.width, extra, rng, size)
+            big = Image.new('L', (canvas.width, H + extra), 0)
+            big.paste(canvas, (0, 0)); big.paste(below, (0, H + gap // 2))
+            canvas = big
     if rng.random() < 0.08 and ornaments:  # an ornament beside
         o = ornament_mask(rng, ornaments, max(12, H // 3))
         if o is not None:
@@ -93,6 +131,16 @@ def compose(mask, rng, fonts_text, ornaments):
             big.paste(canvas, (0, 0)); big.paste(o, (canvas.width + 4, rng.randint(0, max(0, canvas.height - o.height))))
             canvas = big
     return canvas
+
+_NOTDEF = {}
+def is_notdef(f, g, size):
+    """True if g is the font's missing-glyph box (fonts draw it for codes they lack)."""
+    key = (f, size)
+    if key not in _NOTDEF:
+        try: _NOTDEF[key] = render_glyph(f, chr(0x10FFFD), size)
+        except Exception: _NOTDEF[key] = None
+    n = _NOTDEF[key]
+    return n is not None and n.size == g.size and np.array_equal(np.asarray(n), np.asarray(g))
 
 def ornament_mask(rng, ornaments, size):
     for _ in range(10):
@@ -102,8 +150,42 @@ def ornament_mask(rng, ornaments, size):
             g = render_glyph(f, ch, size)
         except Exception:
             g = None
-        if g is not None and g.width > 3 and g.height > 3: return g
+        if g is not None and g.width > 3 and g.height > 3 and not is_notdef(f, g, size): return g
     return None
+
+def picture_mask(path, rng):
+    """A picture printed as a book would: tone, woodcut, dither or engraved lines (ink mask)."""
+    im = Image.open(path)
+    im.load()
+    if im.mode in ('RGBA', 'LA', 'P'):
+        im = im.convert('RGBA')
+        bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    g = ImageOps.grayscale(im.convert('RGB'))
+    w, h = g.size
+    if rng.random() < 0.6:  # a crop of it
+        cw, ch = int(w * rng.uniform(0.5, 1.0)), int(h * rng.uniform(0.5, 1.0))
+        x0, y0 = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        g = g.crop((x0, y0, x0 + cw, y0 + ch))
+    s = rng.randint(120, 360) / max(g.size)
+    g = g.resize((max(16, int(g.width * s)), max(16, int(g.height * s))), Image.LANCZOS)
+    g = ImageOps.autocontrast(g, cutoff=rng.uniform(0, 3))
+    r = rng.random()
+    if r < 0.3:  # woodcut: hard black and white
+        t = rng.uniform(90, 170)
+        m = Image.eval(g, lambda v: 255 if v < t else 0)
+    elif r < 0.55:  # dither
+        m = ImageOps.invert(g.convert('1', dither=Image.FLOYDSTEINBERG).convert('L'))
+    elif r < 0.8:  # engraving: lines whose width follows the darkness
+        a = 1 - np.asarray(g, np.float32) / 255
+        step = rng.randint(3, 6)
+        yy = (np.arange(g.height)[:, None] % step) / step
+        xx = (np.arange(g.width)[None, :] % step) / step
+        phase = yy if rng.random() < 0.6 else (yy + xx) % 1.0
+        m = Image.fromarray(((np.abs(phase - 0.5) * 2 < a) * 255).astype(np.uint8))
+    else:  # continuous tone
+        m = ImageOps.invert(g)
+    return m
 
 def age(mask, rng):
     """Ink mask (L, 255 = ink) -> RGB scan of an old page."""
@@ -183,7 +265,8 @@ def main():
     np.random.seed(seed * 1000 + part)
     os.makedirs(out, exist_ok=True)
     letter_fonts = [f for f in fonts if 'pmhg' not in f['path'] and 'linb' not in f['path']]
-    text_fonts = [f['path'] for f in fonts if not f['initial'] and f['dir'] != 'qualitype'][:80]
+    text_fonts = [f['path'] for f in fonts if f['dir'] in SERIF_DIRS] or \
+                 [f['path'] for f in fonts if not f['initial'] and f['dir'] != 'qualitype'][:80]
     orn_dir = os.environ['MAGPIE_FONT_ROOT']
     ornaments = []
     for sub in ('type1/public/fourier', 'type1/public/webomints', 'opentype/public/fourier'):
@@ -191,6 +274,14 @@ def main():
         if os.path.isdir(p):
             for dp, _, fs in os.walk(p):
                 ornaments += [os.path.join(dp, f) for f in fs if ('orn' in f.lower() or 'omints' in f.lower()) and f.endswith(('.pfb', '.otf'))]
+    # Pictures for the 'none' class (printed as tone, woodcut, dither or
+    # engraving): $MAGPIE_PICTURES, a file listing image paths (e.g. extracted
+    # from Debian's gcompris-qt-data and gnome-backgrounds; none from the
+    # packages the dev data's pictures came from).
+    pictures = []
+    if os.environ.get('MAGPIE_PICTURES'):
+        pictures = [l.strip() for l in open(os.environ['MAGPIE_PICTURES']) if l.strip()]
+    only_none = os.environ.get('MAGPIE_ONLY_NONE')  # N: render just N 'none' images
     rows = []
     jobs = []
     for fi, f in enumerate(letter_fonts):
@@ -199,6 +290,8 @@ def main():
             if ch in MISSING.get(os.path.basename(f['path']), ''): continue
             for k in range(reps): jobs.append(('L', f['path'], ch))
     n_none = len(jobs) // 6
+    if only_none:
+        jobs, n_none = [], int(only_none)
     for k in range(n_none): jobs.append(('N', None, None))
     jobs = jobs[part::parts]
     for j, (kind, fp, ch) in enumerate(jobs):
@@ -210,7 +303,10 @@ def main():
                 label = ch
             else:
                 r = rng.random()
-                if r < 0.45 and ornaments:
+                if pictures and r < 0.35:
+                    g = picture_mask(rng.choice(pictures), rng)
+                    m = compose(g, rng, [], []) if rng.random() < 0.5 else g
+                elif r < 0.6 and ornaments:
                     g = ornament_mask(rng, ornaments, rng.randint(60, 200))
                     if g is None: continue
                     if rng.random() < 0.4:  # a row or mirrored vignette
