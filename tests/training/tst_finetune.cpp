@@ -5,6 +5,8 @@
 #include "training/finetune.h"
 #include "training/service/curator.h"
 
+#include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -101,6 +103,23 @@ void TestFineTune::libraryChoosesItsBackbone()
     EmbedReport r;
     QVERIFY2(own.embed(&r), qPrintable(own.lastError()));
     QCOMPARE(r.embedded, qint64(5));
+
+    // The shipped prior head fits the shipped letters backbone: a letters class
+    // set is scored before any answer (model version 0).
+    QFile meta(QFileInfo(letters).absolutePath() + QStringLiteral("/letters.prior.txt"));
+    QVERIFY(meta.open(QIODevice::ReadOnly));
+    QVERIFY2(QString::fromUtf8(meta.readAll()).contains(QStringLiteral("backbone ") + own.backboneVersion()),
+             "resources/backbones/letters.prior.txt names another backbone version: rebuild the prior with the backbone");
+    const auto set = lib->createCategory(QStringLiteral("letters"), CategoryKind::ClassSet, letterClasses());
+    QVERIFY(set);
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int classes = 0;
+    qint64 version = -1;
+    QVERIFY2(own.scores(*set, &ids, &probs, &classes, &version), qPrintable(own.lastError()));
+    QCOMPARE(classes, 27);
+    QCOMPARE(version, qint64(0));
+    QCOMPARE(ids.size(), 5);
 }
 
 QTEST_GUILESS_MAIN(TestFineTune)

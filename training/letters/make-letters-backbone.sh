@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Rebuilds resources/backbones/letters.mbb, the "letters" backbone: the general
-# MobileNetV2 cut (build/backbones/mnv2-b10.mbb) with blocks 7-10 and a new
-# 1x1 layer fine-tuned by Magpie's own deep mode on synthetic decorative
+# MobileNetV2 cut (build/backbones/mnv2-b10.mbb) with blocks 7-10 and new
+# linear 1x1 layers fine-tuned by Magpie's own deep mode on synthetic decorative
 # initials rendered from texlive-fonts-extra (none of the fonts the dev data
-# was made from; see fontpool.py) plus 'none' images (ornaments, body text).
+# was made from; see fontpool.py) plus 'none' images (ornaments, body text,
+# pictures), and its prior head (letters.prior, letters.prior.txt).
+# (The shipped file's sets A and B were rendered before synth.py drew pictures;
+# only the prior's extra 'none' images had them.)
 #
 #   training/letters/make-letters-backbone.sh [BUILD_DIR] [WORK_DIR]
 #
@@ -11,9 +14,9 @@
 # python3-pil), g++ and Qt 6 Core (for rccextract), and apt-get download access
 # to Debian's texlive-fonts-extra (509 MB), gcompris-qt-data and
 # gnome-backgrounds (77 MB; all unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
-# about 3 minutes to render ~28,000 images, 3-4 minutes to import, then the
-# deep passes (2 + 4 epochs: 16 + 27 minutes on 2 shared cores, each with a
-# re-embedding of the synthetic set; minutes on a GPU).
+# about 3 + 7 minutes to render ~28,000 + ~41,500 images, a minute to import,
+# then the deep passes (2 + 4 epochs on set A: 16 + 27 minutes; 10 epochs on
+# set B: 69 minutes; each with a re-embedding of its set; minutes on a GPU).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -51,29 +54,57 @@ open('pictures.txt', 'w').write('\\n'.join(ok) + '\\n')
 print(len(ok), 'pictures')"
 fi
 export MAGPIE_PICTURES=$work/pictures.txt
-rm -rf images && mkdir images
-for part in 0 1; do python3 "$here/synth.py" fonts.json images "$per" 1 "$part" 2 & done
-wait
-rm -f letters.magpie*
-"$cli" init letters.magpie
-"$cli" -L letters.magpie --quiet import images
-"$cli" -L letters.magpie category create letters --letters
-{ echo file,value,class; cat images/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv
-"$cli" -L letters.magpie --quiet answer -c letters --csv answers.csv
-# Two passes, as the shipped file was made: 2 epochs from the general
-# backbone, then 4 more epochs starting from that result (each pass adds a
-# linear 1x1 layer; two linear layers are one linear map with more room to
-# train). Total 6 epochs.
+# render SET PER SEED: synthetic initials (and 'none' images) into SET/
+render() {
+    rm -rf "$1" && mkdir "$1"
+    for part in 0 1; do python3 "$here/synth.py" fonts.json "$1" "$2" "$3" "$part" 2 & done
+    wait
+}
+# library LIB SET...: a library of the sets, every image answered with its class
+library() {
+    local lib=$1; shift
+    rm -rf "$lib" "$lib"-*
+    "$cli" init "$lib"
+    "$cli" -L "$lib" category create letters --letters
+    for set in "$@"; do
+        "$cli" -L "$lib" --quiet import "$set"
+        { echo file,value,class; cat "$set"/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv
+        "$cli" -L "$lib" --quiet answer -c letters --csv answers.csv
+    done
+}
+newest() { ls -t "$1"-cache/models/*."$2" | head -1; }
+# As the shipped file was made: 2 epochs from the general backbone, 4 more from
+# that result (set A: 2 images per font and letter), then 10 more on a fresh
+# set B (3 per font and letter, seed 2). Each pass adds a linear 1x1 layer;
+# stacked linear layers are one linear map with more room to train.
+render images "$per" 1
+library letters.magpie images
 "$cli" -L letters.magpie train -c letters --deep --epochs 2 --tune-from 7 --time-box 100000 --no-validate
-first=$(ls -t letters.magpie-cache/models/*.mbb | head -1)
+first=$(newest letters.magpie mbb)
 "$cli" -L letters.magpie train -c letters --backbone "$first" --deep --epochs "$epochs" --tune-from 7 --time-box 100000 --no-validate
-newest=$(ls -t letters.magpie-cache/models/*.mbb | head -1)
+second=$(newest letters.magpie mbb)
+render images-b 3 2
+library letters-b.magpie images-b
+"$cli" -L letters-b.magpie train -c letters --backbone "$second" --deep --epochs 10 --tune-from 7 --time-box 100000 --no-validate
+newest=$(newest letters-b.magpie mbb)
 cp "$newest" "$src/resources/backbones/letters.mbb"
 echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
+# The prior head: a fast head on set B plus 2,400 more 'none' images (a third
+# of them pictures) over the new backbone's features.
+export MAGPIE_ONLY_NONE=2400
+render nones 1 11
+unset MAGPIE_ONLY_NONE
+for f in nones/syn_*; do mv "$f" "nones/n_${f#nones/}"; done
+sed -i 's/^syn_/n_syn_/' nones/labels-*.csv
+"$cli" -L letters-b.magpie --quiet import nones
+{ echo file,value,class; cat nones/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv
+"$cli" -L letters-b.magpie --quiet answer -c letters --csv answers.csv
+"$cli" -L letters-b.magpie --quiet embed --backbone "$newest"
+"$cli" -L letters-b.magpie train -c letters --backbone "$newest" --fast --no-validate --prior-weight 0
 # The prior head: the fast head that the last pass trained on the synthetic
 # answers over the new backbone's features, with the backbone version it fits.
-head=$(ls -t letters.magpie-cache/models/*.head | head -1)
-version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters.magpie)
+head=$(newest letters-b.magpie head)
+version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters-b.magpie)
 cp "$head" "$src/resources/backbones/letters.prior"
 {
     echo "# Magpie prior head for letters.mbb: a logistic head over its features,"
