@@ -157,6 +157,10 @@ void MainWindow::startTraining()
                 if (category != m_controller->category().id)
                     return;
                 const QVector<Proposal> props = toProposals(list);
+                if (m_modelText.isEmpty() && !list.isEmpty() && list.first().scored && !m_training) {
+                    m_modelText = tr("model: the backbone\u2019s prior head for these classes (nothing trained yet)");
+                    updateStatus();
+                }
                 if (m_pendingFetch > 0) {
                     const int request = m_pendingFetch;
                     m_pendingFetch = 0;
@@ -219,7 +223,7 @@ QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &l
         Proposal p;
         p.image = *rec;
         p.queue = training::queueName(s.queue);
-        p.confidence = version ? s.score : -1;
+        p.confidence = s.scored ? s.score : -1; // before any training: the backbone's prior head, if it has one
         p.guess = m_controller->category().kind == CategoryKind::ClassSet ? s.className : QStringLiteral("yes");
         p.modelVersion = version;
         out << p;

@@ -852,6 +852,7 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
         s.imageId = ids[static_cast<std::size_t>(r)];
         int cls = 0;
         s.score = scoreOf(r, &cls);
+        s.scored = !probs.empty();
         if (c.kind == CategoryKind::ClassSet && cls >= 0 && cls < c.classes.size()) {
             s.classId = c.classes[cls].id;
             s.className = c.classes[cls].name;

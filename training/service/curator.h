@@ -32,6 +32,7 @@ struct Suggestion
     ImageId imageId = 0;
     QString path;
     float score = 0;       // P(yes) or P(proposed class); 0 without a model
+    bool scored = false;   // a model, or before any training the backbone's prior head, scored it
     ClassId classId = 0;   // proposed class in a class set; 0 in a binary theme
     QString className;
     Queue queue = Queue::Harvest;
