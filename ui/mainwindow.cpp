@@ -98,14 +98,15 @@ void MainWindow::setUpTraining()
             m_trainer->requestTrain(a.categoryId);
         }
     });
-    // a category with a model shows the model's queue at once
+    // a category with a model shows the model's queue at once; so does a class
+    // set that the backbone's prior head knows (letters), before any training
     connect(m_categories, &QListWidget::currentRowChanged, this, [this](int row) {
         if (!m_trainer || row < 0 || row >= m_cats.size())
             return;
         m_answersSinceTrain = 0;
         QString err;
         auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
-        if (lib && !lib->modelVersions(m_cats[row].id).isEmpty()) {
+        if (lib && (!lib->modelVersions(m_cats[row].id).isEmpty() || m_cats[row].kind == CategoryKind::ClassSet)) {
             m_pendingFetch = -1; // refresh the whole queue
             m_trainer->requestSuggest(m_cats[row].id, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
         }
@@ -165,7 +166,7 @@ void MainWindow::startTraining()
                     const int request = m_pendingFetch;
                     m_pendingFetch = 0;
                     m_controller->deliverProposals(request, props);
-                } else if (!props.isEmpty()) { // a new model, or a category that has one
+                } else if (!props.isEmpty() && props.first().confidence >= 0) { // a new model, a category that has one, or a prior
                     m_pendingFetch = 0;
                     m_controller->setModelActive(true);
                     m_controller->refreshQueue(props); // the current image stays
