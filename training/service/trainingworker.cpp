@@ -22,6 +22,9 @@ public:
 
     bool ready(const QString &job)
     {
+        // Closing: jobs still queued behind the cancelled one do not start
+        // (the event loop runs every posted job before it sees quit()).
+        if (m_owner->m_stopping.load()) return false;
         if (m_curator) return true;
         QString err;
         m_library = Library::open(m_libraryPath, Library::Mode::ReadWrite, &err);
@@ -39,7 +42,7 @@ public:
         const bool ok = m_curator->embed(&r, [this](qint64 done, qint64 total) {
             Q_EMIT m_owner->progress(QStringLiteral("embed"), done, total);
         }, &m_owner->m_cancel);
-        m_owner->m_cancel.store(false); // a cancel stops the running job only
+        if (!m_owner->m_stopping.load()) m_owner->m_cancel.store(false); // a cancel stops the running job only
         if (ok) Q_EMIT m_owner->embedded(r);
         else Q_EMIT m_owner->failed(QStringLiteral("embed"), m_curator->lastError());
     }
@@ -54,7 +57,7 @@ public:
                  }))
             Q_EMIT m_owner->trained(r);
         else Q_EMIT m_owner->failed(QStringLiteral("train"), m_curator->lastError());
-        m_owner->m_cancel.store(false); // a cancel stops the running job only
+        if (!m_owner->m_stopping.load()) m_owner->m_cancel.store(false); // a cancel stops the running job only
     }
     void suggest(CategoryId id, Queue q, int n, ClassId cls)
     {
@@ -116,6 +119,7 @@ TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbo
 
 TrainingWorker::~TrainingWorker()
 {
+    m_stopping.store(true);
     cancel();
     m_thread->quit();
     m_thread->wait();

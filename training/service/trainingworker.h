@@ -50,6 +50,7 @@ private:
     std::unique_ptr<QThread> m_thread;
     Job *m_job = nullptr; // lives on m_thread
     std::atomic<bool> m_cancel{false};
+    std::atomic<bool> m_stopping{false}; // set by the destructor: queued jobs are dropped
 };
 
 } // namespace magpie::training
