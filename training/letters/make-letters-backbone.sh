@@ -6,7 +6,7 @@
 # was made from; see fontpool.py) plus 'none' images (ornaments, body text,
 # pictures), and its prior head (letters.prior, letters.prior.txt).
 # (The shipped file's sets A and B were rendered before synth.py drew pictures;
-# only the prior's extra 'none' images had them.)
+# only the 2,337 extra 'none' images of the last pass had them.)
 #
 #   training/letters/make-letters-backbone.sh [BUILD_DIR] [WORK_DIR]
 #
@@ -15,8 +15,8 @@
 # to Debian's texlive-fonts-extra (509 MB), gcompris-qt-data and
 # gnome-backgrounds (77 MB; all unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
 # about 3 + 7 minutes to render ~28,000 + ~41,500 images, a minute to import,
-# then the deep passes (2 + 4 epochs on set A: 16 + 27 minutes; 10 epochs on
-# set B: 69 minutes; each with a re-embedding of its set; minutes on a GPU).
+# then the deep passes (2 + 4 epochs on set A: 16 + 27 minutes; 10 + 4 epochs
+# on set B: 69 + 29 minutes; each with a re-embedding of its set; minutes on a GPU).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -86,11 +86,9 @@ second=$(newest letters.magpie mbb)
 render images-b 3 2
 library letters-b.magpie images-b
 "$cli" -L letters-b.magpie train -c letters --backbone "$second" --deep --epochs 10 --tune-from 7 --time-box 100000 --no-validate
-newest=$(newest letters-b.magpie mbb)
-cp "$newest" "$src/resources/backbones/letters.mbb"
-echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
-# The prior head: a fast head on set B plus 2,400 more 'none' images (a third
-# of them pictures) over the new backbone's features.
+third=$(newest letters-b.magpie mbb)
+# 2,400 more 'none' images (a third of them pictures), then 4 more epochs on
+# set B with them; the fast head that pass trains on all of it is the prior.
 export MAGPIE_ONLY_NONE=2400
 render nones 1 11
 unset MAGPIE_ONLY_NONE
@@ -99,8 +97,10 @@ sed -i 's/^syn_/n_syn_/' nones/labels-*.csv
 "$cli" -L letters-b.magpie --quiet import nones
 { echo file,value,class; cat nones/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv
 "$cli" -L letters-b.magpie --quiet answer -c letters --csv answers.csv
-"$cli" -L letters-b.magpie --quiet embed --backbone "$newest"
-"$cli" -L letters-b.magpie train -c letters --backbone "$newest" --fast --no-validate --prior-weight 0
+"$cli" -L letters-b.magpie train -c letters --backbone "$third" --deep --epochs 4 --tune-from 7 --time-box 100000 --no-validate
+newest=$(newest letters-b.magpie mbb)
+cp "$newest" "$src/resources/backbones/letters.mbb"
+echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
 # The prior head: the fast head that the last pass trained on the synthetic
 # answers over the new backbone's features, with the backbone version it fits.
 head=$(newest letters-b.magpie head)
