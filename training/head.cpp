@@ -169,18 +169,15 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
             if (t->defined())
                 *t = t->detach().contiguous();
         m.fold();
-        const Head *prior = cfg.prior;
-        if (prior && cfg.hidden == 0 && prior->d->hidden == 0 && prior->d->dim == dim &&
-            static_cast<int>(cfg.priorClassRows.size()) == C &&
-            std::all_of(cfg.priorClassRows.begin(), cfg.priorClassRows.end(),
-                        [prior](int r) { return r >= 0 && r < prior->d->classes; })) {
-            // Both heads are linear in the raw features once their standardisation
-            // is folded in, so the blend is one logistic head on raw features.
+        // The prior restricted to this head's classes (null when it does not
+        // fit). Both heads are linear in the raw features once their
+        // standardisation is folded in, so the blend is one logistic head.
+        const auto p = cfg.prior && cfg.hidden == 0 && static_cast<int>(cfg.priorClassRows.size()) == C
+                           ? fromPrior(*cfg.prior, cfg.priorClassRows) : nullptr;
+        if (p && p->d->dim == dim) {
             const double w = std::clamp(static_cast<double>(cfg.priorWeight), 0.0, 1.0);
-            std::vector<std::int64_t> pr(cfg.priorClassRows.begin(), cfg.priorClassRows.end());
-            const at::Tensor sel = at::tensor(pr, at::kLong);
-            m.w2 = ((1 - w) * m.foldedW + w * prior->d->foldedW.index_select(0, sel)).contiguous();
-            m.b2 = ((1 - w) * m.foldedB + w * prior->d->foldedB.index_select(0, sel)).contiguous();
+            m.w2 = ((1 - w) * m.foldedW + w * p->d->foldedW).contiguous();
+            m.b2 = ((1 - w) * m.foldedB + w * p->d->foldedB).contiguous();
             m.mean = at::zeros({dim});
             m.invStd = at::ones({dim});
             m.fold();
