@@ -17,6 +17,7 @@ struct Op
     at::Tensor w, b;
     ConvOp spec;
     bool trainable = false;
+    bool fresh = false; // a new block of this pass (trained at the new layers' rate)
 };
 
 at::Tensor forward(std::vector<Op> &ops, at::Tensor x, std::size_t from, std::size_t to, std::vector<at::Tensor> &outs)
@@ -108,7 +109,8 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
                 b = (b - t(s.mean)) * scale + t(s.beta);
             }
             op.spec.gamma.clear(); op.spec.beta.clear(); op.spec.mean.clear(); op.spec.var.clear();
-            op.trainable = blockNumber(s.name) >= std::max(1, cfg.firstBlock) || s.name == "magpie_ft_conv";
+            // Layers Magpie added in earlier passes (1x1 layers, new blocks) always train.
+            op.trainable = blockNumber(s.name) >= std::max(1, cfg.firstBlock) || s.name.rfind("magpie_", 0) == 0;
             if (op.trainable && firstTrainable == spec.ops.size()) firstTrainable = i;
             op.w = w.to(dev);
             op.b = b.to(dev);
@@ -129,9 +131,46 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
         at::Tensor nb = at::zeros({K}, at::TensorOptions().device(dev)).requires_grad_();
         at::Tensor cw = at::zeros({cfg.numClasses, K * G * G}, at::TensorOptions().device(dev)).requires_grad_();
         at::Tensor cb = at::zeros({cfg.numClasses}, at::TensorOptions().device(dev)).requires_grad_();
+        // New inverted-residual blocks on top (MobileNetV2's shape, trained from
+        // scratch: none of the package's later blocks). The projection starts at
+        // zero, so each new block starts as the identity: the pass starts from
+        // exactly the network it was given and can only add to it. (Made after
+        // the new 1x1 layer so that its initialisation does not depend on them.)
+        std::vector<at::Tensor> freshBlocks;
+        {
+            int existing = 0;
+            for (const Op &op : ops) existing += op.spec.name.rfind("magpie_block_", 0) == 0 && op.spec.name.find("_project") != std::string::npos;
+            for (int b = 0; b < cfg.newBlocks; ++b) {
+                const int C = ops.back().spec.outChannels, E = C * cfg.newBlockExpansion;
+                const int input = static_cast<int>(ops.size()) - 1;
+                const std::string base = "magpie_block_" + std::to_string(existing + b) + "_";
+                auto add = [&](const std::string &name, int in, int out, int k, int groups, bool relu6, at::Tensor w) {
+                    Op op;
+                    op.spec.name = base + name;
+                    op.spec.inChannels = in;
+                    op.spec.outChannels = out;
+                    op.spec.kernel = k;
+                    op.spec.groups = groups;
+                    op.spec.relu6 = relu6;
+                    op.spec.padTop = op.spec.padBottom = op.spec.padLeft = op.spec.padRight = k / 2;
+                    op.trainable = true;
+                    op.fresh = true;
+                    op.w = w.to(dev).requires_grad_();
+                    op.b = at::zeros({out}, at::TensorOptions().device(dev)).requires_grad_();
+                    freshBlocks.push_back(op.w);
+                    freshBlocks.push_back(op.b);
+                    ops.push_back(std::move(op));
+                };
+                add("expand", C, E, 1, 1, true, at::randn({E, C, 1, 1}) * std::sqrt(2.0 / C));
+                add("depthwise", E, E, 3, E, true, at::randn({E, 1, 3, 3}) * std::sqrt(2.0 / 9));
+                add("project", E, C, 1, 1, false, at::zeros({C, E, 1, 1}));
+                ops.back().spec.addFrom = input;
+            }
+        }
         std::vector<at::Tensor> tuned, fresh{nw, nb, cw, cb};
+        fresh.insert(fresh.end(), freshBlocks.begin(), freshBlocks.end());
         for (Op &op : ops)
-            if (op.trainable) { tuned.push_back(op.w); tuned.push_back(op.b); }
+            if (op.trainable && !op.fresh) { tuned.push_back(op.w); tuned.push_back(op.b); }
         torch::optim::Adam optTuned(tuned, torch::optim::AdamOptions(cfg.lr));
         torch::optim::Adam optFresh(fresh, torch::optim::AdamOptions(cfg.lr * 10));
         // (pretrained blocks at cfg.lr, new layers 10x faster)
@@ -199,7 +238,9 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
         // Write the tuned network as a new backbone: folded ops + the new layer.
         BackboneSpec out = spec;
         out.name = spec.name + "-ft";
-        out.provenance = spec.provenance + "; blocks " + std::to_string(cfg.firstBlock) + "-10 fine-tuned by Magpie plus a new 1x1 layer";
+        out.provenance = spec.provenance + "; blocks " + std::to_string(cfg.firstBlock) + "-10 fine-tuned by Magpie plus "
+            + (cfg.newBlocks > 0 ? std::to_string(cfg.newBlocks) + " new inverted-residual block(s) and " : std::string())
+            + "a new 1x1 layer";
         out.ops.clear();
         auto toVec = [](const at::Tensor &t) {
             const at::Tensor c = t.detach().to(at::kCPU).contiguous();

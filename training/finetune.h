@@ -16,6 +16,8 @@ struct FineTuneConfig
     bool horizontalFlip = false;  // never for letters
     int newChannels = 128;        // the new 1x1 layer on top of the cut
     int firstBlock = 9;           // blocks firstBlock..10 are tuned (MobileNetV2 numbering); below stay frozen
+    int newBlocks = 0;            // new inverted-residual blocks (from scratch, identity at start) on top of the cut
+    int newBlockExpansion = 4;    // their expansion factor
     float lr = 1e-4f;            // Adam, pretrained blocks; new layers use 10x
     int batchSize = 32;
     std::uint64_t seed = 1;

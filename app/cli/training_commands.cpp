@@ -186,11 +186,15 @@ int cmdTrain(const Context &c)
     const QCommandLineOption tuneFrom(QStringLiteral("tune-from"),
                                       QStringLiteral("Deep: fine-tune blocks N..10 (default 9; lower N adapts more, costs more)."),
                                       QStringLiteral("N"), QStringLiteral("9"));
+    const QCommandLineOption newBlocks(QStringLiteral("new-blocks"),
+                                       QStringLiteral("Deep: add N new inverted-residual blocks on top of the cut, trained from scratch "
+                                                      "(they start as the identity; default 0)."),
+                                       QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption priorW(QStringLiteral("prior-weight"),
                                     QStringLiteral("Weight of the backbone's prior head where it has one for the class set "
                                                    "(the letters backbone: A-Z + none), 0..1 (default 0.5; 0: answers only)."),
                                     QStringLiteral("X"), QStringLiteral("0.5"));
-    p.addOptions({fast, deep, epochs, tuneFrom, timeBox, hidden, steps, l2, lr, priorW, noVal});
+    p.addOptions({fast, deep, epochs, tuneFrom, newBlocks, timeBox, hidden, steps, l2, lr, priorW, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -204,6 +208,7 @@ int cmdTrain(const Context &c)
     o.epochs = p.value(epochs).toInt();
     o.tuneFromBlock = std::clamp(p.value(tuneFrom).toInt(), 1, 10);
     o.timeBoxSeconds = p.value(timeBox).toDouble();
+    o.newBlocks = std::clamp(p.value(newBlocks).toInt(), 0, 4);
     o.hidden = p.value(hidden).toInt();
     o.steps = p.value(steps).toInt();
     o.l2 = p.value(l2).toFloat();

@@ -93,6 +93,12 @@ def letters(a):
             cand = [r['file'] for r in pool if r['label'] == c]
             for f in r2.sample(cand, min(5, len(cand))):
                 seed_rows.append([f, 'yes', c]); answered.add(f); per[c] += 1
+        # 0 answers: a backbone with a prior head for these classes scores them before any answer.
+        ev0 = run(a.cli, lib, 'eval', '-c', 'letters', '--truth', truth, check=False)
+        if isinstance(ev0, dict) and ev0.get('accuracy') is not None:
+            print(json.dumps({'figure': 'learning_curve', 'backbone': a.backbone, 'prior_weight': a.prior_weight, 'queue': mode,
+                              'answers_per_class_target': 0, 'answers': 0, 'heldout_accuracy': ev0.get('accuracy'),
+                              'heldout_images': ev0.get('evaluated'), 'model': 'the prior head alone'}), flush=True)
         answer(a.cli, lib, 'letters', seed_rows, os.path.join(a.work, 'ans.csv'))
         t0 = time.time()
         rounds = 0

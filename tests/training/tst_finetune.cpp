@@ -1,6 +1,7 @@
 // Deep mode (fineTune) and the library's choice of backbone.
 #include "core/importer.h"
 #include "core/library.h"
+#include "training/backbone.h"
 #include "training/backboneformat.h"
 #include "training/finetune.h"
 #include "training/service/curator.h"
@@ -10,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -22,6 +25,7 @@ class TestFineTune : public QObject
 private Q_SLOTS:
     void initTestCase() { qunsetenv("MAGPIE_BACKBONE"); }
     void tunesOnlyFromFirstBlockAndReportsProgress();
+    void newBlocksStartAsIdentityThenTrain();
     void libraryChoosesItsBackbone();
 };
 
@@ -78,6 +82,83 @@ void TestFineTune::tunesOnlyFromFirstBlockAndReportsProgress()
     QVERIFY(blocks6 > 0);
     QCOMPARE(same6, blocks6);      // frozen below the first tuned block, in both runs
     QCOMPARE(changed7, 6);         // blocks 7 and 8 (expand, depthwise, project) only tuned from 7
+}
+
+void TestFineTune::newBlocksStartAsIdentityThenTrain()
+{
+    QTemporaryDir dir;
+    const int S = 224, n = 6;
+    std::vector<std::uint8_t> images(static_cast<std::size_t>(n) * S * S * 3);
+    std::mt19937 rng(5);
+    for (auto &v : images) v = static_cast<std::uint8_t>(rng() & 0xff);
+    const std::vector<int> labels{0, 1, 2, 0, 1, 2};
+    auto tune = [&](const std::string &from, int epochs, int blocks, const QString &name) {
+        FineTuneConfig cfg;
+        cfg.numClasses = 3;
+        cfg.epochs = epochs;
+        cfg.batchSize = 3;
+        cfg.newBlocks = blocks;
+        cfg.newBlockExpansion = 2;
+        const std::string out = dir.filePath(name).toStdString();
+        std::string err;
+        FineTuneReport rep;
+        if (!fineTune(from, images.data(), n, labels, cfg, out, &rep, &err)) {
+            qWarning("%s", err.c_str());
+            return std::string();
+        }
+        return out;
+    };
+    // Before any step, a pass with new blocks computes exactly what the same
+    // pass without them computes: each new block starts as the identity.
+    const std::string plain = tune(MAGPIE_BACKBONE_FILE, 0, 0, QStringLiteral("plain.mbb"));
+    const std::string withBlocks = tune(MAGPIE_BACKBONE_FILE, 0, 2, QStringLiteral("blocks0.mbb"));
+    QVERIFY(!plain.empty() && !withBlocks.empty());
+    std::string err;
+    auto a = Backbone::load(plain, &err), b = Backbone::load(withBlocks, &err);
+    QVERIFY2(a && b, err.c_str());
+    QCOMPARE(b->info().featureDim, a->info().featureDim);
+    QVERIFY(b->info().version != a->info().version);
+    std::vector<float> fa(static_cast<std::size_t>(2 * a->info().featureDim)), fb(fa.size());
+    QVERIFY(a->embed(images.data(), 2, fa.data(), &err));
+    QVERIFY(b->embed(images.data(), 2, fb.data(), &err));
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < fa.size(); ++i) {
+        diff = std::max(diff, double(std::abs(fa[i] - fb[i])));
+        norm = std::max(norm, double(std::abs(fa[i])));
+    }
+    QVERIFY(norm > 0);
+    QVERIFY2(diff <= 1e-5 * norm, qPrintable(QStringLiteral("max difference %1 of %2").arg(diff).arg(norm)));
+
+    // Trained, the new blocks change (the projection leaves zero); a second
+    // pass over that result keeps them, adds its own under new names, and
+    // the file still embeds.
+    const std::string once = tune(MAGPIE_BACKBONE_FILE, 1, 2, QStringLiteral("once.mbb"));
+    QVERIFY(!once.empty());
+    auto w = weightsByName(once);
+    for (const char *op : {"magpie_block_0_expand", "magpie_block_0_depthwise", "magpie_block_0_project",
+                           "magpie_block_1_project"})
+        QVERIFY2(w.count(op), op);
+    const auto &proj = w.at("magpie_block_0_project");
+    QVERIFY(std::any_of(proj.begin(), proj.end(), [](float v) { return v != 0.0f; }));
+    const std::string twice = tune(once, 1, 1, QStringLiteral("twice.mbb"));
+    QVERIFY(!twice.empty());
+    const auto w2 = weightsByName(twice);
+    QVERIFY(w2.count("magpie_block_2_project"));
+    QVERIFY(w2.at("magpie_block_0_project") != proj); // earlier new blocks keep training
+    BackboneSpec spec;
+    QVERIFY(readBackbone(twice, &spec, &err));
+    int projectAt = -1, expandAt = -1;
+    for (std::size_t i = 0; i < spec.ops.size(); ++i) {
+        if (spec.ops[i].name == "magpie_block_2_expand") expandAt = int(i);
+        if (spec.ops[i].name == "magpie_block_2_project") projectAt = int(i);
+    }
+    QVERIFY(expandAt > 0 && projectAt == expandAt + 2);
+    QCOMPARE(spec.ops[std::size_t(projectAt)].addFrom, expandAt - 1); // residual from the block's input
+    auto c = Backbone::load(twice, &err);
+    QVERIFY2(c, err.c_str());
+    std::vector<float> fc(static_cast<std::size_t>(c->info().featureDim));
+    QVERIFY2(c->embed(images.data(), 1, fc.data(), &err), err.c_str());
+    QVERIFY(std::all_of(fc.begin(), fc.end(), [](float v) { return std::isfinite(v); }));
 }
 
 void TestFineTune::libraryChoosesItsBackbone()

@@ -545,6 +545,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         fc.numClasses = C;
         fc.epochs = o.epochs;
         fc.firstBlock = o.tuneFromBlock;
+        fc.newBlocks = o.newBlocks;
         if (progress) fc.progress = [&progress](std::int64_t done, std::int64_t total) { progress(done, total); };
         fc.timeBoxSeconds = o.timeBoxSeconds;
         fc.horizontalFlip = c.kind == CategoryKind::Binary; // never flip letters

@@ -56,6 +56,7 @@ struct TrainOptions
     int epochs = 6;           // deep only
     int tuneFromBlock = 9;    // deep only: blocks tuneFromBlock..10 are trained, lower ones stay frozen
     double timeBoxSeconds = 300; // deep only: stop after the epoch that crosses it
+    int newBlocks = 0;        // deep only: new inverted-residual blocks added on top (identity at start)
     int hidden = 0;           // 0: logistic head; > 0: MLP with that many hidden units
     bool validate = true;     // k-fold validation into metrics_json
     int steps = 100;
