@@ -10,7 +10,7 @@ usage: synth.py FONTS.json OUTDIR N_PER_FONT_LETTER SEED PART PARTS
 """
 import json, os, random, sys, io, string
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageFilter, ImageOps
 
 LETTERS = string.ascii_uppercase
 MISSING = {'Zallman.pfb': 'XY', 'Kinigcap.pfb': 'QX'}
@@ -67,6 +67,64 @@ def ground(w, h, rng):
                 d.point((xx, yy), fill=255)
     return im
 
+def _odd(k): return max(3, k | 1)
+
+def stylize(mask, rng, ornaments):
+    """Ornate letter forms from a plain glyph (ink mask): outlined, inlined,
+    filled with hatching, dots or foliage, shadowed or heavier/lighter. Initial
+    fonts draw letters like this; the network should learn the letter's
+    silhouette whatever fills it."""
+    w, h = mask.size
+    stroke = max(3, int(min(w, h) * rng.uniform(0.03, 0.07)))
+    r = rng.random()
+    if r < 0.2:  # outline (hollow letter), sometimes doubled
+        core = mask.filter(ImageFilter.MinFilter(_odd(stroke)))
+        out = ImageChops.subtract(mask, core)
+        if rng.random() < 0.3:
+            core2 = core.filter(ImageFilter.MinFilter(_odd(stroke)))
+            out = ImageChops.lighter(out, ImageChops.subtract(core2, core2.filter(ImageFilter.MinFilter(3))))
+        return out
+    if r < 0.35:  # inline: a white line inside the strokes
+        a = mask.filter(ImageFilter.MinFilter(_odd(stroke // 2)))
+        b = a.filter(ImageFilter.MinFilter(_odd(max(3, stroke // 2))))
+        return ImageChops.subtract(mask, ImageChops.subtract(a, b))
+    if r < 0.65:  # outline filled with a pattern
+        core = mask.filter(ImageFilter.MinFilter(_odd(stroke)))
+        if ornaments and rng.random() < 0.4:
+            fill = Image.new('L', (w, h), 0)
+            for _ in range(rng.randint(4, 12)):
+                o = ornament_mask(rng, ornaments, max(8, int(min(w, h) * rng.uniform(0.1, 0.3))))
+                if o is not None:
+                    fill.paste(255, (rng.randint(-o.width // 3, w - o.width * 2 // 3), rng.randint(-o.height // 3, h - o.height * 2 // 3)), o)
+        else:
+            fill = ground(w, h, rng)
+        return ImageChops.lighter(ImageChops.subtract(mask, core), ImageChops.multiply(core, fill))
+    if r < 0.8:  # shadow: an offset copy, solid or hatched, behind the letter
+        dx, dy = int(w * rng.uniform(0.03, 0.09)), int(h * rng.uniform(0.03, 0.09))
+        big = Image.new('L', (w + dx, h + dy), 0)
+        sh = Image.new('L', (w + dx, h + dy), 0); sh.paste(mask, (dx, dy))
+        if rng.random() < 0.5: sh = ImageChops.multiply(sh, ground(w + dx, h + dy, rng))
+        halo = mask.filter(ImageFilter.MaxFilter(_odd(stroke // 2 if rng.random() < 0.5 else 1)))
+        big.paste(sh, (0, 0))
+        hole = Image.new('L', big.size, 0); hole.paste(halo, (0, 0))
+        big = ImageChops.subtract(big, hole)
+        big.paste(255, (0, 0), mask)
+        return big
+    # heavier or lighter strokes
+    return mask.filter(ImageFilter.MaxFilter(_odd(stroke // 2)) if rng.random() < 0.5 else ImageFilter.MinFilter(_odd(stroke // 2)))
+
+def flourish(W, H, rng):
+    """Swash lines and loops around and through the block (mask)."""
+    im = Image.new('L', (W, H), 0)
+    d = ImageDraw.Draw(im)
+    width = max(2, int(min(W, H) * rng.uniform(0.012, 0.035)))
+    for _ in range(rng.randint(2, 5)):
+        cx, cy = rng.uniform(-0.2, 1.2) * W, rng.uniform(-0.2, 1.2) * H
+        rx, ry = rng.uniform(0.2, 0.8) * W, rng.uniform(0.1, 0.6) * H
+        a0 = rng.uniform(0, 360)
+        d.arc([cx - rx, cy - ry, cx + rx, cy + ry], a0, a0 + rng.uniform(90, 300), fill=255, width=width)
+    return im
+
 def compose(mask, rng, fonts_text, ornaments):
     """Adds margin, a frame, a ground, ornaments, body text beside; returns an ink mask."""
     gw, gh = mask.size
@@ -101,6 +159,11 @@ def compose(mask, rng, fonts_text, ornaments):
         canvas = Image.new('L', (W, H), 255)
         canvas.paste(0, (ox, oy), mask)
         mask = None
+    elif r < 0.45 + FLOURISH:  # swash loops around the letter, knocked out around it
+        canvas = flourish(W, H, rng)
+        halo = mask.filter(ImageFilter.MaxFilter(rng.choice([5, 7, 9])))
+        hole = Image.new('L', (W, H), 0); hole.paste(halo, (ox, oy))
+        canvas = Image.composite(Image.new('L', (W, H), 0), canvas, hole)
     if mask is not None:
         canvas.paste(255, (ox, oy), mask)
     if rng.random() < (0.75 if boxed else 0.2):  # frame
@@ -133,6 +196,13 @@ def compose(mask, rng, fonts_text, ornaments):
     return canvas
 
 _NOTDEF = {}
+# Share of letters drawn in an ornate form (stylize) and of blocks with swash
+# loops (flourish): $MAGPIE_STYLIZE, $MAGPIE_FLOURISH (0 for the sets A and B
+# of the shipped backbone's first passes).
+STYLIZE = float(os.environ.get('MAGPIE_STYLIZE', '0'))
+FLOURISH = float(os.environ.get('MAGPIE_FLOURISH', '0'))
+# Initials fonts are drawn this many times as often as the others ($MAGPIE_INITIAL_WEIGHT).
+INITIAL_WEIGHT = int(os.environ.get('MAGPIE_INITIAL_WEIGHT', '3'))
 def is_notdef(f, g, size):
     """True if g is the font's missing-glyph box (fonts draw it for codes they lack)."""
     key = (f, size)
@@ -285,7 +355,7 @@ def main():
     rows = []
     jobs = []
     for fi, f in enumerate(letter_fonts):
-        reps = per * (3 if f['initial'] else 1)
+        reps = per * (INITIAL_WEIGHT if f['initial'] else 1)
         for ch in LETTERS:
             if ch in MISSING.get(os.path.basename(f['path']), ''): continue
             for k in range(reps): jobs.append(('L', f['path'], ch))
@@ -299,6 +369,7 @@ def main():
             if kind == 'L':
                 g = render_glyph(fp, ch, rng.randint(90, 220))
                 if g is None or g.width < 4: continue
+                if rng.random() < STYLIZE: g = stylize(g, rng, ornaments)
                 m = compose(g, rng, text_fonts, ornaments)
                 label = ch
             else:
