@@ -101,11 +101,10 @@ def stylize(mask, rng, ornaments):
         return ImageChops.lighter(ImageChops.subtract(mask, core), ImageChops.multiply(core, fill))
     if r < 0.8:  # shadow: an offset copy, solid or hatched, behind the letter
         dx, dy = int(w * rng.uniform(0.03, 0.09)), int(h * rng.uniform(0.03, 0.09))
-        big = Image.new('L', (w + dx, h + dy), 0)
         sh = Image.new('L', (w + dx, h + dy), 0); sh.paste(mask, (dx, dy))
         if rng.random() < 0.5: sh = ImageChops.multiply(sh, ground(w + dx, h + dy, rng))
-        halo = mask.filter(ImageFilter.MaxFilter(_odd(stroke // 2 if rng.random() < 0.5 else 1)))
-        big.paste(sh, (0, 0))
+        halo = mask.filter(ImageFilter.MaxFilter(_odd(stroke // 2)))
+        big = sh
         hole = Image.new('L', big.size, 0); hole.paste(halo, (0, 0))
         big = ImageChops.subtract(big, hole)
         big.paste(255, (0, 0), mask)
@@ -159,7 +158,7 @@ def compose(mask, rng, fonts_text, ornaments):
         canvas = Image.new('L', (W, H), 255)
         canvas.paste(0, (ox, oy), mask)
         mask = None
-    elif r < 0.45 + FLOURISH:  # swash loops around the letter, knocked out around it
+    elif 0.45 <= r < 0.45 + FLOURISH:  # swash loops around the letter, knocked out around it
         canvas = flourish(W, H, rng)
         halo = mask.filter(ImageFilter.MaxFilter(rng.choice([5, 7, 9])))
         hole = Image.new('L', (W, H), 0); hole.paste(halo, (ox, oy))
@@ -369,7 +368,10 @@ def main():
             if kind == 'L':
                 g = render_glyph(fp, ch, rng.randint(90, 220))
                 if g is None or g.width < 4: continue
-                if rng.random() < STYLIZE: g = stylize(g, rng, ornaments)
+                if STYLIZE > 0 and rng.random() < STYLIZE:
+                    st = stylize(g, rng, ornaments)
+                    # keep it only if the letter survived (thin strokes can vanish)
+                    if st.getbbox() and np.asarray(st, np.float32).sum() >= 0.4 * np.asarray(g, np.float32).sum(): g = st
                 m = compose(g, rng, text_fonts, ornaments)
                 label = ch
             else:
