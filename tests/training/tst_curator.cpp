@@ -58,6 +58,7 @@ class TestCurator : public QObject
 private Q_SLOTS:
     void changedFileGetsANewEmbedding();
     void priorHeadBesideTheBackbone();
+    void deepPassWithNewBlocksScoresTheLibrary();
 };
 
 void TestCurator::changedFileGetsANewEmbedding()
@@ -228,6 +229,64 @@ void TestCurator::priorHeadBesideTheBackbone()
     QCOMPARE(usedPrior(0.5), QString()); // made for another backbone
     writeMeta(version, QStringLiteral("round other triangle"));
     QCOMPARE(usedPrior(0.5), QString()); // does not know "square"
+}
+
+
+void TestCurator::deepPassWithNewBlocksScoresTheLibrary()
+{
+    // A deep pass through the Curator, adding a new block: a new model version
+    // on a new backbone file, its settings in the metrics, the library
+    // re-embedded with it and scored by it.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("images"));
+    QVERIFY(QDir().mkpath(folder));
+    for (int i = 0; i < 6; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
+    QVERIFY2(lib, qPrintable(err));
+    QCOMPARE(importFolder(*lib, folder).added, qint64(6));
+    const auto cat = lib->createCategory(QStringLiteral("shapes"), CategoryKind::ClassSet,
+                                         {QStringLiteral("square"), QStringLiteral("round")});
+    QVERIFY(cat);
+    for (int i = 0; i < 6; ++i)
+        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), cat->id, cat->classes[i % 2].id}));
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    const QString baseVersion = cur.backboneVersion();
+    TrainOptions o;
+    o.deep = true;
+    o.epochs = 1;
+    o.newBlocks = 1;
+    o.validate = false;
+    o.priorWeight = 0;
+    TrainReport r;
+    qint64 lastDone = 0;
+    QVERIFY2(cur.train(*cat, o, &r, nullptr, [&](qint64 done, qint64) { lastDone = done; }), qPrintable(cur.lastError()));
+    QVERIFY(lastDone > 0);
+    QVERIFY(r.modelVersion > 0);
+    QCOMPARE(r.examples, 6);
+    const QJsonObject m = QJsonDocument::fromJson(r.metricsJson.toUtf8()).object();
+    QCOMPARE(m.value(QStringLiteral("mode")).toString(), QStringLiteral("deep"));
+    const QJsonObject deep = m.value(QStringLiteral("deep")).toObject();
+    QCOMPARE(deep.value(QStringLiteral("new_blocks")).toInt(), 1);
+    QCOMPARE(deep.value(QStringLiteral("tune_from_block")).toInt(), 9);
+    QCOMPARE(deep.value(QStringLiteral("images")).toInt(), 6);
+    const QString tuned = m.value(QStringLiteral("backbone_file")).toString();
+    QVERIFY2(QFileInfo::exists(tuned), qPrintable(tuned));
+    const auto versions = lib->modelVersions(cat->id);
+    QVERIFY(!versions.isEmpty());
+    QVERIFY(versions.last().backbone != baseVersion); // scored on the tuned network's features
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int classes = 0;
+    qint64 version = 0;
+    QVERIFY2(cur.scores(*cat, &ids, &probs, &classes, &version), qPrintable(cur.lastError()));
+    QCOMPARE(version, r.modelVersion);
+    QCOMPARE(classes, 2);
+    QCOMPARE(ids.size(), 6);
+    for (int i = 0; i < ids.size(); ++i)
+        QVERIFY(std::abs(probs[2 * i] + probs[2 * i + 1] - 1.0f) < 1e-4f);
 }
 
 QTEST_MAIN(TestCurator)

@@ -580,6 +580,9 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                                   {QStringLiteral("last_epoch_loss"), fr.lastEpochLoss},
                                   {QStringLiteral("augmented_train_accuracy"), fr.trainAccuracy},
                                   {QStringLiteral("reembed_seconds"), te.nsecsElapsed() / 1e9},
+                                  {QStringLiteral("tune_from_block"), o.tuneFromBlock},
+                                  {QStringLiteral("new_blocks"), o.newBlocks},
+                                  {QStringLiteral("from_backbone"), QFileInfo(d->backbonePath).fileName()},
                                   {QStringLiteral("device"), QString::fromStdString(deviceName())}};
     }
     std::vector<std::int64_t> rows;
