@@ -192,8 +192,9 @@ int cmdTrain(const Context &c)
                                        QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption priorW(QStringLiteral("prior-weight"),
                                     QStringLiteral("Weight of the backbone's prior head where it has one for the class set "
-                                                   "(the letters backbone: A-Z + none), 0..1 (default 0.5; 0: answers only)."),
-                                    QStringLiteral("X"), QStringLiteral("0.5"));
+                                                   "(the letters backbone: A-Z + none), 0..1, 0: answers only; default auto: "
+                                                   "the prior counts as 20 answers per class, 20 / (20 + yes-answers per class)."),
+                                    QStringLiteral("X|auto"), QStringLiteral("auto"));
     p.addOptions({fast, deep, epochs, tuneFrom, newBlocks, timeBox, hidden, steps, l2, lr, priorW, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
@@ -214,7 +215,15 @@ int cmdTrain(const Context &c)
     o.l2 = p.value(l2).toFloat();
     o.lr = p.value(lr).toFloat();
     o.validate = !p.isSet(noVal);
-    o.priorWeight = std::clamp(p.value(priorW).toDouble(), 0.0, 1.0);
+    if (p.value(priorW) != QLatin1String("auto")) {
+        bool isNumber = false;
+        const double w = p.value(priorW).toDouble(&isNumber);
+        if (!isNumber) {
+            c.error(QStringLiteral("--prior-weight: a number from 0 to 1, or auto"));
+            return Usage;
+        }
+        o.priorWeight = std::clamp(w, 0.0, 1.0);
+    }
     training::TrainReport r;
     const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
     c.endProgress();

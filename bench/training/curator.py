@@ -166,8 +166,8 @@ if __name__ == '__main__':
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--backbone', default='general', help='general | letters (magpie-cli backbone)')
     ap.add_argument('--modes', default='mix,random')
-    ap.add_argument('--prior-weight', type=float, default=0.5,
-                    help="letters: weight of the backbone's prior head (train --prior-weight; 0: answers only)")
+    ap.add_argument('--prior-weight', default='auto',
+                    help="letters: weight of the backbone's prior head (train --prior-weight X|auto; 0: answers only)")
     ap.add_argument('--checkpoints', default='5,10,20,30')
     ap.add_argument('--batch', type=int, default=27)
     ap.add_argument('--themes', default='portrait,animal,food')

@@ -202,10 +202,29 @@ void TestCurator::priorHeadBesideTheBackbone()
         const bool ok = cur.scores(*fresh, &ids, probs, &classes, &v);
         return ok && classes == 2 && v == 0 && ids.size() == 6;
     };
+    // The automatic weight: the prior counts as 20 answers per class (3 yes-answers
+    // per class here: 20 / 23), recorded in the model's metrics.
+    auto metricsWith = [&](double weight) {
+        Curator cur(*lib, bb);
+        TrainOptions o;
+        o.priorWeight = weight;
+        TrainReport r;
+        if (!cur.train(*cat, o, &r)) return QJsonObject();
+        return QJsonDocument::fromJson(r.metricsJson.toUtf8()).object().value(QStringLiteral("prior")).toObject();
+    };
     QVector<float> cold;
     QVERIFY(!coldScores(&cold));
     QCOMPARE(usedPrior(0.5), QString()); // no prior file yet
     writeMeta(version, QStringLiteral("Round other Square"));
+    {
+        QCOMPARE(TrainOptions().priorWeight, -1.0); // automatic by default
+        const QJsonObject autoPrior = metricsWith(-1);
+        QVERIFY(autoPrior.value(QStringLiteral("automatic")).toBool());
+        QVERIFY(std::abs(autoPrior.value(QStringLiteral("weight")).toDouble() - 20.0 / 23.0) < 1e-6);
+        const QJsonObject fixed = metricsWith(0.3);
+        QVERIFY(!fixed.value(QStringLiteral("automatic")).toBool(true));
+        QVERIFY(std::abs(fixed.value(QStringLiteral("weight")).toDouble() - 0.3) < 1e-6);
+    }
     QVERIFY(coldScores(&cold));
     QCOMPARE(cold.size(), 12);
     // The prior learnt odd images = round (its row 0), even = square (row 2):

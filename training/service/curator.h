@@ -63,8 +63,11 @@ struct TrainOptions
     float l2 = 1e-2f;
     float lr = 0.03f;
     // Weight of the backbone's prior head (if it ships one and knows every class
-    // of the class set) in the blended fast head; 0 = answers only.
-    double priorWeight = 0.5;
+    // of the class set) in the blended fast head; 0 = answers only. Negative
+    // (the default): automatic, the prior counts as much as kPriorAnswers
+    // answers per class: weight = kPriorAnswers / (kPriorAnswers + yes-answers per class).
+    double priorWeight = -1;
+    static constexpr double kPriorAnswers = 20;
 };
 
 struct TrainReport
