@@ -96,7 +96,12 @@ public:
     // When a model exists for the category, queues come from it: the
     // controller emits modelFetchRequested() instead of reading unanswered
     // images, and the answer comes back through deliverProposals().
-    void setModelActive(bool active) { m_modelActive = active; }
+    void setModelActive(bool active)
+    {
+        if (m_modelActive == active) return;
+        m_modelActive = active;
+        Q_EMIT modelActiveChanged();
+    }
     bool modelActive() const { return m_modelActive; }
     void deliverProposals(int request, const QVector<Proposal> &proposals) { onFetched(request, proposals); }
     // The current image and the next ones in the queue, up to n.
@@ -115,6 +120,7 @@ Q_SIGNALS:
     void historyChanged();
     void statsChanged();
     void modeChanged(const QString &mode);
+    void modelActiveChanged(); // a model (or the backbone's prior) now scores the queue, or no longer
     void countsChanged(const magpie::LibraryCounts &counts, qint64 decisions);
     void message(const QString &text);
     void answerCommitted(const magpie::Answer &a);

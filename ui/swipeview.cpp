@@ -46,6 +46,7 @@ SwipeView::SwipeView(SwipeController *controller, QWidget *parent)
     });
     connect(m_c, &SwipeController::currentChanged, this, &SwipeView::onCurrentChanged);
     connect(m_c, &SwipeController::modeChanged, this, [this] { update(); });
+    connect(m_c, &SwipeController::modelActiveChanged, this, [this] { update(); });
     connect(m_c, &SwipeController::detailReady, this, [this] { update(); });
 }
 
@@ -346,8 +347,8 @@ void SwipeView::paintOverlay(QPainter &p)
             guess = cat.kind == CategoryKind::ClassSet
                         ? tr("model: %1  %2%").arg(pr.guess).arg(int(pr.confidence * 100 + 0.5))
                         : tr("model: %1% yes").arg(int(pr.confidence * 100 + 0.5));
-        else
-            guess = tr("no model yet");
+        else // picked before a model (or the backbone's prior) had scored the queue
+            guess = m_c->modelActive() ? tr("not scored yet") : tr("no model yet");
         p.setPen(pr.confidence >= 0 ? kText : kDim);
         p.drawText(top, Qt::AlignRight | Qt::AlignVCenter, guess);
     }
