@@ -16,8 +16,8 @@
 # gnome-backgrounds (77 MB; all unpacked only in WORK_DIR, never installed). Time on 2 CPU cores:
 # about 3 + 7 minutes to render ~28,000 + ~41,500 images, a minute to import,
 # then the deep passes (2 + 4 epochs on set A: 16 + 27 minutes; 10 + 4 epochs
-# on set B: 69 + 29 minutes; 6 on set C: 25 minutes, after 7 minutes of
-# rendering it; each with a re-embedding of its set; minutes on a GPU).
+# on set B: 69 + 29 minutes; 6 on set C and 6 on set D: 25 + 26 minutes, each
+# after 7 minutes of rendering; each with a re-embedding of its set; minutes on a GPU).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -100,20 +100,25 @@ sed -i 's/^syn_/n_syn_/' nones/labels-*.csv
 "$cli" -L letters-b.magpie --quiet answer -c letters --csv answers.csv
 "$cli" -L letters-b.magpie train -c letters --backbone "$third" --deep --epochs 4 --tune-from 7 --time-box 100000 --no-validate
 fourth=$(newest letters-b.magpie mbb)
-# Fifth pass: a fresh set C in which half the letters are drawn in ornate forms
+# Fifth and sixth passes: fresh sets C and D in which half the letters are drawn in ornate forms
 # (outlined, inlined, pattern- or foliage-filled, shadowed), 12 % of blocks get
 # swash loops, initials fonts 5x as often, pictures among the 'none' images;
-# 6 epochs from the fourth pass. Its fast head is the prior.
+# 6 epochs each. The sixth pass's fast head is the prior.
 MAGPIE_STYLIZE=0.5 MAGPIE_FLOURISH=0.12 MAGPIE_INITIAL_WEIGHT=5 render images-c 2 5
 library letters-c.magpie images-c
 "$cli" -L letters-c.magpie train -c letters --backbone "$fourth" --deep --epochs 6 --tune-from 7 --time-box 100000 --no-validate
-newest=$(newest letters-c.magpie mbb)
+fifth=$(newest letters-c.magpie mbb)
+# Sixth pass: the same on a fresh set D (seed 6), 6 epochs from the fifth.
+MAGPIE_STYLIZE=0.5 MAGPIE_FLOURISH=0.12 MAGPIE_INITIAL_WEIGHT=5 render images-d 2 6
+library letters-d.magpie images-d
+"$cli" -L letters-d.magpie train -c letters --backbone "$fifth" --deep --epochs 6 --tune-from 7 --time-box 100000 --no-validate
+newest=$(newest letters-d.magpie mbb)
 cp "$newest" "$src/resources/backbones/letters.mbb"
 echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
 # The prior head: the fast head that the last pass trained on the synthetic
 # answers over the new backbone's features, with the backbone version it fits.
-head=$(newest letters-c.magpie head)
-version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters-c.magpie)
+head=$(newest letters-d.magpie head)
+version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters-d.magpie)
 cp "$head" "$src/resources/backbones/letters.prior"
 {
     echo "# Magpie prior head for letters.mbb: a logistic head over its features,"
