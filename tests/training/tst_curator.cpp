@@ -18,6 +18,8 @@
 #include <QTest>
 
 #include <cmath>
+#include <memory>
+#include <optional>
 
 using namespace magpie;
 using namespace magpie::training;
@@ -50,6 +52,33 @@ ImageId idOf(const Library &lib, const QString &relPath)
         if (im.relPath == relPath) return im.id;
     return 0;
 }
+
+// A library in `dir` of `n` painted images img0.png .. img<n-1>.png, all imported; null on failure.
+std::unique_ptr<Library> paintedLibrary(const QTemporaryDir &dir, int n)
+{
+    const QString folder = dir.filePath(QStringLiteral("images"));
+    if (!QDir().mkpath(folder)) return nullptr;
+    for (int i = 0; i < n; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
+    if (!lib || importFolder(*lib, folder).added != n) {
+        qWarning("cannot make the test library: %s", qPrintable(err));
+        return nullptr;
+    }
+    return lib;
+}
+
+// The class set "shapes" (square, round) with every image answered: even = square, odd = round.
+std::optional<Category> answeredShapes(Library &lib, int n)
+{
+    auto cat = lib.createCategory(QStringLiteral("shapes"), CategoryKind::ClassSet,
+                                  {QStringLiteral("square"), QStringLiteral("round")});
+    if (!cat) return std::nullopt;
+    for (int i = 0; i < n; ++i)
+        if (!lib.answer({idOf(lib, QStringLiteral("img%1.png").arg(i)), cat->id, cat->classes[i % 2].id}))
+            return std::nullopt;
+    return cat;
+}
 } // namespace
 
 class TestCurator : public QObject
@@ -65,12 +94,9 @@ void TestCurator::changedFileGetsANewEmbedding()
 {
     QTemporaryDir dir;
     const QString folder = dir.filePath(QStringLiteral("images"));
-    QVERIFY(QDir().mkpath(folder));
-    for (int i = 0; i < 4; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
+    auto lib = paintedLibrary(dir, 4);
+    QVERIFY(lib);
     QString err;
-    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
-    QVERIFY2(lib, qPrintable(err));
-    QCOMPARE(importFolder(*lib, folder).added, qint64(4));
     const ImageId changed = idOf(*lib, QStringLiteral("img1.png"));
     const ImageId same = idOf(*lib, QStringLiteral("img2.png"));
     QVERIFY(changed && same);
@@ -133,20 +159,12 @@ void TestCurator::priorHeadBesideTheBackbone()
     // it (<file>.prior + <file>.prior.txt beside the backbone); a prior made for
     // another backbone version, or for other classes, is not used.
     QTemporaryDir dir;
-    const QString folder = dir.filePath(QStringLiteral("images"));
-    QVERIFY(QDir().mkpath(folder));
-    for (int i = 0; i < 6; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
-    QString err;
-    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
-    QVERIFY2(lib, qPrintable(err));
-    QCOMPARE(importFolder(*lib, folder).added, qint64(6));
+    auto lib = paintedLibrary(dir, 6);
+    QVERIFY(lib);
     const QString bb = dir.filePath(QStringLiteral("bb.mbb"));
     QVERIFY(QFile::copy(QStringLiteral(MAGPIE_BACKBONE_FILE), bb));
-    const auto cat = lib->createCategory(QStringLiteral("shapes"), CategoryKind::ClassSet,
-                                         {QStringLiteral("square"), QStringLiteral("round")});
+    const auto cat = answeredShapes(*lib, 6);
     QVERIFY(cat);
-    for (int i = 0; i < 6; ++i)
-        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), cat->id, cat->classes[i % 2].id}));
     QString version;
     {
         Curator cur(*lib, bb);
@@ -257,18 +275,10 @@ void TestCurator::deepPassWithNewBlocksScoresTheLibrary()
     // on a new backbone file, its settings in the metrics, the library
     // re-embedded with it and scored by it.
     QTemporaryDir dir;
-    const QString folder = dir.filePath(QStringLiteral("images"));
-    QVERIFY(QDir().mkpath(folder));
-    for (int i = 0; i < 6; ++i) paint(folder + QStringLiteral("/img%1.png").arg(i), i);
-    QString err;
-    auto lib = Library::create(dir.filePath(QStringLiteral("t.library")), &err);
-    QVERIFY2(lib, qPrintable(err));
-    QCOMPARE(importFolder(*lib, folder).added, qint64(6));
-    const auto cat = lib->createCategory(QStringLiteral("shapes"), CategoryKind::ClassSet,
-                                         {QStringLiteral("square"), QStringLiteral("round")});
+    auto lib = paintedLibrary(dir, 6);
+    QVERIFY(lib);
+    const auto cat = answeredShapes(*lib, 6);
     QVERIFY(cat);
-    for (int i = 0; i < 6; ++i)
-        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), cat->id, cat->classes[i % 2].id}));
     Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
     EmbedReport er;
     QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
