@@ -27,6 +27,14 @@ struct Layer
     int addFrom = -1;
 };
 
+// LibTorch's messages carry a C++ backtrace after the first line: the first line is the message.
+std::string firstLine(const std::exception &e)
+{
+    const std::string m = e.what();
+    const auto nl = m.find('\n');
+    return nl == std::string::npos ? m : m.substr(0, nl);
+}
+
 std::string hex64(std::uint64_t v)
 {
     std::ostringstream s;
@@ -152,7 +160,7 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
         d.info.version = d.spec.name + "-g" + std::to_string(d.grid) + "-" + hex64(h).substr(0, 12);
     } catch (const std::exception &e) {
         if (error)
-            *error = "cannot load backbone " + path + ": " + e.what();
+            *error = "cannot load backbone " + path + ": " + firstLine(e);
         return nullptr;
     }
     return b;
@@ -183,7 +191,7 @@ bool Backbone::embed(const std::uint8_t *rgb, int n, float *out, std::string *er
         return true;
     } catch (const std::exception &e) {
         if (error)
-            *error = std::string("embedding failed: ") + e.what();
+            *error = "embedding failed: " + firstLine(e);
         return false;
     }
 }
@@ -202,7 +210,47 @@ bool Backbone::featureMap(const std::uint8_t *rgb, int n, std::vector<float> *ou
         shape->assign(y.sizes().begin(), y.sizes().end());
         return true;
     } catch (const std::exception &e) {
-        if (error) *error = e.what();
+        if (error) *error = firstLine(e);
+        return false;
+    }
+}
+
+bool Backbone::exportTorchScript(const std::string &path, std::string *error) const
+{
+    if (d->script) {
+        if (error) *error = "already a TorchScript backbone";
+        return false;
+    }
+    try {
+        // Which outputs a later residual add needs.
+        std::vector<bool> kept(d->layers.size(), false);
+        for (const Layer &l : d->layers)
+            if (l.addFrom >= 0) kept[static_cast<std::size_t>(l.addFrom)] = true;
+        torch::jit::Module m("MagpieBackbone");
+        std::ostringstream src;
+        src.precision(9);
+        // [0,1] in, as the contract says; the network's own input scaling after.
+        src << "def forward(self, x):\n    x = x * " << 255.0f * d->inScale << " + " << d->inShift << "\n";
+        for (std::size_t i = 0; i < d->layers.size(); ++i) {
+            const Layer &l = d->layers[i];
+            m.register_parameter("w" + std::to_string(i), l.weight.contiguous(), false);
+            m.register_parameter("b" + std::to_string(i), l.bias.contiguous(), false);
+            if (l.padT || l.padB || l.padL || l.padR)
+                src << "    x = torch.constant_pad_nd(x, [" << l.padL << ", " << l.padR << ", " << l.padT << ", " << l.padB
+                    << "], 0.0)\n";
+            src << "    x = torch.conv2d(x, self.w" << i << ", self.b" << i << ", [" << l.stride << ", " << l.stride
+                << "], [0, 0], [1, 1], " << l.groups << ")\n";
+            if (l.relu6) src << "    x = torch.clamp(x, 0.0, 6.0)\n";
+            if (l.addFrom >= 0) src << "    x = x + o" << l.addFrom << "\n";
+            if (kept[i]) src << "    o" << i << " = x\n";
+        }
+        src << "    return torch.adaptive_avg_pool2d(x, [" << d->grid << ", " << d->grid << "]).flatten(1)\n";
+        m.define(src.str());
+        m.eval();
+        m.save(path);
+        return true;
+    } catch (const std::exception &e) {
+        if (error) *error = "cannot write TorchScript: " + firstLine(e);
         return false;
     }
 }

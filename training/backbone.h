@@ -32,6 +32,11 @@ public:
     // `rgb`: n images, each inputSize x inputSize x 3 uint8 (row-major, HWC).
     // `out`: n * featureDim floats. Returns false (and sets *error) on failure.
     bool embed(const std::uint8_t *rgb, int n, float *out, std::string *error) const;
+    // Writes this (.mbb) backbone as a TorchScript module that follows the
+    // user-backbone contract (N x 3 x H x W float RGB in [0,1] -> N x D, the
+    // same features as embed()), for use in other tools or as a `.pt` here.
+    // False (and *error) for a TorchScript backbone or when writing fails.
+    bool exportTorchScript(const std::string &path, std::string *error) const;
     // The raw last feature map for n images (N x C x H x W floats), for tests.
     bool featureMap(const std::uint8_t *rgb, int n, std::vector<float> *out, std::vector<std::int64_t> *shape,
                     std::string *error) const;

@@ -88,7 +88,7 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
         at::manual_seed(cfg.seed);
         const int C = cfg.numClasses;
         std::vector<std::int64_t> rows;
-        std::vector<std::int64_t> posIdx, posCls, negIdx, negCls;
+        std::vector<std::int64_t> posIdx, posCls, negIdx, negCls, unIdx, unCls;
         rows.reserve(examples.size());
         for (std::size_t i = 0; i < examples.size(); ++i) {
             const Example &e = examples[i];
@@ -97,8 +97,18 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
                 return nullptr;
             }
             rows.push_back(e.row);
+            if (e.unlabeled) {
+                if (cfg.unlabeledWeight <= 0) continue;
+                unIdx.push_back(static_cast<std::int64_t>(i));
+                unCls.push_back(e.cls);
+                continue;
+            }
             (e.positive ? posIdx : negIdx).push_back(static_cast<std::int64_t>(i));
             (e.positive ? posCls : negCls).push_back(e.cls);
+        }
+        if (posIdx.empty() && negIdx.empty()) {
+            if (error) *error = "nothing to train on";
+            return nullptr;
         }
         const at::Tensor all = at::from_blob(const_cast<float *>(x), {n, dim}, at::kFloat);
         const at::Tensor X = all.index_select(0, at::tensor(rows, at::kLong));
@@ -128,6 +138,8 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
         const at::Tensor pW = at::tensor(pw);
         const at::Tensor Zp = Z.index_select(0, pI);
         const at::Tensor Zn = negIdx.empty() ? at::Tensor() : Z.index_select(0, nI);
+        const at::Tensor Zu = unIdx.empty() ? at::Tensor() : Z.index_select(0, at::tensor(unIdx, at::kLong));
+        const at::Tensor uC = at::tensor(unCls, at::kLong);
 
         std::vector<at::Tensor> params;
         if (cfg.hidden > 0) {
@@ -147,7 +159,7 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
             return at::addmm(m.b2, z, m.w2.t());
         };
         torch::optim::Adam opt(params, torch::optim::AdamOptions(cfg.lr));
-        const double nTotal = static_cast<double>(examples.size());
+        const double nTotal = static_cast<double>(posIdx.size() + negIdx.size());
         for (int step = 0; step < cfg.steps; ++step) {
             opt.zero_grad();
             at::Tensor loss = at::zeros({});
@@ -158,6 +170,10 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
             if (!negIdx.empty()) {
                 const at::Tensor p = at::softmax(fwd(Zn), 1).gather(1, nC.view({-1, 1})).squeeze(1);
                 loss = loss - at::log1p(-p.clamp_max(1.0 - 1e-6)).sum() / nTotal;
+            }
+            if (!unIdx.empty()) {
+                const at::Tensor lp = at::log_softmax(fwd(Zu), 1);
+                loss = loss - lp.gather(1, uC.view({-1, 1})).sum() * (cfg.unlabeledWeight / nTotal);
             }
             loss = loss + cfg.l2 * m.w2.pow(2).sum();
             if (cfg.hidden > 0)
@@ -217,7 +233,7 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
     const int C = cfg.numClasses;
     std::vector<std::size_t> pos;
     for (std::size_t i = 0; i < examples.size(); ++i)
-        if (examples[i].positive)
+        if (examples[i].positive && !examples[i].unlabeled)
             pos.push_back(i);
     r.support.assign(static_cast<std::size_t>(C), 0);
     for (std::size_t i : pos) r.support[static_cast<std::size_t>(examples[i].cls)]++;

@@ -16,6 +16,11 @@ struct Example
     int row = 0;
     int cls = 0;
     bool positive = true;
+    // Not an answer: an image of the library nobody answered, taken as a weak
+    // example of class `cls` (a binary theme's "no": most images of an archive
+    // are not in a theme). It weighs HeadConfig::unlabeledWeight instead of 1,
+    // stays out of the class balancing, and is never held out by crossValidate().
+    bool unlabeled = false;
 };
 
 class Head;
@@ -39,6 +44,8 @@ struct HeadConfig
     const Head *prior = nullptr;
     std::vector<int> priorClassRows;
     float priorWeight = 0.5f;
+    // Weight of each Example::unlabeled (an answer weighs about 1).
+    float unlabeledWeight = 0.0f;
 };
 
 struct HeadMetrics

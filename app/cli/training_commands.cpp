@@ -195,7 +195,12 @@ int cmdTrain(const Context &c)
                                                    "(the letters backbone: A-Z + none), 0..1, 0: answers only; default auto: "
                                                    "the prior counts as 20 answers per class, 20 / (20 + yes-answers per class)."),
                                     QStringLiteral("X|auto"), QStringLiteral("auto"));
-    p.addOptions({fast, deep, epochs, tuneFrom, newBlocks, timeBox, hidden, steps, l2, lr, priorW, noVal});
+    const QCommandLineOption unlabeledW(QStringLiteral("unlabeled-weight"),
+                                        QStringLiteral("Binary themes: up to 2,000 unanswered images join as weak 'no' examples "
+                                                       "weighing X in all relative to the answers (default 0: answers only; "
+                                                       "pair with a strong --l2, e.g. --l2 1 --unlabeled-weight 0.1)."),
+                                        QStringLiteral("X"), QStringLiteral("0"));
+    p.addOptions({fast, deep, epochs, tuneFrom, newBlocks, timeBox, hidden, steps, l2, lr, priorW, unlabeledW, noVal});
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Trains a new model version for a category from its answers."), &exit)) return exit;
     auto lib = c.open(false, &exit);
@@ -223,6 +228,15 @@ int cmdTrain(const Context &c)
             return Usage;
         }
         o.priorWeight = std::clamp(w, 0.0, 1.0);
+    }
+    {
+        bool isNumber = false;
+        const double w = p.value(unlabeledW).toDouble(&isNumber);
+        if (!isNumber || w < 0) {
+            c.error(QStringLiteral("--unlabeled-weight: a number from 0 (answers only) up"));
+            return Usage;
+        }
+        o.unlabeledWeight = std::min(w, 10.0);
     }
     training::TrainReport r;
     const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
@@ -516,12 +530,29 @@ int cmdBackbone(const Context &c)
     QCommandLineParser p;
     p.addPositionalArgument(QStringLiteral("NAME"),
                             QStringLiteral("general | letters: the backbone this library embeds with (omit to show)."));
+    const QCommandLineOption exportTs(QStringLiteral("export-torchscript"),
+                                      QStringLiteral("Write backbone NAME (general, letters or an .mbb file; default general) as a "
+                                                     "TorchScript module (N x 3 x H x W float RGB in [0,1] -> N x D features), "
+                                                     "usable as --backbone FILE.pt here or in PyTorch. No library needed."),
+                                      QStringLiteral("FILE.pt"));
+    p.addOption(exportTs);
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Shows or sets the library's backbone. \u201cgeneral\u201d is MobileNetV2 (ImageNet) cut after "
                                    "block 10; \u201cletters\u201d is the same network tuned on synthetic decorative initials, "
                                    "for class sets of letters. Changing it embeds the archive again (a separate cache)."),
                  &exit))
         return exit;
+    if (p.isSet(exportTs)) {
+        const QString name = p.positionalArguments().value(0, QStringLiteral("general"));
+        QString err;
+        if (!Curator::exportTorchScript(name, p.value(exportTs), &err)) {
+            c.error(err);
+            return Failed;
+        }
+        c.print(QStringLiteral("wrote %1 (backbone %2 as TorchScript)").arg(p.value(exportTs), name));
+        c.printJson({{QStringLiteral("file"), p.value(exportTs)}, {QStringLiteral("backbone"), name}});
+        return Ok;
+    }
     const bool set = !p.positionalArguments().isEmpty();
     auto lib = c.open(!set, &exit);
     if (!lib) return exit;

@@ -136,9 +136,10 @@ def themes(a):
         neg = [r['file'] for r in rows if r[theme] == '0']
         seeds = [[f, 'yes', ''] for f in rng.sample(pos, 20)] + [[f, 'no', ''] for f in rng.sample(neg, a.negatives)]
         answer(a.cli, lib, theme, seeds, os.path.join(a.work, 'ans.csv'))
-        tr = run(a.cli, lib, 'train', '-c', theme, '--fast')
+        tr = run(a.cli, lib, 'train', '-c', theme, '--fast', '--unlabeled-weight', a.unlabeled_weight, '--l2', a.l2)
         if a.deep_epochs > 0:
-            tr = run(a.cli, lib, 'train', '-c', theme, '--deep', '--epochs', a.deep_epochs, '--time-box', 600)
+            tr = run(a.cli, lib, 'train', '-c', theme, '--deep', '--epochs', a.deep_epochs, '--time-box', 600,
+                     '--unlabeled-weight', a.unlabeled_weight, '--l2', a.l2)
         truth = {r['file']: r[theme] == '1' for r in rows}
         if a.rounds <= 1:
             sug = run(a.cli, lib, 'suggest', '-c', theme, '--queue', 'harvest', '-n', 100)['suggestions']
@@ -149,12 +150,13 @@ def themes(a):
                 sug += batch
                 answer(a.cli, lib, theme, [[os.path.basename(s['path']), 'yes' if truth[os.path.basename(s['path'])] else 'no', '']
                                            for s in batch], os.path.join(a.work, 'ans.csv'))
-                run(a.cli, lib, 'train', '-c', theme, '--fast', '--no-validate')
+                run(a.cli, lib, 'train', '-c', theme, '--fast', '--no-validate', '--unlabeled-weight', a.unlabeled_weight, '--l2', a.l2)
         hits = sum(truth[os.path.basename(s['path'])] for s in sug)
         print(json.dumps({'figure': 'themes_precision_at_100', 'theme': theme, 'positives_in_archive': len(pos),
                           'rounds': a.rounds, 'best_possible': min(len(sug), len(pos) - 20) / max(1, len(sug)),
                           'seed_positives': 20, 'seed_negatives': a.negatives, 'proposals': len(sug),
-                          'backbone': a.backbone, 'deep_epochs': a.deep_epochs,
+                          'backbone': a.backbone, 'deep_epochs': a.deep_epochs, 'unlabeled_weight': a.unlabeled_weight, 'l2': a.l2,
+                          'seed': a.seed,
                           'precision': hits / max(1, len(sug)), 'cv_accuracy': tr.get('metrics', {}).get('accuracy')}), flush=True)
 
 if __name__ == '__main__':
@@ -173,6 +175,8 @@ if __name__ == '__main__':
     ap.add_argument('--themes', default='portrait,animal,food')
     ap.add_argument('--negatives', type=int, default=20)
     ap.add_argument('--rounds', type=int, default=1, help='themes: answer the 100 proposals in this many batches, retraining between')
+    ap.add_argument('--unlabeled-weight', default='0', help="themes: train --unlabeled-weight (0: answers only)")
+    ap.add_argument('--l2', default='0.01', help='themes: train --l2')
     ap.add_argument('--deep-epochs', type=int, default=0, help='themes: a deep pass of N epochs after the fast head')
     a = ap.parse_args()
     (letters if a.task == 'letters' else themes)(a)

@@ -24,6 +24,8 @@ private Q_SLOTS:
     void matchesTfjs();
     void rejectsCorruptFile();
     void halfRoundTrip();
+    void torchScriptExportIsAUserBackbone_data();
+    void torchScriptExportIsAUserBackbone();
 };
 
 static std::vector<std::uint8_t> rgbOf(const QString &path)
@@ -93,6 +95,51 @@ void TestBackbone::halfRoundTrip()
         const float back = halfToFloat(floatToHalf(f));
         QVERIFY2(std::abs(back - f) <= std::abs(f) * 1e-3f + 1e-7f, qPrintable(QString::number(f)));
     }
+}
+
+void TestBackbone::torchScriptExportIsAUserBackbone_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::newRow("general") << QStringLiteral(MAGPIE_BACKBONE_FILE);
+    QTest::newRow("letters (extra linear layers)") << QStringLiteral(MAGPIE_LETTERS_BACKBONE_FILE);
+}
+
+void TestBackbone::torchScriptExportIsAUserBackbone()
+{
+    // The user-backbone path (.pt, TorchScript) with a real network: a Magpie
+    // backbone exported as TorchScript loads as a user's module and gives the
+    // same features as the .mbb on real images.
+    QFETCH(QString, file);
+    std::string err;
+    auto native = Backbone::load(file.toStdString(), &err);
+    QVERIFY2(native, err.c_str());
+    QTemporaryDir dir;
+    const std::string pt = dir.filePath(QStringLiteral("exported.pt")).toStdString();
+    QVERIFY2(native->exportTorchScript(pt, &err), err.c_str());
+    auto script = Backbone::load(pt, &err);
+    QVERIFY2(script, err.c_str());
+    QVERIFY(script->info().name.rfind("script:", 0) == 0);
+    QCOMPARE(script->info().featureDim, native->info().featureDim);
+    QVERIFY(script->info().version != native->info().version); // its own embedding cache
+    QVERIFY(!script->exportTorchScript(pt + ".again", &err)); // only .mbb backbones export
+    const int D = native->info().featureDim;
+    std::vector<std::uint8_t> batch;
+    for (const char *f : {"initials_img_00001.png", "initials_img_00002.png", "themes_img_00003.png"}) {
+        const auto rgb = rgbOf(QStringLiteral(MAGPIE_TEST_DATA "/training/") + QLatin1String(f));
+        QCOMPARE(rgb.size(), std::size_t(224 * 224 * 3));
+        batch.insert(batch.end(), rgb.begin(), rgb.end());
+    }
+    std::vector<float> a(static_cast<std::size_t>(3 * D)), b(a.size());
+    QVERIFY2(native->embed(batch.data(), 3, a.data(), &err), err.c_str());
+    QVERIFY2(script->embed(batch.data(), 3, b.data(), &err), err.c_str());
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, double(std::abs(a[i] - b[i])));
+        scale = std::max(scale, double(std::abs(a[i])));
+    }
+    qInfo("TorchScript export vs .mbb: largest difference %.3g (largest feature %.3g)", diff, scale);
+    QVERIFY(scale > 0.1);
+    QVERIFY2(diff < 1e-4 * std::max(1.0, scale), qPrintable(QString::number(diff)));
 }
 
 QTEST_GUILESS_MAIN(TestBackbone)

@@ -88,6 +88,7 @@ private Q_SLOTS:
     void changedFileGetsANewEmbedding();
     void priorHeadBesideTheBackbone();
     void deepPassWithNewBlocksScoresTheLibrary();
+    void themeHeadTakesUnansweredImagesWhenAsked();
 };
 
 void TestCurator::changedFileGetsANewEmbedding()
@@ -316,6 +317,56 @@ void TestCurator::deepPassWithNewBlocksScoresTheLibrary()
     QCOMPARE(ids.size(), 6);
     for (int i = 0; i < ids.size(); ++i)
         QVERIFY(std::abs(probs[2 * i] + probs[2 * i + 1] - 1.0f) < 1e-4f);
+}
+
+void TestCurator::themeHeadTakesUnansweredImagesWhenAsked()
+{
+    // A binary theme with 4 of 10 images answered: by default the head learns
+    // from the answers alone; with TrainOptions::unlabeledWeight the 6 images
+    // nobody answered join as weak "no" examples (recorded in the metrics),
+    // which lowers their "yes" scores, and the answers stay in the theme.
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 10);
+    QVERIFY(lib);
+    auto cat = lib->createCategory(QStringLiteral("round things"), CategoryKind::Binary, {});
+    QVERIFY(cat);
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), cat->id, 0,
+                             i % 2 ? AnswerValue::Yes : AnswerValue::No}));
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    auto meanYesOfUnanswered = [&](qint64 expectVersion) {
+        QVector<ImageId> ids;
+        QVector<float> probs;
+        int classes = 0;
+        qint64 version = 0;
+        if (!cur.scores(*cat, &ids, &probs, &classes, &version) || version != expectVersion || classes != 2) return -1.0;
+        double sum = 0;
+        for (int i = 4; i < 10; ++i) sum += probs[2 * ids.indexOf(idOf(*lib, QStringLiteral("img%1.png").arg(i))) + 1];
+        return sum / 6;
+    };
+    TrainOptions o;
+    o.validate = false;
+    TrainReport plain, sampled;
+    QVERIFY2(cur.train(*cat, o, &plain), qPrintable(cur.lastError()));
+    QVERIFY(!QJsonDocument::fromJson(plain.metricsJson.toUtf8()).object().contains(QStringLiteral("unlabeled")));
+    const double before = meanYesOfUnanswered(plain.modelVersion);
+    QVERIFY(before >= 0);
+    o.unlabeledWeight = 2;
+    QVERIFY2(cur.train(*cat, o, &sampled), qPrintable(cur.lastError()));
+    QCOMPARE(sampled.examples, 4); // answers; the sample is not counted as answers
+    const QJsonObject u = QJsonDocument::fromJson(sampled.metricsJson.toUtf8()).object().value(QStringLiteral("unlabeled")).toObject();
+    QCOMPARE(u.value(QStringLiteral("images")).toInt(), 6);
+    QCOMPARE(u.value(QStringLiteral("weight")).toDouble(), 2.0);
+    const double after = meanYesOfUnanswered(sampled.modelVersion);
+    QVERIFY2(after >= 0 && after < before, qPrintable(QStringLiteral("%1 -> %2").arg(before).arg(after)));
+    // The answered "yes" images are still called yes.
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int classes = 0;
+    QVERIFY(cur.scores(*cat, &ids, &probs, &classes, nullptr));
+    for (int i : {1, 3}) QVERIFY(probs[2 * ids.indexOf(idOf(*lib, QStringLiteral("img%1.png").arg(i))) + 1] > 0.5f);
 }
 
 QTEST_MAIN(TestCurator)

@@ -22,6 +22,7 @@ private Q_SLOTS:
     void learnsSeparableClasses_data();
     void learnsSeparableClasses();
     void negativesPushDown();
+    void unlabeledImagesTeachWhatTheNoAnswersMissed();
     void priorBlend();
     void checkpointRoundTripAndCorruption();
     void storeIsIncrementalAndPersistent();
@@ -92,6 +93,58 @@ void TestHead::negativesPushDown()
     float p[2];
     h->scoreFloat(x.data(), 1, p);
     QVERIFY(p[1] < 0.1f);
+}
+
+void TestHead::unlabeledImagesTeachWhatTheNoAnswersMissed()
+{
+    // A binary theme: 5 "yes" answers around A, 5 "no" answers around B, and
+    // a kind of image nobody answered (U) that lies on A's side of the A-B
+    // boundary. Answers alone call U "yes"; the unanswered archive (40 U, 5 A)
+    // as weak "no" examples teaches the head that U is not in the theme,
+    // while A stays "yes".
+    std::mt19937 rng(3);
+    std::normal_distribution<float> g(0, 0.5f);
+    std::vector<float> x;
+    auto point = [&](float e0, float e1) {
+        for (int k = 0; k < kDim; ++k) x.push_back((k == 0 ? e0 : k == 1 ? e1 : 0.f) + g(rng));
+        return static_cast<int>(x.size() / kDim) - 1;
+    };
+    std::vector<Example> answers, withArchive;
+    for (int i = 0; i < 5; ++i) answers.push_back({point(3, 0), 1, true});
+    for (int i = 0; i < 5; ++i) answers.push_back({point(-3, 0), 0, true});
+    withArchive = answers;
+    for (int i = 0; i < 40; ++i) withArchive.push_back({point(1.5f, 4), 0, true, true});
+    for (int i = 0; i < 5; ++i) withArchive.push_back({point(3, 0), 0, true, true});
+    const int newU = point(1.5f, 4), newA = point(3, 0);
+    const int n = static_cast<int>(x.size() / kDim);
+    auto yes = [&](const Head &h, int row) {
+        float p[2];
+        h.scoreFloat(x.data() + static_cast<std::size_t>(row) * kDim, 1, p);
+        return p[1];
+    };
+    HeadConfig cfg;
+    cfg.unlabeledWeight = 0.5f * 10 / 45; // half as much as the 10 answers, in all
+    std::string err;
+    auto alone = Head::train(x.data(), n, kDim, answers, cfg, &err);
+    auto helped = Head::train(x.data(), n, kDim, withArchive, cfg, &err);
+    QVERIFY2(alone && helped, err.c_str());
+    QVERIFY(yes(*alone, newU) > 0.5f); // the failure the archive fixes
+    QVERIFY(yes(*helped, newU) < 0.5f);
+    QVERIFY(yes(*helped, newA) > 0.5f);
+    QVERIFY(yes(*helped, newA) > yes(*helped, newU) + 0.3f);
+    // Weight 0: the archive rows do not train (answers alone decide).
+    cfg.unlabeledWeight = 0;
+    auto ignored = Head::train(x.data(), n, kDim, withArchive, cfg, &err);
+    QVERIFY(ignored);
+    QVERIFY(yes(*ignored, newU) > 0.5f);
+    // Cross-validation holds out answers only.
+    cfg.unlabeledWeight = 0.5f * 10 / 45;
+    const HeadMetrics m = Head::crossValidate(x.data(), n, kDim, withArchive, cfg, 5);
+    QCOMPARE(m.examples, 10);
+    QCOMPARE(m.support[0] + m.support[1], 10);
+    // Unlabeled rows alone are nothing to train on.
+    std::vector<Example> onlyArchive(withArchive.begin() + 10, withArchive.end());
+    QVERIFY(!Head::train(x.data(), n, kDim, onlyArchive, cfg, &err));
 }
 
 void TestHead::priorBlend()

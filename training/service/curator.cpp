@@ -339,6 +339,22 @@ QString Curator::defaultBackbonePath()
 
 QStringList Curator::backboneNames() { return {QStringLiteral("general"), QStringLiteral("letters")}; }
 
+bool Curator::exportTorchScript(const QString &nameOrPath, const QString &outFile, QString *error)
+{
+    const QString file = resolveBackbone(nameOrPath);
+    std::string err;
+    auto b = file.isEmpty() ? nullptr : Backbone::load(file.toStdString(), &err);
+    if (!b) {
+        if (error) *error = file.isEmpty() ? QStringLiteral("no backbone called %1").arg(nameOrPath) : QString::fromStdString(err);
+        return false;
+    }
+    if (!b->exportTorchScript(outFile.toStdString(), &err)) {
+        if (error) *error = QString::fromStdString(err);
+        return false;
+    }
+    return true;
+}
+
 QString Curator::resolveBackbone(const QString &nameOrPath)
 {
     if (nameOrPath.isEmpty() || nameOrPath == u"general" || nameOrPath == u"default") return defaultBackbonePath();
@@ -620,6 +636,38 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         d->error = QStringLiteral("no answers with embeddings in %1 (run embed first)").arg(c.name);
         return false;
     }
+    // Binary themes: unanswered images as weak "no" examples (TrainOptions::unlabeledWeight).
+    int unlabeled = 0;
+    float unlabeledEach = 0;
+    if (c.kind == CategoryKind::Binary && o.unlabeledWeight > 0) {
+        const std::int64_t N = st->count();
+        const auto &ids = st->ids();
+        const std::int64_t want = std::min<std::int64_t>(TrainOptions::kUnlabeledSample, N);
+        std::mt19937_64 rng(0x6d61677069650000ULL + static_cast<std::uint64_t>(c.id));
+        auto take = [&](std::int64_t row) {
+            if (local_.contains(row) || st->rowOf(ids[static_cast<std::size_t>(row)]) != row) return;
+            local_.insert(row, static_cast<int>(rows.size()));
+            ex.push_back({static_cast<int>(rows.size()), 0, true, true});
+            rows.push_back(row);
+            ++unlabeled;
+        };
+        if (N <= 4 * want) {
+            // small library: a shuffled pass over every row
+            std::vector<std::int64_t> all(static_cast<std::size_t>(N));
+            std::iota(all.begin(), all.end(), 0);
+            std::shuffle(all.begin(), all.end(), rng);
+            for (std::int64_t row : all) {
+                if (unlabeled >= want) break;
+                take(row);
+            }
+        } else {
+            std::uniform_int_distribution<std::int64_t> pick(0, N - 1);
+            for (std::int64_t tries = 0; unlabeled < want && tries < 4 * want; ++tries)
+                take(pick(rng));
+        }
+        if (unlabeled > 0)
+            unlabeledEach = static_cast<float>(o.unlabeledWeight * r->examples / unlabeled);
+    }
     const std::vector<float> x = st->gatherFloat(rows);
     const int D = st->dim();
     HeadConfig cfg;
@@ -628,6 +676,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     cfg.steps = o.steps;
     cfg.l2 = o.l2;
     cfg.lr = o.lr;
+    cfg.unlabeledWeight = unlabeledEach;
     // A class set whose every class the backbone's prior head knows (by name,
     // case-insensitive) is blended with it; not after a deep pass (other features).
     // Automatic weight: the prior counts as kPriorAnswers answers per class, so
@@ -637,7 +686,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     QString priorUsed;
     double priorWeight = o.priorWeight;
     if (priorWeight < 0) {
-        const auto yes = std::count_if(ex.begin(), ex.end(), [](const Example &e) { return e.positive; });
+        const auto yes = std::count_if(ex.begin(), ex.end(), [](const Example &e) { return e.positive && !e.unlabeled; });
         const double perClass = static_cast<double>(yes) / std::max(1, C);
         priorWeight = TrainOptions::kPriorAnswers / (TrainOptions::kPriorAnswers + perClass);
     }
@@ -663,6 +712,9 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                         {QStringLiteral("head"), o.hidden > 0 ? QStringLiteral("mlp%1").arg(o.hidden) : QStringLiteral("logistic")},
                         {QStringLiteral("answers"), r->examples},
                         {QStringLiteral("train_seconds"), r->trainSeconds}};
+    if (unlabeled > 0)
+        metrics.insert(QStringLiteral("unlabeled"), QJsonObject{{QStringLiteral("images"), unlabeled},
+                                                                {QStringLiteral("weight"), o.unlabeledWeight}});
     if (head->blendedWithPrior())
         metrics.insert(QStringLiteral("prior"), QJsonObject{{QStringLiteral("file"), priorUsed},
                                                             {QStringLiteral("weight"), cfg.priorWeight},
