@@ -17,7 +17,10 @@
 # about 3 + 7 minutes to render ~28,000 + ~41,500 images, a minute to import,
 # then the deep passes (2 + 4 epochs on set A: 16 + 27 minutes; 10 + 4 epochs
 # on set B: 69 + 29 minutes; 6 on set C and 6 on set D: 25 + 26 minutes, each
-# after 7 minutes of rendering; each with a re-embedding of its set; minutes on a GPU).
+# after 7 minutes of rendering; 5 on set E, 39,048 images from 1,055 fonts: 33
+# minutes after 11 of rendering; each with a re-embedding of its set; minutes
+# on a GPU). Set E also needs the 185 fonts-* packages of font-packages.txt
+# (188 MB, apt-get download, unpacked in WORK_DIR only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -58,7 +61,7 @@ export MAGPIE_PICTURES=$work/pictures.txt
 # render SET PER SEED: synthetic initials (and 'none' images) into SET/
 render() {
     rm -rf "$1" && mkdir "$1"
-    for part in 0 1; do python3 "$here/synth.py" fonts.json "$1" "$2" "$3" "$part" 2 & done
+    for part in 0 1; do python3 "$here/synth.py" "${FONTS:-fonts.json}" "$1" "$2" "$3" "$part" 2 & done
     wait
 }
 # library LIB SET...: a library of the sets, every image answered with its class
@@ -112,13 +115,26 @@ fifth=$(newest letters-c.magpie mbb)
 MAGPIE_STYLIZE=0.5 MAGPIE_FLOURISH=0.12 MAGPIE_INITIAL_WEIGHT=5 render images-d 2 6
 library letters-d.magpie images-d
 "$cli" -L letters-d.magpie train -c letters --backbone "$fifth" --deep --epochs 6 --tune-from 7 --time-box 100000 --no-validate
-newest=$(newest letters-d.magpie mbb)
+sixth=$(newest letters-d.magpie mbb)
+# Pass 7 (session 6): 627 more fonts from Debian's fonts-* packages
+# (font-packages.txt; unpacked here, never installed), 1 image per font and
+# letter (period hands and initials fonts 4), 5 epochs from the sixth.
+if [ ! -d pkgfonts ]; then
+    mkdir -p pkgdebs
+    (cd pkgdebs && apt-get download $(grep -v '^#' "$here/font-packages.txt"))
+    for d in pkgdebs/*.deb; do dpkg -x "$d" pkgfonts; done
+fi
+python3 "$here/fontpool.py" "$MAGPIE_FONT_ROOT" fonts-e.json "$work/pkgfonts"
+FONTS=fonts-e.json MAGPIE_STYLIZE=0.5 MAGPIE_FLOURISH=0.12 MAGPIE_INITIAL_WEIGHT=4 render images-e 1 7
+library letters-e.magpie images-e
+"$cli" -L letters-e.magpie train -c letters --backbone "$sixth" --deep --epochs 5 --tune-from 7 --time-box 100000 --no-validate
+newest=$(newest letters-e.magpie mbb)
 cp "$newest" "$src/resources/backbones/letters.mbb"
 echo "wrote $src/resources/backbones/letters.mbb (from $newest)"
 # The prior head: the fast head that the last pass trained on the synthetic
 # answers over the new backbone's features, with the backbone version it fits.
-head=$(newest letters-d.magpie head)
-version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters-d.magpie)
+head=$(newest letters-e.magpie head)
+version=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select backbone from model_versions order by id desc limit 1').fetchone()[0])" letters-e.magpie)
 cp "$head" "$src/resources/backbones/letters.prior"
 {
     echo "# Magpie prior head for letters.mbb: a logistic head over its features,"
