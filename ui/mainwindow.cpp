@@ -88,15 +88,11 @@ void MainWindow::setUpTraining()
     connect(m_controller, &SwipeController::answerCommitted, this, [this](const Answer &a) {
         if (!m_trainer || a.categoryId != m_controller->category().id)
             return;
-        const int every = QSettings().value(QStringLiteral("training/every"), 20).toInt();
-        if (++m_answersSinceTrain >= every && !m_training) {
-            m_answersSinceTrain = 0;
-            m_training = true;
-            m_modelText = tr("model: training \u201c%1\u201d\u2026").arg(m_controller->category().name);
-            updateStatus();
-            m_trainer->requestEmbed(); // answered images must have embeddings
-            m_trainer->requestTrain(a.categoryId);
-        }
+        // the first model comes after a handful of answers, later ones every `every`
+        const int setting = QSettings().value(QStringLiteral("training/every"), 20).toInt();
+        const int every = m_hasModel ? setting : std::min(setting, 6);
+        if (++m_answersSinceTrain >= every && !m_training)
+            trainNow(a.categoryId);
     });
     // a category with a model shows the model's queue at once; so does a class
     // set that the backbone's prior head knows (letters), before any training
@@ -106,11 +102,39 @@ void MainWindow::setUpTraining()
         m_answersSinceTrain = 0;
         QString err;
         auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
-        if (lib && (!lib->modelVersions(m_cats[row].id).isEmpty() || m_cats[row].kind == CategoryKind::ClassSet)) {
+        if (!lib)
+            return;
+        const auto versions = lib->modelVersions(m_cats[row].id);
+        m_hasModel = !versions.isEmpty();
+        if (m_hasModel || m_cats[row].kind == CategoryKind::ClassSet) {
             m_pendingFetch = -1; // refresh the whole queue
             m_trainer->requestSuggest(m_cats[row].id, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
         }
+        // answers that no model has seen yet (made by the CLI, an import of
+        // labels, or before the last model): train on them now, not after the
+        // next batch of answers
+        qint64 newest = 0;
+        for (const Answer &a : lib->answers(m_cats[row].id))
+            if (a.value != AnswerValue::Skip) newest = std::max(newest, a.atMs);
+        if (newest > 0 && !m_training && (!m_hasModel || newest > versions.last().createdMs))
+            trainNow(m_cats[row].id);
     });
+#endif
+}
+
+void MainWindow::trainNow(qint64 categoryId)
+{
+#ifdef MAGPIE_HAVE_TRAINING
+    if (!m_trainer)
+        return;
+    m_answersSinceTrain = 0;
+    m_training = true;
+    m_modelText = tr("model: training \u201c%1\u201d\u2026").arg(m_controller->category().name);
+    updateStatus();
+    m_trainer->requestEmbed(); // answered images must have embeddings
+    m_trainer->requestTrain(categoryId);
+#else
+    Q_UNUSED(categoryId);
 #endif
 }
 
@@ -238,6 +262,7 @@ QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &l
 void MainWindow::onModelReady(qint64 version, const QString &metricsJson)
 {
     m_training = false;
+    m_hasModel = true;
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
     QString text = tr("model v%1").arg(version);
     if (m.contains(QStringLiteral("accuracy")))

@@ -88,6 +88,7 @@ private:
     qint64 m_unansweredBase = 0;
 
     void setUpTraining();
+    void trainNow(qint64 categoryId); // embed what is missing, then a fast head, in the background
     void startTraining(); // for the library just opened
     // A new collection named `title` (made unique) holding `ids`; `what` says
     // in the status bar where they came from.
@@ -100,6 +101,7 @@ private:
     int m_pendingFetch = 0; // a queue request waiting for the model's suggestions
     int m_answersSinceTrain = 0;
     bool m_training = false;
+    bool m_hasModel = false; // the current category has a trained model version
     QString m_modelText;
 
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;

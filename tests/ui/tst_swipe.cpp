@@ -74,6 +74,37 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
+        // answers made elsewhere (the CLI, an import of labels), no model yet
+        const auto preset = l->createCategory(QStringLiteral("preset"), CategoryKind::Binary);
+        QVERIFY(preset);
+        const auto images = l->images(ImageStatus::Ok, 6);
+        QCOMPARE(images.size(), 6);
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(l->answer({images[i].id, preset->id, 0, i % 2 ? AnswerValue::Yes : AnswerValue::No}));
+    }
+
+    void answersNoModelHasSeenAreTrainedOnAtOnce()
+    {
+#ifdef MAGPIE_HAVE_TRAINING
+        // Opening a theme whose answers no model has seen trains on them in the
+        // background at once, not after the next 20 answers.
+        const qint64 cat = lib()->category(QStringLiteral("preset"))->id;
+        QVERIFY(lib()->modelVersions(cat).isEmpty());
+        auto w = window(QStringLiteral("preset"));
+        QVERIFY(w);
+        QTRY_VERIFY_WITH_TIMEOUT(!lib()->modelVersions(cat).isEmpty(), 60000);
+        const auto versions = lib()->modelVersions(cat);
+        QCOMPARE(versions.size(), 1);
+        QVERIFY(versions.first().metricsJson.contains(QStringLiteral("\"answers\":6")));
+        // reopening it with nothing new does not train again
+        w.reset();
+        auto again = window(QStringLiteral("preset"));
+        QVERIFY(again);
+        QTest::qWait(1500);
+        QCOMPARE(lib()->modelVersions(cat).size(), 1);
+#else
+        QSKIP("built without training");
+#endif
     }
 
     void keysReachTheLibrary()
