@@ -1151,6 +1151,14 @@ QVector<Answer> Library::answers(CategoryId categoryId) const
     return out;
 }
 
+qint64 Library::newestAnswerMs(CategoryId categoryId) const
+{
+    QSqlQuery q = d->prepare(QStringLiteral("SELECT MAX(at_ms) FROM answers WHERE category_id=? AND value<>?"));
+    q.addBindValue(categoryId);
+    q.addBindValue(int(AnswerValue::Skip));
+    return d->exec(q) && q.next() ? q.value(0).toLongLong() : 0;
+}
+
 QVector<Decision> Library::decisions(int limit) const
 {
     QSqlQuery q = d->prepare(QStringLiteral(

@@ -122,6 +122,10 @@ public:
     std::optional<Decision> undoLast(CategoryId category = 0, const QString &origin = Origin::Person);
     // The current answers (one per image and class) in a category.
     QVector<Answer> answers(CategoryId category) const;
+    // When the newest yes/no answer in a category was given (ms since the
+    // epoch; 0 when it has none): one indexed query, for "is there anything a
+    // model has not seen?".
+    qint64 newestAnswerMs(CategoryId category) const;
     // The newest `limit` decisions, newest first (all when limit < 0).
     QVector<Decision> decisions(int limit = -1) const;
     qint64 decisionCount() const;

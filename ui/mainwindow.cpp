@@ -92,7 +92,7 @@ void MainWindow::setUpTraining()
         const int setting = QSettings().value(QStringLiteral("training/every"), 20).toInt();
         const int every = m_hasModel ? setting : std::min(setting, 6);
         if (++m_answersSinceTrain >= every && !m_training)
-            trainNow(a.categoryId);
+            trainNow(m_controller->category());
     });
     // a category with a model shows the model's queue at once; so does a class
     // set that the backbone's prior head knows (letters), before any training
@@ -113,28 +113,26 @@ void MainWindow::setUpTraining()
         // answers that no model has seen yet (made by the CLI, an import of
         // labels, or before the last model): train on them now, not after the
         // next batch of answers
-        qint64 newest = 0;
-        for (const Answer &a : lib->answers(m_cats[row].id))
-            if (a.value != AnswerValue::Skip) newest = std::max(newest, a.atMs);
+        const qint64 newest = lib->newestAnswerMs(m_cats[row].id);
         if (newest > 0 && !m_training && (!m_hasModel || newest > versions.last().createdMs))
-            trainNow(m_cats[row].id);
+            trainNow(m_cats[row]);
     });
 #endif
 }
 
-void MainWindow::trainNow(qint64 categoryId)
+void MainWindow::trainNow(const Category &category)
 {
 #ifdef MAGPIE_HAVE_TRAINING
     if (!m_trainer)
         return;
     m_answersSinceTrain = 0;
     m_training = true;
-    m_modelText = tr("model: training \u201c%1\u201d\u2026").arg(m_controller->category().name);
+    m_modelText = tr("model: training \u201c%1\u201d\u2026").arg(category.name);
     updateStatus();
     m_trainer->requestEmbed(); // answered images must have embeddings
-    m_trainer->requestTrain(categoryId);
+    m_trainer->requestTrain(category.id);
 #else
-    Q_UNUSED(categoryId);
+    Q_UNUSED(category);
 #endif
 }
 

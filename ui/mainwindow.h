@@ -88,7 +88,7 @@ private:
     qint64 m_unansweredBase = 0;
 
     void setUpTraining();
-    void trainNow(qint64 categoryId); // embed what is missing, then a fast head, in the background
+    void trainNow(const Category &category); // embed what is missing, then a fast head, in the background
     void startTraining(); // for the library just opened
     // A new collection named `title` (made unique) holding `ids`; `what` says
     // in the status bar where they came from.

@@ -181,6 +181,11 @@ private Q_SLOTS:
         QCOMPARE(rows.size(), 2);
         QCOMPARE(rows[0].value, AnswerValue::No);
         QCOMPARE(lib->decisionCount(), 3);
+        qint64 newest = 0;
+        for (const Answer &r : rows) newest = std::max(newest, r.atMs);
+        QVERIFY(newest > 0);
+        QCOMPARE(lib->newestAnswerMs(cat->id), newest);
+        QCOMPARE(lib->newestAnswerMs(cat->id + 1000), qint64(0)); // no such category: none
 
         // undo: newest first, restoring exactly what was there
         auto u1 = lib->undoLast();
