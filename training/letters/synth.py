@@ -6,7 +6,8 @@ usage: synth.py FONTS.json OUTDIR N_PER_FONT_LETTER SEED PART PARTS
   FONTS.json from fontpool.py; PART of PARTS lets several processes share the
   work. Writes OUTDIR/syn_<part>_<n>.jpg|png and OUTDIR/labels-<part>.csv
   (file,label,font). $MAGPIE_FONT_ROOT: the font root given to fontpool.py
-  (ornament fonts for the 'none' class come from there).
+  (ornament fonts for the 'none' class come from there). Needs numpy, PIL and
+  SciPy (warp()).
 """
 import json, os, random, sys, io, string
 import numpy as np
@@ -112,6 +113,53 @@ def stylize(mask, rng, ornaments):
     # heavier or lighter strokes
     return mask.filter(ImageFilter.MaxFilter(_odd(stroke // 2)) if rng.random() < 0.5 else ImageFilter.MinFilter(_odd(stroke // 2)))
 
+def warp(mask, rng):
+    """New letter shapes from a font's glyph (ink mask), so the network meets
+    more designs than the fonts give: slanted, condensed or extended; bent by a
+    smooth random field; redrawn with a broad-nib pen (thick and thin strokes
+    by direction, as blackletter and calligraphic capitals are written)."""
+    from scipy import ndimage
+    a = np.asarray(mask, np.float32) / 255
+    h, w = a.shape
+    pad = int(max(h, w) * 0.25) + 4
+    a = np.pad(a, pad)
+    H, W = a.shape
+    # affine: slant, width and a small rotation, about the centre
+    sh = rng.uniform(-0.3, 0.3) if rng.random() < 0.6 else 0.0
+    sx = rng.uniform(0.7, 1.3) if rng.random() < 0.6 else 1.0
+    th = np.radians(rng.uniform(-6, 6))
+    A = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]) @ np.array([[1, sh], [0, 1]]) @ np.diag([sx, 1.0])
+    Ai = np.linalg.inv(A)  # output (x, y) -> input
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    cx, cy = W / 2, H / 2
+    X = Ai[0, 0] * (xx - cx) + Ai[0, 1] * (yy - cy) + cx
+    Y = Ai[1, 0] * (xx - cx) + Ai[1, 1] * (yy - cy) + cy
+    if rng.random() < 0.6:  # elastic: a smooth displacement field
+        g = rng.randint(3, 5)
+        amp = rng.uniform(0.02, 0.06) * max(h, w)
+        nr = np.random.default_rng(rng.randint(0, 1 << 30))
+        for V in (X, Y):
+            f = nr.normal(0, 1, (g, g)).astype(np.float32)
+            V += np.asarray(Image.fromarray(f, 'F').resize((W, H), Image.BICUBIC)) * amp
+    a = ndimage.map_coordinates(a, [Y, X], order=1, mode='constant')
+    if rng.random() < 0.35:  # broad nib: thin the strokes, then draw them with a slanted pen
+        ink = a > 0.5
+        dist = ndimage.distance_transform_edt(ink)
+        if ink.any():
+            half = np.percentile(dist[ink], 90)
+            # the strokes' middle lines (ridges of the distance map), so thin strokes survive
+            core = ink & (ndimage.maximum_filter(dist, 3) <= dist + 0.5) | (dist > half * rng.uniform(0.6, 0.9))
+            L = max(3, int(half * 2 * rng.uniform(1.0, 1.8)))
+            ang = np.radians(rng.uniform(25, 55))
+            fp = np.zeros((L, L), bool)
+            for t in np.linspace(-0.5, 0.5, 2 * L):
+                fp[int(round((L - 1) / 2 - t * (L - 1) * np.sin(ang))), int(round((L - 1) / 2 + t * (L - 1) * np.cos(ang)))] = True
+            nib = ndimage.binary_dilation(ndimage.binary_dilation(core), structure=fp)
+            if 0.5 * ink.sum() < nib.sum() < 1.8 * ink.sum(): a = nib.astype(np.float32)
+    m = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
+    box = m.getbbox()
+    return m.crop(box) if box else mask
+
 def flourish(W, H, rng):
     """Swash lines and loops around and through the block (mask)."""
     im = Image.new('L', (W, H), 0)
@@ -202,6 +250,10 @@ STYLIZE = float(os.environ.get('MAGPIE_STYLIZE', '0'))
 FLOURISH = float(os.environ.get('MAGPIE_FLOURISH', '0'))
 # Initials fonts are drawn this many times as often as the others ($MAGPIE_INITIAL_WEIGHT).
 INITIAL_WEIGHT = int(os.environ.get('MAGPIE_INITIAL_WEIGHT', '3'))
+# Share of letters whose shape is changed (warp): $MAGPIE_WARP (0 before set G).
+WARP = float(os.environ.get('MAGPIE_WARP', '0'))
+# ... and of ornaments among the 'none' images: $MAGPIE_WARP_NONE (0 before set H).
+WARP_NONE = float(os.environ.get('MAGPIE_WARP_NONE', '0'))
 def is_notdef(f, g, size):
     """True if g is the font's missing-glyph box (fonts draw it for codes they lack)."""
     key = (f, size)
@@ -368,6 +420,8 @@ def main():
             if kind == 'L':
                 g = render_glyph(fp, ch, rng.randint(90, 220))
                 if g is None or g.width < 4: continue
+                if WARP > 0 and rng.random() < WARP:
+                    g = warp(g, rng)
                 if STYLIZE > 0 and rng.random() < STYLIZE:
                     st = stylize(g, rng, ornaments)
                     # keep it only if the letter survived (thin strokes can vanish)
@@ -382,6 +436,9 @@ def main():
                 elif r < 0.6 and ornaments:
                     g = ornament_mask(rng, ornaments, rng.randint(60, 200))
                     if g is None: continue
+                    # warped too, so that a warped shape is no cue for a letter ($MAGPIE_WARP_NONE)
+                    if WARP_NONE > 0 and rng.random() < WARP_NONE:
+                        g = warp(g, rng)
                     if rng.random() < 0.4:  # a row or mirrored vignette
                         big = Image.new('L', (g.width * 2 + 6, g.height), 0); big.paste(g, (0, 0)); big.paste(ImageOps.mirror(g), (g.width + 6, 0)); g = big
                     m = compose(g, rng, [], [])
