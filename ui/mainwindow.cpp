@@ -192,7 +192,17 @@ void MainWindow::startTraining()
                     m_pendingFetch = 0;
                     m_controller->setModelActive(true);
                     m_controller->refreshQueue(props); // the current image stays
+                    if (m_controller->hasCurrent() && m_controller->current().confidence < 0) // picked before any score
+                        m_trainer->requestScore(category, {m_controller->current().image.id});
                 }
+            });
+    connect(m_trainer, &training::TrainingWorker::imagesScored, this,
+            [this](qint64 category, const QVector<training::Suggestion> &list) {
+                if (category != m_controller->category().id)
+                    return;
+                const bool classSet = m_controller->category().kind == CategoryKind::ClassSet;
+                for (const training::Suggestion &s : list)
+                    m_controller->fillCurrentGuess(s.imageId, classSet ? s.className : QStringLiteral("yes"), s.score);
             });
     connect(m_trainer, &training::TrainingWorker::similarFound, this, [this](qint64 image, const QVector<qint64> &near) {
         if (near.isEmpty())

@@ -302,6 +302,15 @@ void SwipeController::refreshQueue(const QVector<Proposal> &fresh)
     prefetch();
 }
 
+void SwipeController::fillCurrentGuess(ImageId id, const QString &guess, float confidence)
+{
+    if (!m_hasCurrent || m_current.image.id != id || m_current.confidence >= 0)
+        return;
+    m_current.guess = guess;
+    m_current.confidence = confidence;
+    Q_EMIT currentChanged();
+}
+
 void SwipeController::advance()
 {
     if (m_upcoming.empty()) {

@@ -92,6 +92,9 @@ public:
     // A new model version proposes a fresh queue: the current image stays,
     // the rest is replaced without a visible jump.
     void refreshQueue(const QVector<Proposal> &fresh);
+    // The model's guess for the current image when it was picked before any
+    // model scored the queue (the first card after opening); no-op otherwise.
+    void fillCurrentGuess(ImageId id, const QString &guess, float confidence);
 
     // When a model exists for the category, queues come from it: the
     // controller emits modelFetchRequested() instead of reading unanswered

@@ -233,6 +233,7 @@ void TestCurator::priorHeadBesideTheBackbone()
     };
     QVector<float> cold;
     QVERIFY(!coldScores(&cold));
+    QVERIFY(Curator(*lib, bb).scoreImages(*fresh, {idOf(*lib, QStringLiteral("img1.png"))}).isEmpty()); // no model: no guess
     QCOMPARE(usedPrior(0.5), QString()); // no prior file yet
     writeMeta(version, QStringLiteral("Round other Square"));
     {
@@ -259,6 +260,17 @@ void TestCurator::priorHeadBesideTheBackbone()
             const int r = ids.indexOf(idOf(*lib, QStringLiteral("img%1.png").arg(i)));
             QVERIFY(r >= 0);
             QCOMPARE(probs[r * 2 + 1] > probs[r * 2], i % 2 == 1);
+        }
+        // The guess for a few images (the GUI's first card, picked before any
+        // score): the same model, the winning class by name.
+        const ImageId odd = idOf(*lib, QStringLiteral("img1.png")), even = idOf(*lib, QStringLiteral("img2.png"));
+        const QVector<Suggestion> guesses = cur.scoreImages(*fresh, {odd, even, ImageId(987654)});
+        QCOMPARE(guesses.size(), 2); // an unknown id is left out
+        for (const Suggestion &g : guesses) {
+            QVERIFY(g.scored);
+            QCOMPARE(g.className, g.imageId == odd ? QStringLiteral("round") : QStringLiteral("square"));
+            const int r = ids.indexOf(g.imageId);
+            QCOMPARE(g.score, std::max(probs[r * 2], probs[r * 2 + 1]));
         }
     }
     QCOMPARE(usedPrior(0.5), dir.filePath(QStringLiteral("bb.prior")));

@@ -10,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
+#include <QSignalSpy>
 #include <QTest>
 
 using namespace magpie;
@@ -74,6 +75,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("firstcard"), CategoryKind::Binary));
         // answers made elsewhere (the CLI, an import of labels), no model yet
         const auto preset = l->createCategory(QStringLiteral("preset"), CategoryKind::Binary);
         QVERIFY(preset);
@@ -214,6 +216,29 @@ private Q_SLOTS:
         const auto answers = lib()->answers(lib()->category(QStringLiteral("queue"))->id);
         QCOMPARE(answers.size(), 1);
         QCOMPARE(answers[0].modelVersion, 2); // the proposing model is recorded
+    }
+
+    void firstCardGetsItsGuessWhenScored()
+    {
+        // The first card is picked before any model scored the queue; when the
+        // guess for it comes (MainWindow asks the worker), it is filled in once.
+        auto w = window(QStringLiteral("firstcard"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        QVERIFY(c->hasCurrent());
+        const Proposal first = c->current();
+        QVERIFY(first.confidence < 0);
+        QSignalSpy changed(c, &SwipeController::currentChanged);
+        c->fillCurrentGuess(first.image.id + 100000, QStringLiteral("yes"), 0.3f); // not the current image
+        QVERIFY(c->current().confidence < 0);
+        QCOMPARE(changed.count(), 0);
+        c->fillCurrentGuess(first.image.id, QStringLiteral("yes"), 0.7f);
+        QCOMPARE(c->current().image.id, first.image.id);
+        QCOMPARE(c->current().confidence, 0.7f);
+        QCOMPARE(changed.count(), 1);
+        c->fillCurrentGuess(first.image.id, QStringLiteral("yes"), 0.2f); // a scored card keeps its guess
+        QCOMPARE(c->current().confidence, 0.7f);
+        QCOMPARE(c->current().modelVersion, first.modelVersion); // no model proposed it
     }
 
     void corruptImageIsSkipped()

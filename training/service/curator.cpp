@@ -782,6 +782,35 @@ bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *p
     return true;
 }
 
+QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageId> &images)
+{
+    QVector<Suggestion> out;
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int C = 0;
+    if (images.isEmpty() || !scores(c, &ids, &probs, &C, nullptr) || C != Impl::classCount(c))
+        return out;
+    const QSet<ImageId> wanted(images.begin(), images.end());
+    for (qsizetype r = 0; r < ids.size(); ++r) {
+        if (!wanted.contains(ids[r])) continue;
+        const float *p = probs.constData() + r * C;
+        Suggestion s;
+        s.imageId = ids[r];
+        s.scored = true;
+        if (c.kind == CategoryKind::Binary) {
+            s.score = p[1];
+        } else {
+            const int cls = static_cast<int>(std::max_element(p, p + C) - p);
+            s.score = p[cls];
+            s.classId = c.classes[cls].id;
+            s.className = c.classes[cls].name;
+        }
+        if (const auto rec = d->lib.image(s.imageId)) s.path = rec->absPath;
+        out.push_back(s);
+    }
+    return out;
+}
+
 QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, ClassId onlyClass, quint64 seed)
 {
     QVector<Suggestion> out;

@@ -159,6 +159,9 @@ public:
                 qint64 *modelVersion);
     QVector<Suggestion> suggest(const Category &category, Queue queue, int n, ClassId onlyClass = 0,
                                 quint64 seed = 1);
+    // The current model's guess for these images, as suggest() gives it (queue
+    // Harvest; images without an embedding are left out). Empty without a model.
+    QVector<Suggestion> scoreImages(const Category &category, const QVector<ImageId> &images);
     // "More like this": nearest images by cosine of embeddings (the image
     // itself excluded), through core's SimilarityIndex (exact below 50,000
     // embedded images, an approximate FAISS index beyond; embed() keeps the

@@ -69,6 +69,16 @@ public:
         }
         Q_EMIT m_owner->suggested(id, m_curator->suggest(*cat, q, n, cls));
     }
+    void score(CategoryId id, const QVector<ImageId> &images)
+    {
+        if (!ready(QStringLiteral("score"))) return;
+        const auto cat = m_library->category(id);
+        if (!cat) {
+            Q_EMIT m_owner->failed(QStringLiteral("score"), QStringLiteral("no category %1").arg(id));
+            return;
+        }
+        Q_EMIT m_owner->imagesScored(id, m_curator->scoreImages(*cat, images));
+    }
     void similar(ImageId image, int n)
     {
         if (!ready(QStringLiteral("similar"))) return;
@@ -144,6 +154,11 @@ void TrainingWorker::requestSuggest(CategoryId category, Queue queue, int n, Cla
 void TrainingWorker::requestSimilar(ImageId image, int n)
 {
     QMetaObject::invokeMethod(m_job, [j = m_job, image, n] { j->similar(image, n); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::requestScore(CategoryId category, const QVector<ImageId> &images)
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job, category, images] { j->score(category, images); }, Qt::QueuedConnection);
 }
 
 void TrainingWorker::cancel()

@@ -35,6 +35,9 @@ public:
     // "More like this": the n images nearest to `image` (Curator::similar),
     // answered by similarFound().
     void requestSimilar(ImageId image, int n);
+    // The current model's guess for a few images (Curator::scoreImages),
+    // answered by imagesScored().
+    void requestScore(CategoryId category, const QVector<ImageId> &images);
     void cancel();
 
 Q_SIGNALS:
@@ -43,6 +46,7 @@ Q_SIGNALS:
     void trained(const magpie::training::TrainReport &report);
     void suggested(qint64 category, const QVector<magpie::training::Suggestion> &suggestions);
     void similarFound(qint64 image, const QVector<qint64> &neighbours); // best first
+    void imagesScored(qint64 category, const QVector<magpie::training::Suggestion> &scored);
     void failed(const QString &job, const QString &message);
 
 private:
