@@ -249,6 +249,21 @@ struct Curator::Impl
             if (c.classes[i].id == id) return i;
         return -1;
     }
+    // The guess a head's probabilities `p` (classCount(c) of them) make for an
+    // image: P(yes) in a theme; in a class set the best class, or class index
+    // `want` when one is asked for (>= 0).
+    static void guess(const Category &c, const float *p, int want, Suggestion *s)
+    {
+        s->scored = true;
+        if (c.kind == CategoryKind::Binary) {
+            s->score = p[1];
+            return;
+        }
+        const int cls = want >= 0 ? want : static_cast<int>(std::max_element(p, p + classCount(c)) - p);
+        s->score = p[cls];
+        s->classId = c.classes[cls].id;
+        s->className = c.classes[cls].name;
+    }
     std::unique_ptr<Head> currentHead(const Category &c, qint64 *version)
     {
         QVector<ModelVersion> versions = lib.modelVersions(c.id);
@@ -785,27 +800,22 @@ bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *p
 QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageId> &images)
 {
     QVector<Suggestion> out;
-    QVector<ImageId> ids;
-    QVector<float> probs;
-    int C = 0;
-    if (images.isEmpty() || !scores(c, &ids, &probs, &C, nullptr) || C != Impl::classCount(c))
-        return out;
-    const QSet<ImageId> wanted(images.begin(), images.end());
-    for (qsizetype r = 0; r < ids.size(); ++r) {
-        if (!wanted.contains(ids[r])) continue;
-        const float *p = probs.constData() + r * C;
+    if (images.isEmpty() || !d->ensureStore()) return out;
+    const QString errBefore = d->error;
+    qint64 version = 0;
+    auto head = d->currentHead(c, &version);
+    if (!head || head->numClasses() != Impl::classCount(c)) return out;
+    d->error = errBefore;
+    EmbeddingStore *st = d->lastStore; // the model's own embeddings (a deep pass has its own)
+    std::vector<float> p(static_cast<std::size_t>(head->numClasses()));
+    for (ImageId id : images) {
+        const std::int64_t row = st->rowOf(id);
+        if (row < 0) continue;
+        head->scoreHalf(st->halfRows() + row * st->dim(), 1, p.data());
         Suggestion s;
-        s.imageId = ids[r];
-        s.scored = true;
-        if (c.kind == CategoryKind::Binary) {
-            s.score = p[1];
-        } else {
-            const int cls = static_cast<int>(std::max_element(p, p + C) - p);
-            s.score = p[cls];
-            s.classId = c.classes[cls].id;
-            s.className = c.classes[cls].name;
-        }
-        if (const auto rec = d->lib.image(s.imageId)) s.path = rec->absPath;
+        s.imageId = id;
+        Impl::guess(c, p.data(), -1, &s);
+        if (const auto rec = d->lib.image(id)) s.path = rec->absPath;
         out.push_back(s);
     }
     return out;
@@ -946,12 +956,11 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     for (const auto &[r, q] : picked) {
         Suggestion s;
         s.imageId = ids[static_cast<std::size_t>(r)];
-        int cls = 0;
-        s.score = scoreOf(r, &cls);
-        s.scored = !probs.empty();
-        if (c.kind == CategoryKind::ClassSet && cls >= 0 && cls < c.classes.size()) {
-            s.classId = c.classes[cls].id;
-            s.className = c.classes[cls].name;
+        if (!probs.empty())
+            Impl::guess(c, probs.data() + r * C, want, &s);
+        else if (c.kind == CategoryKind::ClassSet && !c.classes.isEmpty()) { // no model: the first class, unscored
+            s.classId = c.classes[0].id;
+            s.className = c.classes[0].name;
         }
         if (const auto rec = d->lib.image(s.imageId)) s.path = rec->absPath;
         s.queue = q;
