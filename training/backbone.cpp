@@ -1,6 +1,7 @@
 #include "training/backbone.h"
 
 #include "training/backboneformat.h"
+#include "training/engine.h"
 #include "training/torchincludes.h"
 
 #include <torch/script.h>
@@ -55,12 +56,15 @@ struct Backbone::Impl
     float inShift = 0.0f;
     int grid = 4;
     bool channelsLast = std::getenv("MAGPIE_NCHW") == nullptr;
+    // The GPU when there is one (useCuda()): weights live there, images
+    // cross as bytes, features come back as floats.
+    at::Device device{at::kCPU};
 
     at::Tensor input(const std::uint8_t *rgb, int n) const
     {
         const int s = info.inputSize;
-        at::Tensor x = at::from_blob(const_cast<std::uint8_t *>(rgb), {n, s, s, 3}, at::kByte);
-        // NHWC in memory (channels-last) is what MKL-DNN convolves without reorders.
+        at::Tensor x = at::from_blob(const_cast<std::uint8_t *>(rgb), {n, s, s, 3}, at::kByte).to(device);
+        // NHWC in memory (channels-last) is what MKL-DNN (and cuDNN) convolve without reorders.
         x = x.permute({0, 3, 1, 2}).to(at::kFloat).contiguous(channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
         return x.mul_(inScale).add_(inShift);
     }
@@ -99,9 +103,11 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
     Impl &d = *b->d;
     const bool isScript = path.size() > 3 && (path.substr(path.size() - 3) == ".pt" || path.substr(path.size() - 3) == ".ts");
     try {
+        if (useCuda())
+            d.device = at::Device(at::kCUDA);
         if (isScript) {
             d.script = true;
-            d.module = torch::jit::load(path, at::kCPU);
+            d.module = torch::jit::load(path, d.device);
             d.module.eval();
             d.info.inputSize = inputSize;
             std::ifstream in(path, std::ios::binary);
@@ -144,6 +150,10 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
             }
             l.weight = d.channelsLast ? w.contiguous(at::MemoryFormat::ChannelsLast) : w.contiguous();
             l.bias = bias.contiguous();
+            if (d.device.is_cuda()) {
+                l.weight = l.weight.to(d.device);
+                l.bias = l.bias.to(d.device);
+            }
             l.stride = op.stride;
             l.groups = op.groups;
             l.padT = op.padTop;
@@ -182,7 +192,7 @@ bool Backbone::embed(const std::uint8_t *rgb, int n, float *out, std::string *er
         } else {
             y = at::adaptive_avg_pool2d(d->trunk(x), {d->grid, d->grid}).reshape({n, -1});
         }
-        y = y.to(at::kFloat).contiguous();
+        y = y.to(at::kCPU, at::kFloat).contiguous();
         if (y.size(1) != d->info.featureDim) {
             if (error) *error = "backbone returned " + std::to_string(y.size(1)) + " features";
             return false;
@@ -205,7 +215,7 @@ bool Backbone::featureMap(const std::uint8_t *rgb, int n, std::vector<float> *ou
     }
     try {
         at::InferenceMode guard;
-        at::Tensor y = d->trunk(d->input(rgb, n)).contiguous();
+        at::Tensor y = d->trunk(d->input(rgb, n)).to(at::kCPU).contiguous();
         out->assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
         shape->assign(y.sizes().begin(), y.sizes().end());
         return true;
@@ -233,8 +243,8 @@ bool Backbone::exportTorchScript(const std::string &path, std::string *error) co
         src << "def forward(self, x):\n    x = x * " << 255.0f * d->inScale << " + " << d->inShift << "\n";
         for (std::size_t i = 0; i < d->layers.size(); ++i) {
             const Layer &l = d->layers[i];
-            m.register_parameter("w" + std::to_string(i), l.weight.contiguous(), false);
-            m.register_parameter("b" + std::to_string(i), l.bias.contiguous(), false);
+            m.register_parameter("w" + std::to_string(i), l.weight.to(at::kCPU).contiguous(), false);
+            m.register_parameter("b" + std::to_string(i), l.bias.to(at::kCPU).contiguous(), false);
             if (l.padT || l.padB || l.padL || l.padR)
                 src << "    x = torch.constant_pad_nd(x, [" << l.padL << ", " << l.padR << ", " << l.padT << ", " << l.padB
                     << "], 0.0)\n";

@@ -29,9 +29,18 @@ void initRuntime(int threads)
     at::set_num_threads(threads);
 }
 
+bool useCuda()
+{
+    static const bool cuda = [] {
+        const char *env = std::getenv("MAGPIE_DEVICE");
+        return !(env && std::strcmp(env, "cpu") == 0) && torch::cuda::is_available();
+    }();
+    return cuda;
+}
+
 std::string deviceName()
 {
-    return torch::cuda::is_available() ? "cuda" : "cpu";
+    return useCuda() ? "cuda" : "cpu";
 }
 
 std::string buildInfo()

@@ -12,7 +12,11 @@ namespace magpie::training {
 // (0 = the number of cores). Idempotent.
 void initRuntime(int threads = 0);
 
-// "cuda" when LibTorch sees a CUDA device, else "cpu".
+// True when LibTorch sees a CUDA device and $MAGPIE_DEVICE is not "cpu":
+// embedding (Backbone) and deep passes (fineTune) then run on the GPU; the
+// fast head and re-scoring stay on the CPU (they take well under a second).
+bool useCuda();
+// "cuda" or "cpu", as useCuda() decides.
 std::string deviceName();
 int threadCount();
 // LibTorch's build configuration (BLAS, MKL-DNN, OpenMP ...), for reports.

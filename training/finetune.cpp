@@ -1,6 +1,7 @@
 #include "training/finetune.h"
 
 #include "training/backboneformat.h"
+#include "training/engine.h"
 #include "training/torchincludes.h"
 
 #include <chrono>
@@ -89,7 +90,7 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
     }
     try {
         const auto t0 = std::chrono::steady_clock::now();
-        const at::Device dev = torch::cuda::is_available() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+        const at::Device dev = useCuda() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
         at::manual_seed(cfg.seed);
         std::mt19937_64 rng(cfg.seed);
         // Fold BatchNorm, mark blocks 9-10 trainable.
@@ -185,8 +186,9 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
         for (int i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
         for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
             std::shuffle(order.begin(), order.end(), rng);
-            double lossSum = 0;
-            int correct = 0, seen = 0;
+            at::Tensor lossSum = at::zeros({}, at::TensorOptions().device(dev).dtype(at::kDouble));
+            at::Tensor correct = at::zeros({}, at::TensorOptions().device(dev).dtype(at::kLong));
+            int seen = 0;
             for (int s = 0; s < n; s += cfg.batchSize) {
                 if (cancel && cancel->load()) {
                     report->cancelled = true;
@@ -202,7 +204,8 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
                                 images + static_cast<std::size_t>(idx) * S * S * 3, static_cast<std::size_t>(S * S * 3));
                     y[static_cast<std::size_t>(j)] = labels[static_cast<std::size_t>(idx)];
                 }
-                at::Tensor x = at::from_blob(buf.data(), {m, S, S, 3}, at::kByte).permute({0, 3, 1, 2}).to(at::kFloat).div(255.0).to(dev);
+                // bytes cross to the device, the float conversion happens there
+                at::Tensor x = at::from_blob(buf.data(), {m, S, S, 3}, at::kByte).to(dev).permute({0, 3, 1, 2}).to(at::kFloat).div(255.0);
                 x = augment(x, rng, cfg.horizontalFlip);
                 x = x.mul(spec.inputScale * 255.0f).add(spec.inputShift).contiguous(at::MemoryFormat::ChannelsLast);
                 std::vector<at::Tensor> outs(ops.size());
@@ -221,14 +224,15 @@ bool fineTune(const std::string &backbonePath, const std::uint8_t *images, int n
                 loss.backward();
                 optTuned.step();
                 optFresh.step();
-                lossSum += loss.item<double>() * m;
-                correct += logits.argmax(1).eq(target).sum().item<int>();
+                // summed where they are made: no device round trip per batch
+                lossSum = lossSum + loss.detach() * m;
+                correct = correct + logits.detach().argmax(1).eq(target).sum();
                 seen += m;
                 if (cfg.progress) cfg.progress(static_cast<std::int64_t>(epoch) * n + s + m, static_cast<std::int64_t>(cfg.epochs) * n);
             }
             report->epochs = epoch + 1;
-            report->lastEpochLoss = lossSum / seen;
-            report->trainAccuracy = static_cast<double>(correct) / seen;
+            report->lastEpochLoss = lossSum.item<double>() / seen;
+            report->trainAccuracy = static_cast<double>(correct.item<std::int64_t>()) / seen;
             report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (report->seconds > cfg.timeBoxSeconds) {
                 report->timedOut = epoch + 1 < cfg.epochs;

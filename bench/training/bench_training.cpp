@@ -1,7 +1,18 @@
-// bench_training [embed|retrain|score|similar|all] [--threads N] [--rows N] [--embeddings FILE.f16[,FILE...]]
+// bench_training [embed|retrain|score|similar|deep|device|all] [--threads N] [--rows N]
+//                [--embeddings FILE.f16[,FILE...]] [--backbone FILE.mbb] [--batch N] [--images N] [--epochs N]
+//                [--tune-from N] [--features-out FILE]
 // Engine benchmarks on synthetic inputs; prints one JSON object per figure
 // with the median of several runs. The learning-curve and themes figures run
 // through magpie-cli (bench/training/curator.py).
+//
+// Every figure but `similar` needs only the engine (LibTorch + std): built
+// with -DMAGPIE_ENGINE_ONLY=ON (bench/gpu/run.sh) it runs on a machine that
+// has LibTorch and nothing else, on its GPU when LibTorch sees one.
+//
+// deep: one deep pass (fineTune) on --images synthetic images (default 5,000)
+// for --epochs (default 5), 27 classes, blocks --tune-from (default 9, as
+// `train --deep`) to 10 tuned; reports wall and CPU seconds and images/s.
+// Not in `all` (minutes on two CPU cores).
 //
 // similar: exact cosine and the approximate index (core/similarityindex) over
 // N clustered synthetic embeddings whose neighbour statistics match real ones
@@ -9,12 +20,15 @@
 // also measures recall on real embedding caches with the index forced on
 // (32 lists, a quarter probed, only 2k candidates re-ranked).
 // MAGPIE_BENCH_SWEEP=1 adds a sweep over probes and candidates.
+#ifndef MAGPIE_ENGINE_ONLY
 #include "core/similarityindex.h"
-#include "training/backbone.h"
-#include "training/engine.h"
-#include "training/head.h"
 
 #include <QString>
+#endif
+#include "training/backbone.h"
+#include "training/engine.h"
+#include "training/finetune.h"
+#include "training/head.h"
 
 #include <algorithm>
 #include <chrono>
@@ -53,10 +67,42 @@ std::string loadAverage()
     return a + " " + b + " " + c;
 }
 
+std::string g_backbone = MAGPIE_BACKBONE_FILE;
+
+// Images that look like something (smooth blobs and strokes on paper), not
+// noise: timings do not depend on content, but a deep pass's loss then means
+// something.
+std::vector<std::uint8_t> syntheticImages(int n, int S, int classes, std::vector<int> *labels, unsigned seed)
+{
+    std::vector<std::uint8_t> img(static_cast<std::size_t>(n) * S * S * 3);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(0, 1);
+    if (labels) labels->clear();
+    for (int i = 0; i < n; ++i) {
+        const int c = i % classes;
+        if (labels) labels->push_back(c);
+        const float cx = 0.3f + 0.4f * u(rng), cy = 0.3f + 0.4f * u(rng);
+        const float angle = 3.14159f * c / classes, r = 0.15f + 0.2f * u(rng);
+        const float paper = 200 + 40 * u(rng);
+        std::uint8_t *p = img.data() + static_cast<std::size_t>(i) * S * S * 3;
+        for (int y = 0; y < S; ++y)
+            for (int x = 0; x < S; ++x) {
+                const float fx = float(x) / S - cx, fy = float(y) / S - cy;
+                const float along = fx * std::cos(angle) + fy * std::sin(angle);
+                const float across = -fx * std::sin(angle) + fy * std::cos(angle);
+                const bool ink = std::abs(across) < 0.04f && std::abs(along) < r;
+                const float v = ink ? 40.0f : paper - 30.0f * (fx * fx + fy * fy);
+                for (int k = 0; k < 3; ++k)
+                    p[(y * S + x) * 3 + k] = static_cast<std::uint8_t>(std::clamp(v + (k == 2 ? -15.0f : 0.0f), 0.0f, 255.0f));
+            }
+    }
+    return img;
+}
+
 void benchEmbed(int batch, int runs)
 {
     std::string err;
-    auto b = Backbone::load(MAGPIE_BACKBONE_FILE, &err);
+    auto b = Backbone::load(g_backbone, &err);
     if (!b) { std::fprintf(stderr, "%s\n", err.c_str()); return; }
     const int S = b->info().inputSize;
     std::vector<std::uint8_t> img(static_cast<std::size_t>(batch * S * S * 3));
@@ -70,8 +116,57 @@ void benchEmbed(int batch, int runs)
         b->embed(img.data(), batch, out.data(), &err);
         ips.push_back(batch / since(t));
     }
-    std::printf("{\"figure\":\"embed_network\",\"backbone\":\"%s\",\"batch\":%d,\"threads\":%d,\"images_per_second\":%.1f}\n",
-                b->info().version.c_str(), batch, threadCount(), median(ips));
+    std::printf("{\"figure\":\"embed_network\",\"backbone\":\"%s\",\"device\":\"%s\",\"batch\":%d,\"threads\":%d,"
+                "\"images_per_second\":%.1f}\n",
+                b->info().version.c_str(), deviceName().c_str(), batch, threadCount(), median(ips));
+}
+
+// One deep pass as Curator runs it (27 classes).
+void benchDeep(int images, int epochs, int tuneFrom)
+{
+    std::string err;
+    auto b = Backbone::load(g_backbone, &err);
+    if (!b) { std::fprintf(stderr, "%s\n", err.c_str()); return; }
+    std::vector<int> labels;
+    const auto img = syntheticImages(images, b->info().inputSize, 27, &labels, 7);
+    FineTuneConfig cfg;
+    cfg.numClasses = 27;
+    cfg.epochs = epochs;
+    cfg.firstBlock = tuneFrom;
+    cfg.timeBoxSeconds = 1e9;
+    char out[] = "/tmp/magpie-bench-deep-XXXXXX";
+    const int fd = mkstemp(out);
+    if (fd >= 0) close(fd);
+    FineTuneReport r;
+    const auto t = Clock::now();
+    const std::clock_t c0 = std::clock();
+    const bool ok = fineTune(g_backbone, img.data(), images, labels, cfg, out, &r, &err);
+    const double wall = since(t), cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+    std::remove(out);
+    if (!ok) { std::fprintf(stderr, "deep pass failed: %s\n", err.c_str()); return; }
+    std::printf("{\"figure\":\"deep_pass\",\"device\":\"%s\",\"images\":%d,\"epochs\":%d,\"tune_from\":%d,\"seconds\":%.1f,"
+                "\"cpu_seconds\":%.1f,\"images_per_second\":%.1f,\"last_epoch_loss\":%.3f,\"threads\":%d,\"load\":\"%s\"}\n",
+                deviceName().c_str(), images, r.epochs, tuneFrom, wall, cpu, double(images) * r.epochs / wall, r.lastEpochLoss,
+                threadCount(), loadAverage().c_str());
+}
+
+// The features of 16 synthetic images on this process's device, written to
+// `path` as raw floats: bench/gpu/run.sh runs it once on the GPU and once with
+// MAGPIE_DEVICE=cpu and compares the two files.
+void checkDevice(const std::string &path)
+{
+    std::string err;
+    auto b = Backbone::load(g_backbone, &err);
+    if (!b) { std::fprintf(stderr, "%s\n", err.c_str()); return; }
+    const int n = 16, D = b->info().featureDim;
+    const auto img = syntheticImages(n, b->info().inputSize, 27, nullptr, 9);
+    std::vector<float> here(static_cast<std::size_t>(n * D));
+    const bool ok = b->embed(img.data(), n, here.data(), &err);
+    if (ok && !path.empty()) std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(here.data()),
+                                                                        static_cast<std::streamsize>(here.size() * sizeof(float)));
+    if (!ok) std::fprintf(stderr, "%s\n", err.c_str());
+    std::printf("{\"figure\":\"device\",\"device\":\"%s\",\"embed_ok\":%s,\"feature_dim\":%d,\"first\":%.5f}\n",
+                deviceName().c_str(), ok ? "true" : "false", D, ok ? here[0] : 0.0f);
 }
 
 std::vector<std::uint16_t> randomHalf(std::int64_t n, int dim, unsigned seed)
@@ -141,6 +236,7 @@ void benchScore(std::int64_t rows, int classes, int runs, const std::vector<std:
                 std::getenv("MAGPIE_NO_AVX512") ? "avx2 (MAGPIE_NO_AVX512)" : "best available", loadAverage().c_str());
 }
 
+#ifndef MAGPIE_ENGINE_ONLY
 // Clustered synthetic embeddings, calibrated on real ones: on the 3,065
 // development images (initials + themes, default backbone) the median cosine
 // to the nearest / 50th nearest other image is 0.82 / 0.69 and 0.39 to any
@@ -299,6 +395,7 @@ void benchSimilar(const char *name, std::int64_t rows, int dim, const std::vecto
     std::remove(tmpl);
 }
 
+
 // A real embedding cache (embeddings-*.f16 of a library) for the recall figure.
 std::vector<std::uint16_t> readCache(const std::string &path, std::int64_t *rows, int *dim)
 {
@@ -314,6 +411,7 @@ std::vector<std::uint16_t> readCache(const std::string &path, std::int64_t *rows
     std::memcpy(h.data(), bytes.data(), h.size() * 2);
     return h;
 }
+#endif
 
 } // namespace
 
@@ -323,18 +421,28 @@ int main(int argc, char **argv)
     int threads = 0;
     std::int64_t rows = 1000000;
     std::string embeddings;
+    int batch = 32, images = 5000, epochs = 5, tuneFrom = 9;
+    std::string featuresOut;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+        else if (a == "--backbone" && i + 1 < argc) g_backbone = argv[++i];
+        else if (a == "--batch" && i + 1 < argc) batch = std::atoi(argv[++i]);
+        else if (a == "--images" && i + 1 < argc) images = std::atoi(argv[++i]);
+        else if (a == "--epochs" && i + 1 < argc) epochs = std::atoi(argv[++i]);
+        else if (a == "--features-out" && i + 1 < argc) featuresOut = argv[++i];
+        else if (a == "--tune-from" && i + 1 < argc) tuneFrom = std::atoi(argv[++i]);
         else if (a == "--embeddings" && i + 1 < argc) embeddings = argv[++i];
         else if (a == "--rows" && i + 1 < argc) rows = std::atoll(argv[++i]);
         else if (a == "--info") { initRuntime(threads); std::printf("%s\n", buildInfo().c_str()); return 0; }
         else what = a;
     }
     initRuntime(threads);
+    if (what == "device") checkDevice(featuresOut);
     if (what == "embed" || what == "all") {
-        benchEmbed(32, 5);
+        benchEmbed(batch, 5);
     }
+    if (what == "deep") benchDeep(images, epochs, tuneFrom);
     if (what == "retrain" || what == "all") {
         benchRetrain(5000, 2, 3);
         benchRetrain(5000, 27, 3);
@@ -344,6 +452,7 @@ int main(int argc, char **argv)
         benchScore(rows, 2, 3, data);
         benchScore(rows, 27, 3, data);
     }
+#ifndef MAGPIE_ENGINE_ONLY
     if (what == "similar" || what == "all") {
         if (!embeddings.empty()) { // FILE[,FILE...]: caches of one backbone, concatenated
             std::vector<std::uint16_t> real;
@@ -365,5 +474,6 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "made %lld clustered rows in %.1f s\n", static_cast<long long>(rows), since(t));
         benchSimilar("clustered-synthetic", rows, 1536, data, false);
     }
+#endif
     return 0;
 }
