@@ -106,6 +106,13 @@ void MainWindow::setUpTraining()
             return;
         const auto versions = lib->modelVersions(m_cats[row].id);
         m_hasModel = !versions.isEmpty();
+        // the status bar speaks of this category's model (a class set the
+        // backbone's prior head knows gets its text when the prior scores it)
+        m_modelText = m_hasModel ? modelSummary(versions.last().id, versions.last().metricsJson)
+                      : m_cats[row].kind == CategoryKind::ClassSet
+                          ? QString()
+                          : tr("model: none yet for \u201c%1\u201d (it trains after a few answers)").arg(m_cats[row].name);
+        updateStatus();
         if (m_hasModel || m_cats[row].kind == CategoryKind::ClassSet) {
             m_pendingFetch = -1; // refresh the whole queue
             m_trainer->requestSuggest(m_cats[row].id, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
@@ -173,6 +180,12 @@ void MainWindow::startTraining()
         }
     });
     connect(m_trainer, &training::TrainingWorker::trained, this, [this](const training::TrainReport &r) {
+        if (r.categoryId != m_controller->category().id) {
+            // trained for the category the person has since left: it is kept
+            // and shown when they come back to it
+            m_training = false;
+            return;
+        }
         onModelReady(r.modelVersion, r.metricsJson);
     });
     connect(m_trainer, &training::TrainingWorker::suggested, this,
@@ -267,10 +280,8 @@ QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &l
     return out;
 }
 
-void MainWindow::onModelReady(qint64 version, const QString &metricsJson)
+QString MainWindow::modelSummary(qint64 version, const QString &metricsJson)
 {
-    m_training = false;
-    m_hasModel = true;
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
     QString text = tr("model v%1").arg(version);
     if (m.contains(QStringLiteral("accuracy")))
@@ -278,7 +289,14 @@ void MainWindow::onModelReady(qint64 version, const QString &metricsJson)
                     .arg(m.value(QStringLiteral("accuracy")).toDouble() * 100, 0, 'f', 0)
                     .arg(m.value(QStringLiteral("validation")).toString())
                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
-    m_modelText = text;
+    return text;
+}
+
+void MainWindow::onModelReady(qint64 version, const QString &metricsJson)
+{
+    m_training = false;
+    m_hasModel = true;
+    m_modelText = modelSummary(version, metricsJson);
     updateStatus();
 #ifdef MAGPIE_HAVE_TRAINING
     // the new model's queue replaces the rest of the current one
@@ -304,7 +322,15 @@ void MainWindow::buildUi()
         "QCheckBox, QLabel { color: #e8e6e3; }"
         "QLabel#sideTitle { color: #9a9aa0; font-size: 9pt; letter-spacing: 1px; }"
         "QStatusBar { background: #1b1c1f; color: #b8b8be; }"
-        "QStatusBar QLabel { color: #b8b8be; padding: 0 8px; }"));
+        "QStatusBar QLabel { color: #b8b8be; padding: 0 8px; }"
+        // Dialogs inherit this sheet (they are the window's children): give
+        // them the dark ground too, or its light label text sits on the
+        // platform's light grey and cannot be read.
+        "QDialog { background: #2b2d31; color: #e8e6e3; }"
+        "QAbstractItemView { background: #1e1f22; color: #e8e6e3; selection-background-color: #34507a;"
+        " selection-color: white; }"
+        "QHeaderView::section { background: #2b2d31; color: #e8e6e3; border: none; padding: 3px 6px; }"
+        "QKeySequenceEdit, QPlainTextEdit, QTextEdit { background: #1e1f22; color: #e8e6e3; }"));
 
     auto *side = new QWidget;
     side->setObjectName(QStringLiteral("side"));
@@ -517,6 +543,17 @@ void MainWindow::buildMenus()
         if (ok)
             s.setValue(QStringLiteral("training/every"), n);
     });
+    // A menu closed with Escape leaves the menu bar in keyboard mode, holding
+    // the focus: the next H or L would go to it, not to the card. Give the
+    // keys back to the card (a dialog a menu opened has its own focus).
+    for (QMenu *menu : menuBar()->findChildren<QMenu *>())
+        connect(menu, &QMenu::aboutToHide, this, [this] {
+            QTimer::singleShot(0, this, [this] {
+                QWidget *f = QApplication::focusWidget();
+                if (m_view->isVisible() && isActiveWindow() && (!f || qobject_cast<QMenuBar *>(f)))
+                    m_view->setFocus();
+            });
+        });
 }
 
 void MainWindow::setBackbone(const QString &name)

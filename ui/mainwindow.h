@@ -95,6 +95,8 @@ private:
     void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what);
     QVector<Proposal> toProposals(const QVector<training::Suggestion> &list) const;
     void onModelReady(qint64 version, const QString &metricsJson);
+    // "model v3 · 91% validated (5-fold, 60 answers)" for the status bar.
+    static QString modelSummary(qint64 version, const QString &metricsJson);
 
     // training (null without the training engine or its backbone)
     training::TrainingWorker *m_trainer = nullptr;

@@ -65,7 +65,7 @@ void SwipeController::openLibrary(const QString &path)
     m_category = {};
     m_hasCurrent = false;
     m_upcoming.clear();
-    m_history.clear();
+    m_histories.clear();
     m_cache.clear();
     QMetaObject::invokeMethod(m_worker, "open", Qt::QueuedConnection, Q_ARG(QString, path));
 }
@@ -100,7 +100,15 @@ void SwipeController::setCategory(const Category &category)
     m_fetchRequest = 0; // results of an older request are ignored
     evict();
     Q_EMIT currentChanged();
+    Q_EMIT historyChanged(); // the strip shows this category's decisions
     requestFill();
+}
+
+const std::deque<SwipeController::HistoryItem> &SwipeController::history() const
+{
+    static const std::deque<HistoryItem> none;
+    const auto it = m_histories.find(m_category.id);
+    return it == m_histories.end() ? none : it->second;
 }
 
 void SwipeController::setMode(const QString &mode)
@@ -227,9 +235,10 @@ void SwipeController::answer(AnswerValue value, ClassId cls)
     }
     ++m_pending;
     QMetaObject::invokeMethod(m_worker, "answer", Qt::QueuedConnection, Q_ARG(magpie::Answer, a));
-    m_history.push_front({m_current, a});
-    while (m_history.size() > kHistoryLength)
-        m_history.pop_back();
+    std::deque<HistoryItem> &history = currentHistory();
+    history.push_front({m_current, a});
+    while (history.size() > kHistoryLength)
+        history.pop_back();
     ++m_sessionAnswers;
     advance();
     Q_EMIT historyChanged();
@@ -248,12 +257,13 @@ void SwipeController::answerClass(const QString &className)
 
 void SwipeController::undo()
 {
-    if (m_history.empty()) {
-        Q_EMIT message(tr("Nothing to undo in this session."));
+    std::deque<HistoryItem> &history = currentHistory();
+    if (history.empty()) {
+        Q_EMIT message(tr("Nothing to undo in %1 in this session.").arg(m_category.name));
         return;
     }
-    const HistoryItem item = m_history.front();
-    m_history.pop_front();
+    const HistoryItem item = history.front();
+    history.pop_front();
     ++m_pending;
     QMetaObject::invokeMethod(m_worker, "undo", Qt::QueuedConnection, Q_ARG(qint64, m_category.id));
     if (m_hasCurrent)
@@ -266,16 +276,17 @@ void SwipeController::undo()
 
 void SwipeController::changeHistory(int index, AnswerValue value, ClassId cls)
 {
-    if (index < 0 || index >= int(m_history.size()))
+    std::deque<HistoryItem> &history = currentHistory();
+    if (index < 0 || index >= int(history.size()))
         return;
-    HistoryItem item = m_history[size_t(index)];
-    m_history.erase(m_history.begin() + index);
+    HistoryItem item = history[size_t(index)];
+    history.erase(history.begin() + index);
     item.answer.value = value;
     item.answer.classId = m_category.kind == CategoryKind::ClassSet ? cls : 0;
     item.answer.atMs = 0;
     ++m_pending;
     QMetaObject::invokeMethod(m_worker, "answer", Qt::QueuedConnection, Q_ARG(magpie::Answer, item.answer));
-    m_history.push_front(item);
+    history.push_front(item);
     Q_EMIT historyChanged();
 }
 
@@ -370,7 +381,7 @@ QVector<qint64> SwipeController::busyIds() const
         ids << m_current.image.id;
     for (const Proposal &p : m_upcoming)
         ids << p.image.id;
-    for (const HistoryItem &h : m_history)
+    for (const HistoryItem &h : history())
         ids << h.proposal.image.id;
     return ids;
 }
@@ -448,8 +459,9 @@ void SwipeController::evict()
         keep.insert(m_current.image.id);
     for (size_t i = 0; i < m_upcoming.size() && i < size_t(m_prefetch + 4); ++i)
         keep.insert(m_upcoming[i].image.id);
-    for (size_t i = 0; i < m_history.size() && i < 4; ++i)
-        keep.insert(m_history[i].proposal.image.id);
+    const std::deque<HistoryItem> &history = this->history();
+    for (size_t i = 0; i < history.size() && i < 4; ++i)
+        keep.insert(history[i].proposal.image.id);
     for (auto it = m_cache.begin(); it != m_cache.end();)
         it = keep.contains(it.key()) ? std::next(it) : m_cache.erase(it);
 }

@@ -11,6 +11,7 @@
 #include <QThreadPool>
 
 #include <deque>
+#include <map>
 
 namespace magpie {
 
@@ -87,7 +88,9 @@ public:
     void undo();
     // Changes a past decision (index 0 = newest); it becomes the newest.
     void changeHistory(int index, AnswerValue value, ClassId cls = 0);
-    const std::deque<HistoryItem> &history() const { return m_history; }
+    // This session's decisions in the current category, newest first: each
+    // category keeps its own, so undo and the strip never reach into another.
+    const std::deque<HistoryItem> &history() const;
 
     // A new model version proposes a fresh queue: the current image stays,
     // the rest is replaced without a visible jump.
@@ -153,7 +156,8 @@ private:
     bool m_hasCurrent = false;
     Proposal m_current;
     std::deque<Proposal> m_upcoming;
-    std::deque<HistoryItem> m_history;
+    std::map<CategoryId, std::deque<HistoryItem>> m_histories; // per category
+    std::deque<HistoryItem> &currentHistory() { return m_histories[m_category.id]; }
     QHash<ImageId, Decoded> m_cache;
     QSet<ImageId> m_decoding;
     int m_fetchRequest = 0;

@@ -54,6 +54,7 @@ void TestTrainingWorker::embedTrainSuggest()
     worker.requestTrain(cat->id);
     QTRY_COMPARE_WITH_TIMEOUT(trained.size() + failed.size(), 1, 60000);
     QVERIFY(trained.first().first().value<TrainReport>().modelVersion > 0);
+    QCOMPARE(trained.first().first().value<TrainReport>().categoryId, cat->id); // the GUI shows it only in its category
     worker.requestSuggest(cat->id, Queue::Harvest, 10);
     QTRY_COMPARE_WITH_TIMEOUT(suggested.size() + failed.size(), 1, 60000);
     const auto list = suggested.first().at(1).value<QVector<Suggestion>>();

@@ -72,6 +72,8 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
                                   {QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("C"), QStringLiteral("none")}));
         QVERIFY(l->createCategory(QStringLiteral("undo"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("undoA"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("undoB"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
@@ -159,6 +161,41 @@ private Q_SLOTS:
         QCOMPARE(c->current().image.id, first);
         QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
         QCOMPARE(lib()->answers(l->category(QStringLiteral("undo"))->id).size(), 0);
+    }
+
+    void undoStaysInItsCategory()
+    {
+        // The person answers in one category, moves to another and undoes more
+        // often than they answered there: the other category's answer and card
+        // are not touched, and its decisions come back with it.
+        auto w = window(QStringLiteral("undoA"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const ImageId inA = c->current().image.id;
+        answerKey(w.get(), Qt::Key_Right);
+        QCOMPARE(c->history().size(), size_t(1));
+        w->selectCategory(QStringLiteral("undoB"));
+        QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+        QCOMPARE(c->history().size(), size_t(0)); // the strip shows undoB's decisions only
+        const ImageId firstB = c->current().image.id;
+        answerKey(w.get(), Qt::Key_Left);
+        press(w->swipeView(), Qt::Key_Backspace);
+        QCOMPARE(c->current().image.id, firstB);
+        QSignalSpy said(c, &SwipeController::message);
+        press(w->swipeView(), Qt::Key_Backspace); // nothing left in undoB
+        QCOMPARE(c->current().image.id, firstB);  // not undoA's image
+        QCOMPARE(said.size(), 1);
+        QVERIFY(said.first().first().toString().contains(QStringLiteral("undoB")));
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        auto l = lib();
+        QCOMPARE(l->answers(l->category(QStringLiteral("undoB"))->id).size(), 0);
+        const auto a = l->answers(l->category(QStringLiteral("undoA"))->id);
+        QCOMPARE(a.size(), 1);
+        QCOMPARE(a[0].imageId, inA);
+        QCOMPARE(a[0].value, AnswerValue::Yes);
+        w->selectCategory(QStringLiteral("undoA"));
+        QCOMPARE(c->history().size(), size_t(1));
+        QCOMPARE(c->history().front().answer.imageId, inA);
     }
 
     void lettersInAClassSet()

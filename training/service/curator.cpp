@@ -771,6 +771,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     mv.metricsJson = QString::fromUtf8(QJsonDocument(metrics).toJson(QJsonDocument::Compact));
     mv.checkpointPath = path;
     r->modelVersion = d->lib.addModelVersion(mv);
+    r->categoryId = c.id;
     r->metricsJson = mv.metricsJson;
     if (r->modelVersion <= 0) {
         d->error = d->lib.lastError();

@@ -83,6 +83,7 @@ struct TrainOptions
 struct TrainReport
 {
     qint64 modelVersion = 0;
+    qint64 categoryId = 0;    // the category the model is for
     int examples = 0;         // answers used
     int missingEmbeddings = 0;// answered images not embedded yet (run embed)
     double trainSeconds = 0;
