@@ -4,6 +4,7 @@
 #include "app/cli/training_commands.h"
 
 #include "app/cli/cli.h"
+#include "core/collections.h"
 #include "core/importer.h"
 #include "core/library.h"
 #include "training/service/curator.h"
@@ -55,12 +56,12 @@ std::optional<Category> category(const Context &c, const Library &lib, const QCo
     return cat;
 }
 
+// An image id, a path as imported (relative to its import root), or a path
+// to the file from here (as `collection add` takes them).
 ImageId resolveImage(const Library &lib, const QString &s)
 {
-    bool ok = false;
-    const qint64 id = s.toLongLong(&ok);
-    if (ok && lib.image(id)) return id;
-    return lib.findByPath(s);
+    const QVector<ImageId> ids = collections::resolveImages(lib, {s}, nullptr);
+    return ids.isEmpty() ? 0 : ids.first();
 }
 
 // A small CSV reader: header row, commas, double-quoted fields.
@@ -258,7 +259,7 @@ int cmdScore(const Context &c)
     QCommandLineParser p;
     p.addOption(kCategoryOpt);
     p.addOption(kBackboneOpt);
-    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Write image,path,score per class to this CSV."), QStringLiteral("FILE"));
+    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Write one row per image to this CSV: the image id, then the probability of yes (a theme) or of each class (a class set)."), QStringLiteral("FILE"));
     p.addOption(out);
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Scores every embedded image with the category's current model."), &exit)) return exit;
@@ -339,13 +340,25 @@ int cmdSuggest(const Context &c)
             return Usage;
         }
     }
+    bool numOk = false;
+    const int n = p.value(num).toInt(&numOk);
+    if (!numOk || n < 1) {
+        c.error(QStringLiteral("-n wants a number of images (1 or more), not \u201c%1\u201d").arg(p.value(num)));
+        return Usage;
+    }
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
-    const auto list = cur->suggest(*cat, *q, p.value(num).toInt(), classId, p.value(seed).toULongLong());
+    const auto list = cur->suggest(*cat, *q, n, classId, p.value(seed).toULongLong());
+    if (list.isEmpty())
+        c.error(QStringLiteral("nothing to suggest in %1: every image is answered there%2")
+                    .arg(cat->name, cur->lastError().isEmpty() ? QString() : QStringLiteral(" (%1)").arg(cur->lastError())));
     QJsonArray arr;
     for (const auto &s : list) {
-        c.print(QStringLiteral("%1\t%2\t%3\t%4\t%5").arg(s.imageId).arg(s.score, 0, 'f', 4)
-                    .arg(s.className.isEmpty() ? QStringLiteral("-") : s.className, training::queueName(s.queue), s.path));
+        // unscored (no model yet): no score to show, and the order is random
+        c.print(QStringLiteral("%1\t%2\t%3\t%4\t%5").arg(s.imageId)
+                    .arg(s.scored ? QString::number(s.score, 'f', 4) : QStringLiteral("-"),
+                         s.className.isEmpty() ? QStringLiteral("-") : s.className,
+                         s.scored ? training::queueName(s.queue) : QStringLiteral("unscored"), s.path));
         arr.append(QJsonObject{{QStringLiteral("image"), s.imageId}, {QStringLiteral("path"), s.path},
                                {QStringLiteral("score"), s.score}, {QStringLiteral("class"), s.className},
                                {QStringLiteral("queue"), training::queueName(s.queue)}});
@@ -409,8 +422,13 @@ int cmdAnswer(const Context &c)
         a.imageId = resolveImage(*lib, r.image);
         const auto v = parseAnswer(r.value);
         a.classId = cat->kind == CategoryKind::Binary ? 0 : classOf(r.cls);
-        if (!a.imageId || !v || a.classId < 0) {
-            c.error(QStringLiteral("skipped %1 (%2): unknown image, value or class").arg(r.image, r.value));
+        const QString why = !a.imageId ? QStringLiteral("not an image of this library")
+                            : !v ? QStringLiteral("the answer \u201c%1\u201d is not yes, no or skip").arg(r.value)
+                            : a.classId < 0 ? (r.cls.isEmpty() ? QStringLiteral("%1 is a class set: give --class").arg(cat->name)
+                                                               : QStringLiteral("\u201c%1\u201d is not a class of %2").arg(r.cls, cat->name))
+                                            : QString();
+        if (!why.isEmpty()) {
+            c.error(QStringLiteral("skipped %1: %2").arg(r.image, why));
             ++bad;
             continue;
         }
@@ -481,6 +499,11 @@ int cmdEval(const Context &c)
     c.printJson({{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
                  {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
                  {QStringLiteral("per_class_accuracy"), per}});
+    if (r.evaluated == 0) {
+        c.error(QStringLiteral("nothing to evaluate: every image of the truth CSV is answered in %1 or unknown here")
+                    .arg(cat->name));
+        return Failed;
+    }
     return Ok;
 }
 

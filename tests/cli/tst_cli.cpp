@@ -1,6 +1,7 @@
 // magpie-cli as a script would use it: exit codes, --help, --json.
 #include "core/library.h"
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -117,6 +118,40 @@ private Q_SLOTS:
         QCOMPARE(f.readAll().count('\n'), 241);
         QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("export"), QStringLiteral("--format"),
                       QStringLiteral("xml"), QStringLiteral("--category"), QStringLiteral("Initials"), QStringLiteral("--out"), csv}).exit, 2);
+    }
+
+    void answerNamesImagesAsCollectionAddDoes()
+    {
+#ifdef MAGPIE_HAVE_TRAINING
+        // `answer` takes an image as imported, by id, or by its path from the
+        // working folder, and says why it skips one.
+        const QString L = m_tmp.filePath(QStringLiteral("answer.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("import"), QStringLiteral(MAGPIE_SAMPLE_DIR "/initials")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("rocks")}).exit, 0);
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        const QStringList files = sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name);
+        QVERIFY(files.size() >= 2);
+        QProcess p;
+        p.setWorkingDirectory(QStringLiteral(MAGPIE_SAMPLE_DIR));
+        p.start(QStringLiteral(MAGPIE_CLI), {QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("answer"),
+                                             QStringLiteral("-c"), QStringLiteral("rocks"), QStringLiteral("--value"),
+                                             QStringLiteral("yes"), QStringLiteral("initials/") + files[0], files[1],
+                                             QStringLiteral("initials/no-such-image.jpg")});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 1); // one of the three was not found
+        const QJsonObject o = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+        QCOMPARE(o[QStringLiteral("recorded")].toInt(), 2); // the path from here, and the path as imported
+        QCOMPARE(o[QStringLiteral("skipped")].toInt(), 1);
+        QVERIFY(p.readAllStandardError().contains("not an image of this library"));
+        const Run bad = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("rocks"),
+                             QStringLiteral("--value"), QStringLiteral("maybe"), sample.filePath(files[1])});
+        QVERIFY2(bad.err.contains("not yes, no or skip"), bad.err.constData());
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("rocks"),
+                      QStringLiteral("-n"), QStringLiteral("-5")}).exit, 2);
+#else
+        QSKIP("built without training");
+#endif
     }
 
     void secondProcessIsRefused()

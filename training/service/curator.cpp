@@ -648,7 +648,10 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     }
     r->examples = static_cast<int>(ex.size());
     if (ex.empty()) {
-        d->error = QStringLiteral("no answers with embeddings in %1 (run embed first)").arg(c.name);
+        d->error = r->missingEmbeddings > 0
+                       ? QStringLiteral("none of the %1 answered images in %2 has an embedding yet (run embed first)")
+                             .arg(r->missingEmbeddings).arg(c.name)
+                       : QStringLiteral("no yes/no answers in %1 yet: answer a few images first").arg(c.name);
         return false;
     }
     // Binary themes: unanswered images as weak "no" examples (TrainOptions::unlabeledWeight).
