@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -239,7 +241,7 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
     for (std::size_t i : pos) r.support[static_cast<std::size_t>(examples[i].cls)]++;
     int classesPresent = 0;
     for (int s : r.support) classesPresent += s > 0;
-    if (pos.size() < 10 || classesPresent < 2) {
+    if (pos.size() < 6 || classesPresent < 2) {
         r.method = "none (too few answers)";
         return r;
     }
@@ -248,6 +250,8 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
     std::shuffle(pos.begin(), pos.end(), rng);
     std::vector<int> tp(static_cast<std::size_t>(C), 0), predicted(static_cast<std::size_t>(C), 0);
     int correct = 0;
+    std::vector<at::Tensor> heldLogits; // held-out logits and classes, for the temperature
+    std::vector<std::int64_t> heldClass;
     for (int f = 0; f < folds; ++f) {
         std::vector<Example> train;
         std::vector<std::size_t> test;
@@ -260,9 +264,16 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
         std::string err;
         auto h = Head::train(x, n, dim, train, cfg, &err);
         if (!h) continue;
-        std::vector<float> row(static_cast<std::size_t>(dim)), p(static_cast<std::size_t>(C));
+        std::vector<float> p(static_cast<std::size_t>(C));
         for (std::size_t i : test) {
-            h->scoreFloat(x + static_cast<std::size_t>(examples[i].row) * static_cast<std::size_t>(dim), 1, p.data());
+            const float *xi = x + static_cast<std::size_t>(examples[i].row) * static_cast<std::size_t>(dim);
+            {
+                at::InferenceMode g;
+                const at::Tensor z = h->d->logits(at::from_blob(const_cast<float *>(xi), {1, dim}, at::kFloat)).reshape({C});
+                heldLogits.push_back(z.clone());
+                heldClass.push_back(examples[i].cls);
+                std::memcpy(p.data(), at::softmax(z, 0).contiguous().data_ptr<float>(), static_cast<std::size_t>(C) * 4);
+            }
             const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
             predicted[static_cast<std::size_t>(best)]++;
             if (best == examples[i].cls) {
@@ -272,6 +283,20 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
         }
     }
     r.method = std::to_string(folds) + "-fold cross-validation over answered images";
+    if (!heldLogits.empty()) {
+        at::InferenceMode g;
+        const at::Tensor z = at::stack(heldLogits);
+        const at::Tensor y = at::tensor(heldClass, at::kLong);
+        double best = 1, bestLoss = std::numeric_limits<double>::infinity();
+        for (double t = 1; t <= 64.0001; t *= std::sqrt(std::sqrt(2.0))) { // 1 .. 64, 2^(1/4) apart
+            const double loss = at::nll_loss(at::log_softmax(z / t, 1), y).item<double>();
+            if (loss < bestLoss - 1e-9) {
+                bestLoss = loss;
+                best = t;
+            }
+        }
+        r.temperature = best;
+    }
     r.examples = static_cast<int>(pos.size());
     r.accuracy = static_cast<double>(correct) / static_cast<double>(pos.size());
     for (int c = 0; c < C; ++c) {
@@ -281,6 +306,15 @@ HeadMetrics Head::crossValidate(const float *x, int n, int dim, const std::vecto
     }
     r.trainSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
+}
+
+void Head::soften(double temperature)
+{
+    if (!(temperature > 1))
+        return;
+    d->w2 = (d->w2 / temperature).contiguous();
+    d->b2 = (d->b2 / temperature).contiguous();
+    d->fold();
 }
 
 void Head::scoreFloat(const float *rows, std::int64_t n, float *probs) const

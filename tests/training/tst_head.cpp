@@ -22,6 +22,7 @@ private Q_SLOTS:
     void learnsSeparableClasses_data();
     void learnsSeparableClasses();
     void negativesPushDown();
+    void fewAnswersGiveHonestProbabilities();
     void unlabeledImagesTeachWhatTheNoAnswersMissed();
     void priorBlend();
     void checkpointRoundTripAndCorruption();
@@ -77,6 +78,54 @@ void TestHead::learnsSeparableClasses()
     const HeadMetrics m = Head::crossValidate(x.data(), 80, kDim, ex, cfg, 5);
     QVERIFY(m.accuracy > 0.95);
     QCOMPARE(int(m.recall.size()), 4);
+    if (hidden == 0)
+        QCOMPARE(m.temperature, 1.0); // right and sure when held out: nothing to soften
+}
+
+void TestHead::fewAnswersGiveHonestProbabilities()
+{
+    // 30 answers on wide features (as the backbone's 1,536) for a theme the
+    // features hardly tell apart: the head separates the answers perfectly and
+    // calls unanswered images "yes" or "no" at ~100 %, but held out it is
+    // often wrong, so the temperature softens it. The order of the images and
+    // the side of every answered one stay the same.
+    const int dim = 512, answered = 30, n = answered + 200;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> g(0, 1);
+    std::vector<float> x(static_cast<std::size_t>(n * dim));
+    std::vector<Example> ex;
+    for (int i = 0; i < n; ++i) {
+        const bool isYes = i % 3 == 0;
+        for (int k = 0; k < dim; ++k)
+            x[static_cast<std::size_t>(i * dim + k)] = g(rng) + (isYes && k < 8 ? 0.3f : 0.0f); // a faint signal
+        if (i < answered) ex.push_back({i, isYes ? 1 : 0, true});
+    }
+    HeadConfig cfg;
+    std::string err;
+    auto h = Head::train(x.data(), n, dim, ex, cfg, &err);
+    QVERIFY2(h, err.c_str());
+    const HeadMetrics m = Head::crossValidate(x.data(), n, dim, ex, cfg, 5);
+    std::vector<float> before(static_cast<std::size_t>(n * 2)), after(before.size());
+    h->scoreFloat(x.data(), n, before.data());
+    h->soften(m.temperature);
+    h->scoreFloat(x.data(), n, after.data());
+    auto yes = [](const std::vector<float> &p, int i) { return p[static_cast<std::size_t>(2 * i + 1)]; };
+    float sharpest = 0, softened = 0;
+    for (int i = answered; i < n; ++i) {
+        sharpest = std::max(sharpest, std::abs(yes(before, i) - 0.5f));
+        softened = std::max(softened, std::abs(yes(after, i) - 0.5f));
+        for (int j = answered; j < i; ++j) { // the same order (beyond float rounding near 0 and 1)
+            const float a = yes(before, i) - yes(before, j), b = yes(after, i) - yes(after, j);
+            if (std::abs(a) > 1e-5f && std::abs(b) > 1e-5f)
+                QVERIFY(a * b > 0);
+        }
+    }
+    qDebug() << "T" << m.temperature << "held-out accuracy" << m.accuracy << "most extreme" << sharpest << "->" << softened;
+    QVERIFY2(m.accuracy < 0.8, std::to_string(m.accuracy).c_str()); // the premise: held out, often wrong
+    QVERIFY2(m.temperature > 2, std::to_string(m.temperature).c_str());
+    QVERIFY(softened < 0.9f * sharpest);
+    for (const Example &e : ex)
+        QCOMPARE(yes(after, e.row) > 0.5f, e.cls == 1);
 }
 
 void TestHead::negativesPushDown()

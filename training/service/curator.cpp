@@ -759,6 +759,10 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                                              {QStringLiteral("support"), m.support[static_cast<std::size_t>(i)]}});
             }
             metrics.insert(QStringLiteral("per_class"), per);
+            // honest probabilities: a head that separates a few answers
+            // perfectly would say "100 %" of everything
+            head->soften(m.temperature);
+            metrics.insert(QStringLiteral("temperature"), m.temperature);
         }
     }
     const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
