@@ -23,6 +23,7 @@
 #include <QInputDialog>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QKeyEvent>
 #include <QKeySequenceEdit>
 #include <QLabel>
 #include <QListWidget>
@@ -284,11 +285,22 @@ QString MainWindow::modelSummary(qint64 version, const QString &metricsJson)
 {
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
     QString text = tr("model v%1").arg(version);
-    if (m.contains(QStringLiteral("accuracy")))
+    const QJsonObject per = m.value(QStringLiteral("per_class")).toObject();
+    if (per.contains(QStringLiteral("yes")) && per.contains(QStringLiteral("no"))) {
+        // a theme: say how many of each answer it gets right when held out
+        // (one overall percentage hides a model that never finds a "yes")
+        auto right = [&](const QString &k) {
+            const QJsonObject c = per.value(k).toObject();
+            const int n = c.value(QStringLiteral("support")).toInt();
+            return tr("%1 of %2 %3").arg(qRound(std::max(0.0, c.value(QStringLiteral("recall")).toDouble()) * n)).arg(n).arg(k);
+        };
+        text += tr(" \u00b7 held out, it calls %1 and %2 right").arg(right(QStringLiteral("yes")), right(QStringLiteral("no")));
+    } else if (m.contains(QStringLiteral("accuracy"))) {
         text += tr(" \u00b7 %1% validated (%2, %3 answers)")
                     .arg(m.value(QStringLiteral("accuracy")).toDouble() * 100, 0, 'f', 0)
                     .arg(m.value(QStringLiteral("validation")).toString())
                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
+    }
     return text;
 }
 
@@ -550,7 +562,7 @@ void MainWindow::buildMenus()
         connect(menu, &QMenu::aboutToHide, this, [this] {
             QTimer::singleShot(0, this, [this] {
                 QWidget *f = QApplication::focusWidget();
-                if (m_view->isVisible() && isActiveWindow() && (!f || qobject_cast<QMenuBar *>(f)))
+                if (m_view->isVisible() && (!f || qobject_cast<QMenuBar *>(f)))
                     m_view->setFocus();
             });
         });
@@ -851,6 +863,29 @@ void MainWindow::addRecent(const QString &path)
     s.setValue(QStringLiteral("recent"), recent.mid(0, 10));
 }
 
+namespace {
+// Esc in a key field closes the Keys dialog instead of becoming a key.
+class EscapeRejects : public QObject
+{
+public:
+    explicit EscapeRejects(QDialog *dialog) : QObject(dialog), m_dialog(dialog) {}
+    bool eventFilter(QObject *watched, QEvent *e) override
+    {
+        if (e->type() == QEvent::KeyPress) {
+            const auto *k = static_cast<QKeyEvent *>(e);
+            if (k->key() == Qt::Key_Escape && k->modifiers() == Qt::NoModifier) {
+                m_dialog->reject();
+                return true;
+            }
+        }
+        return QObject::eventFilter(watched, e);
+    }
+
+private:
+    QDialog *m_dialog;
+};
+} // namespace
+
 void MainWindow::editKeys()
 {
     QDialog dlg(this);
@@ -858,10 +893,25 @@ void MainWindow::editKeys()
     auto *form = new QFormLayout(&dlg);
     Keymap km = m_view->keymap();
     QHash<Keymap::Action, QKeySequenceEdit *> edits;
+    auto *escape = new EscapeRejects(&dlg);
+    form->addRow(new QLabel(tr("Click a key and press the new one. Esc closes without changes.")));
     for (Keymap::Action a : Keymap::actions()) {
         auto *e = new QKeySequenceEdit(km.keys.value(a).value(0), &dlg);
+        e->installEventFilter(escape);
+        // one key per action: a second key pressed while it waits is dropped
+        connect(e, &QKeySequenceEdit::keySequenceChanged, e, [e](const QKeySequence &k) {
+            if (k.count() > 1)
+                e->setKeySequence(QKeySequence(k[0]));
+        });
         edits.insert(a, e);
-        form->addRow(Keymap::actionName(a), e);
+        auto *row = new QHBoxLayout;
+        row->addWidget(e, 1);
+        QStringList also;
+        for (const QKeySequence &k : km.keys.value(a).mid(1))
+            also << k.toString(QKeySequence::NativeText);
+        if (!also.isEmpty())
+            row->addWidget(new QLabel(tr("also %1").arg(also.join(QStringLiteral(", ")))));
+        form->addRow(Keymap::actionName(a), row);
     }
     auto *bb = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults);
     form->addRow(bb);

@@ -79,14 +79,28 @@ int cmdDemo(const Context &c)
     const QString libPath = dir + QStringLiteral("/sample.magpie");
     QString err;
     LibraryError kind;
-    std::unique_ptr<Library> lib = QFileInfo::exists(libPath)
-                                       ? Library::open(libPath, Library::Mode::ReadWrite, &err, &kind)
-                                       : Library::create(libPath, &err, &kind);
+    bool again = false;
+    if (QFileInfo::exists(libPath)) {
+        // The demo tells the same story every time: a run starts from a new
+        // library. Thumbnails and embeddings (by content) stay in the cache;
+        // the old models go. Opening it first keeps a library another
+        // process holds from being deleted under it.
+        if (!Library::open(libPath, Library::Mode::ReadWrite, &err, &kind)) {
+            c.error(err);
+            return NoLibrary;
+        }
+        for (const QString &suffix : {QString(), QStringLiteral("-wal"), QStringLiteral("-shm")})
+            QFile::remove(libPath + suffix);
+        QDir(libPath + QStringLiteral("-cache/models")).removeRecursively();
+        again = true;
+    }
+    std::unique_ptr<Library> lib = Library::create(libPath, &err, &kind);
     if (!lib) {
         c.error(err);
         return NoLibrary;
     }
-    c.print(QStringLiteral("Magpie demo \u2014 library %1").arg(QDir::toNativeSeparators(libPath)));
+    c.print(QStringLiteral("Magpie demo \u2014 library %1%2").arg(QDir::toNativeSeparators(libPath),
+        again ? QStringLiteral(" (made anew; the last run's cached thumbnails and embeddings are reused)") : QString()));
 
     // 1. Import the sample archive (incremental: a second run reads nothing new).
     for (const QString &sub : {QStringLiteral("initials"), QStringLiteral("themes")}) {

@@ -13,6 +13,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -160,11 +161,17 @@ int main(int argc, char **argv)
     if (p.isSet(sample)) {
         const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
         QDir().mkpath(dir);
-        library = dir + QStringLiteral("/sample.magpie");
+        const QString src = sampleDir();
+        // One sample library per sample folder (per clone or install): a library
+        // keeps its images' folder, so a second clone must not open the first
+        // one's, nor find it gone when that clone is deleted.
+        const QString tag = src.isEmpty() ? QString()
+                                          : QStringLiteral("-") + QString::fromLatin1(QCryptographicHash::hash(src.toUtf8(),
+                                                QCryptographicHash::Sha1).toHex().left(10));
+        library = dir + QStringLiteral("/sample%1.magpie").arg(tag);
         const bool fresh = !QFileInfo::exists(library);
         if (!w->openLibrary(library, fresh))
             return 1;
-        const QString src = sampleDir();
         if (fresh && !src.isEmpty()) {
             w->importFolder(src + QStringLiteral("/initials"), [w, src, afterOpen] {
                 w->importFolder(src + QStringLiteral("/themes"), [w, afterOpen] {
