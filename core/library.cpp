@@ -898,6 +898,16 @@ QVector<ImageId> Library::imageIds(ImageStatus status, int limit) const
     return out;
 }
 
+QVector<ImageId> Library::answeredImageIds() const
+{
+    QSqlQuery q = d->prepare(QStringLiteral("SELECT DISTINCT image_id FROM answers ORDER BY image_id"));
+    QVector<ImageId> out;
+    if (d->exec(q))
+        while (q.next())
+            out << q.value(0).toLongLong();
+    return out;
+}
+
 QVector<ImageRecord> Library::unanswered(CategoryId category, int limit, quint32 seed,
                                          const QVector<ImageId> &exclude) const
 {

@@ -94,6 +94,8 @@ public:
     bool writeImages(QVector<ImageRecord> &rows);
     bool markMissing(const QVector<ImageId> &ids, const QString &reason);
     QVector<ImageId> imageIds(ImageStatus status, int limit = -1) const;
+    // Images answered (yes, no or skip) in any category, by id.
+    QVector<ImageId> answeredImageIds() const;
     QVector<ImageRecord> images(ImageStatus status, int limit = -1) const;
     qint64 imageCount() const;
     // Ok images with no answer yet in `category`: in import order, or in a

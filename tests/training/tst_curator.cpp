@@ -89,7 +89,42 @@ private Q_SLOTS:
     void priorHeadBesideTheBackbone();
     void deepPassWithNewBlocksScoresTheLibrary();
     void themeHeadTakesUnansweredImagesWhenAsked();
+    void embedsInPartsAnsweredFirst();
 };
+
+void TestCurator::embedsInPartsAnsweredFirst()
+{
+    // A long archive is embedded in parts (the GUI lets a retrain run between
+    // them); the images the person answered come first, whatever their order.
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 7);
+    QVERIFY(lib);
+    auto theme = lib->createCategory(QStringLiteral("late"), CategoryKind::Binary);
+    QVERIFY(theme);
+    const ImageId last = idOf(*lib, QStringLiteral("img6.png")), fifth = idOf(*lib, QStringLiteral("img5.png"));
+    QVERIFY(lib->answer({last, theme->id, 0, AnswerValue::Yes}));
+    QVERIFY(lib->answer({fifth, theme->id, 0, AnswerValue::No}));
+    QCOMPARE(lib->answeredImageIds().size(), 2);
+    Curator cur(*lib);
+    EmbedReport r;
+    QVector<qint64> progress;
+    QVERIFY2(cur.embed(&r, [&](qint64 done, qint64 total) { QCOMPARE(total, qint64(7)); progress << done; }, nullptr, 1, 2),
+             qPrintable(cur.lastError()));
+    QCOMPARE(r.embedded, qint64(2));
+    QCOMPARE(r.remaining, qint64(5));
+    QVERIFY(!embeddingOf(*lib, last).empty()); // answered: in the first part
+    QVERIFY(!embeddingOf(*lib, fifth).empty());
+    QVERIFY(embeddingOf(*lib, idOf(*lib, QStringLiteral("img0.png"))).empty());
+    QCOMPARE(progress, (QVector<qint64>{1, 2}));
+    QVERIFY(cur.embed(&r, [&](qint64 done, qint64) { progress << done; }, nullptr, 1, 3));
+    QCOMPARE(r.cached, qint64(2));
+    QCOMPARE(r.remaining, qint64(2));
+    QCOMPARE(progress.last(), qint64(5)); // counted over the whole library
+    QVERIFY(cur.embed(&r));
+    QCOMPARE(r.embedded, qint64(2));
+    QCOMPARE(r.remaining, qint64(0));
+    QCOMPARE(r.cached, qint64(5));
+}
 
 void TestCurator::changedFileGetsANewEmbedding()
 {

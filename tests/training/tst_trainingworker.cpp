@@ -17,7 +17,43 @@ class TestTrainingWorker : public QObject
 private Q_SLOTS:
     void embedTrainSuggest();
     void reportsMissingBackbone();
+    void retrainDoesNotWaitForTheWholeArchive();
 };
+
+void TestTrainingWorker::retrainDoesNotWaitForTheWholeArchive()
+{
+    // The GUI asks for an embedding and then a retrain. On a long archive the
+    // embedding runs in parts with the answered images first, so the retrain
+    // runs after the first part, not after the last one.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.library"));
+    QString err;
+    auto lib = Library::create(path, &err);
+    QVERIFY2(lib, qPrintable(err));
+    QCOMPARE(importFolder(*lib, QStringLiteral(MAGPIE_TEST_DATA "/training")).added, qint64(5));
+    const auto cat = lib->createCategory(QStringLiteral("two answers"), CategoryKind::Binary);
+    QVERIFY(cat);
+    const auto images = lib->images(ImageStatus::Ok);
+    QVERIFY(lib->answer({images[4].id, cat->id, 0, AnswerValue::Yes}));
+    QVERIFY(lib->answer({images[3].id, cat->id, 0, AnswerValue::No}));
+
+    TrainingWorker worker(path, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    worker.setEmbedPart(2);
+    QStringList order;
+    qint64 embeddedInAll = -1;
+    connect(&worker, &TrainingWorker::trained, this, [&] { order << QStringLiteral("trained"); });
+    connect(&worker, &TrainingWorker::embedded, this, [&](const EmbedReport &r) {
+        order << QStringLiteral("embedded");
+        embeddedInAll = r.embedded;
+    });
+    QSignalSpy failed(&worker, &TrainingWorker::failed);
+    worker.requestEmbed();
+    worker.requestTrain(cat->id);
+    QTRY_COMPARE_WITH_TIMEOUT(order.size(), 2, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(1).toString()));
+    QCOMPARE(order, (QStringList{QStringLiteral("trained"), QStringLiteral("embedded")}));
+    QCOMPARE(embeddedInAll, qint64(5)); // the three parts together
+}
 
 void TestTrainingWorker::embedTrainSuggest()
 {

@@ -172,7 +172,10 @@ struct Curator::Impl
     explicit Impl(Library &l) : lib(l) {}
 
     bool embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
-                   const std::atomic<bool> *cancel, int batchSize);
+                   const std::atomic<bool> *cancel, int batchSize, qint64 maxImages = 0);
+    // Images that could not be decoded for embedding: not tried again by this
+    // Curator (a run in parts would otherwise meet them in every part).
+    QSet<ImageId> undecodable;
     // Backbone and embeddings of a fine-tuned model (embedded on first use).
     EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr,
                                const ProgressFn &progress = {})
@@ -412,16 +415,17 @@ QString Curator::backboneVersion()
     return d->ensureBackbone() ? QString::fromStdString(d->backbone->info().version) : QString();
 }
 
-bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomic<bool> *cancel, int batchSize)
+bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomic<bool> *cancel, int batchSize,
+                    qint64 maxImages)
 {
     EmbedReport local;
     if (!r) r = &local;
     *r = {};
     if (!d->ensureStore()) return false;
-    if (!d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize)) return false;
+    if (!d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize, maxImages)) return false;
     // Bring the similarity index up to date with the new rows, in the background.
     SimilarityIndex *index = d->similarityIndex();
-    if (!r->cancelled && !index->isCurrent(d->store->count()))
+    if (!r->cancelled && r->remaining == 0 && !index->isCurrent(d->store->count()))
         index->updateInBackground(Impl::rowsOf(*d->store));
     return true;
 }
@@ -442,7 +446,7 @@ qint64 Curator::similarityIndexedRows()
 }
 
 bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
-                              const std::atomic<bool> *cancel, int batchSize)
+                              const std::atomic<bool> *cancel, int batchSize, qint64 maxImages)
 {
     Impl *d = this;
     QElapsedTimer total;
@@ -461,7 +465,17 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
         if (row >= 0 && st.rowKey(row) == 0)
             adopt.emplace_back(row, key);
         if (row >= 0 && (st.rowKey(row) == key || st.rowKey(row) == 0)) ++r->cached;
+        else if (undecodable.contains(im.id)) ++r->failed;
         else todo.push_back(im);
+    }
+    // Answered images first: the next model waits for them, not for the archive.
+    const QVector<ImageId> answeredIds = d->lib.answeredImageIds();
+    const QSet<ImageId> answered(answeredIds.begin(), answeredIds.end());
+    std::stable_partition(todo.begin(), todo.end(), [&](const ImageRecord &im) { return answered.contains(im.id); });
+    const qint64 before = r->cached + r->failed; // of r->total, done before this run
+    if (maxImages > 0 && todo.size() > maxImages) {
+        r->remaining = todo.size() - maxImages;
+        todo.resize(maxImages);
     }
     if (!adopt.empty()) {
         std::string err;
@@ -492,6 +506,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
         for (qsizetype i = 0; i < batch.size(); ++i) {
             if (pixels[i].size() != imgBytes) {
                 ++r->failed;
+                undecodable.insert(batch[i].id);
                 continue;
             }
             buf.insert(buf.end(), pixels[i].begin(), pixels[i].end());
@@ -510,7 +525,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
             r->networkSeconds += t.nsecsElapsed() / 1e9;
             r->embedded += static_cast<qint64>(ids.size());
         }
-        if (progress) progress(s + batch.size(), todo.size());
+        if (progress) progress(before + s + batch.size(), r->total);
     }
     r->seconds = total.nsecsElapsed() / 1e9;
     return true;

@@ -44,6 +44,7 @@ struct EmbedReport
     qint64 cached = 0;     // already embedded before this run
     qint64 embedded = 0;   // embedded in this run
     qint64 failed = 0;     // could not be decoded
+    qint64 remaining = 0;  // left for a later run (embed() was given maxImages)
     double seconds = 0;
     double decodeSeconds = 0;
     double networkSeconds = 0;
@@ -144,9 +145,14 @@ public:
     QString backboneVersion(); // loads the backbone if needed; empty on error
 
     // Embeds every Ok image that is not cached yet (thumbnail when present,
-    // else the file), in batches; incremental and resumable.
+    // else the file), in batches; incremental and resumable. Answered images
+    // go first (training needs them). `maxImages` > 0 stops after that many
+    // (report->remaining says how many are left), so that a caller can let
+    // other work run between parts of a long archive; progress counts over
+    // the whole library (cached images included). The similarity index is
+    // brought up to date when nothing remains.
     bool embed(EmbedReport *report, const ProgressFn &progress = {}, const std::atomic<bool> *cancel = nullptr,
-               int batchSize = 32);
+               int batchSize = 32, qint64 maxImages = 0);
 
     // `cancel` (any thread) stops a deep pass between batches and its re-embedding;
     // the previous model stays current and lastError() says "cancelled".

@@ -35,14 +35,31 @@ public:
         m_curator = std::make_unique<Curator>(*m_library, m_backbonePath);
         return true;
     }
+    // A long archive is embedded in parts (TrainingWorker::setEmbedPart):
+    // after each part the rest goes to the back of the queue, so that a
+    // retrain, a suggestion or "more like this" asked for meanwhile runs
+    // within seconds instead of after the whole archive (answered images are
+    // embedded first).
     void embed()
     {
         if (!ready(QStringLiteral("embed"))) return;
         EmbedReport r;
         const bool ok = m_curator->embed(&r, [this](qint64 done, qint64 total) {
             Q_EMIT m_owner->progress(QStringLiteral("embed"), done, total);
-        }, &m_owner->m_cancel);
+        }, &m_owner->m_cancel, 32, m_owner->m_embedPart);
+        const bool cancelled = m_owner->m_cancel.load() || r.cancelled;
         if (!m_owner->m_stopping.load()) m_owner->m_cancel.store(false); // a cancel stops the running job only
+        m_parts.embedded += r.embedded;
+        m_parts.failed = r.failed;
+        if (ok && r.remaining > 0 && !cancelled && !m_owner->m_stopping.load()) {
+            if (!m_embedQueued) { // one chain of parts, however often embedding was asked for
+                m_embedQueued = true;
+                QMetaObject::invokeMethod(this, [this] { m_embedQueued = false; embed(); }, Qt::QueuedConnection);
+            }
+            return;
+        }
+        r.embedded = m_parts.embedded; // the whole run, over its parts
+        m_parts = {};
         if (ok) Q_EMIT m_owner->embedded(r);
         else Q_EMIT m_owner->failed(QStringLiteral("embed"), m_curator->lastError());
     }
@@ -103,6 +120,8 @@ private:
     QString m_libraryPath, m_backbonePath;
     std::unique_ptr<Library> m_library;
     std::unique_ptr<Curator> m_curator;
+    bool m_embedQueued = false; // the next part of a long embedding is in the queue
+    EmbedReport m_parts;        // sums over the parts so far
 };
 
 TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbonePath, QObject *parent)

@@ -5,6 +5,7 @@
 #include <QObject>
 #include <QString>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -39,6 +40,9 @@ public:
     // answered by imagesScored().
     void requestScore(CategoryId category, const QVector<ImageId> &images);
     void cancel();
+    // How many images one part of a long embedding holds (default 2,000):
+    // jobs asked for meanwhile run between parts. Before the first request.
+    void setEmbedPart(qint64 images) { m_embedPart = std::max<qint64>(1, images); }
 
 Q_SIGNALS:
     void progress(const QString &job, qint64 done, qint64 total);
@@ -55,6 +59,7 @@ private:
     Job *m_job = nullptr; // lives on m_thread
     std::atomic<bool> m_cancel{false};
     std::atomic<bool> m_stopping{false}; // set by the destructor: queued jobs are dropped
+    qint64 m_embedPart = 2000;
 };
 
 } // namespace magpie::training
