@@ -238,9 +238,9 @@ qint64 CollectionPanel::currentId() const
     return item ? item->data(Qt::UserRole).toLongLong() : 0;
 }
 
-void CollectionPanel::reload()
+void CollectionPanel::reload(qint64 select)
 {
-    const qint64 keep = currentId();
+    const qint64 keep = select ? select : currentId();
     m_list->blockSignals(true);
     m_list->clear();
     QString err;

@@ -57,7 +57,9 @@ class CollectionPanel : public QWidget
 public:
     explicit CollectionPanel(QWidget *parent = nullptr);
     void setLibrary(const QString &path);
-    void reload();
+    // Reads the collections again; `select` (an id) becomes the current one,
+    // else the current one stays.
+    void reload(qint64 select = 0);
     bool isExporting() const { return m_export.isRunning(); }
     void cancelExport();
 

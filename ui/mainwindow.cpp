@@ -16,6 +16,7 @@
 #include <QCloseEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -225,15 +226,16 @@ void MainWindow::startTraining()
         QString err;
         if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
             if (const auto rec = lib->image(image))
-                file = QFileInfo(rec->relPath).fileName();
+                file = QFileInfo(rec->relPath).completeBaseName();
         makeCollection(tr("More like %1").arg(file.isEmpty() ? QString::number(image) : file),
-                       QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()));
+                       QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()),
+                       true);
     });
     m_trainer->requestEmbed();
 #endif
 }
 
-void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what)
+void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show)
 {
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
@@ -245,8 +247,11 @@ void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &id
     const qint64 id = lib->createCollection(name, name);
     lib->setCollectionItems(id, ids);
     lib.reset();
-    m_collections->reload();
-    statusBar()->showMessage(tr("Made the collection \u201c%1\u201d from %2.").arg(name, what), 8000);
+    m_collections->reload(id);
+    if (show)
+        showCollections();
+    statusBar()->showMessage(tr("Made the collection \u201c%1\u201d from %2%3.")
+                                 .arg(name, what, show ? QString() : tr(" (Collections & prints tab)")), 8000);
 }
 
 QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &list) const
@@ -452,6 +457,7 @@ void MainWindow::buildMenus()
     });
     file->addSeparator();
     file->addAction(tr("&Import Folder\u2026"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::chooseAndImport);
+    file->addAction(tr("Import &Problems\u2026"), this, &MainWindow::showImportProblems);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -460,8 +466,14 @@ void MainWindow::buildMenus()
     cat->addAction(tr("New &Class Set\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this, [this] { newCategory(true); });
 
     QMenu *view = menuBar()->addMenu(tr("&Queue"));
-    for (const QString &m : SwipeController::modes())
-        view->addAction(m, this, [this, m] { m_controller->setMode(m); });
+    auto *queues = new QActionGroup(this); // the current queue is checked (Tab cycles it)
+    for (const QString &m : SwipeController::modes()) {
+        QAction *a = view->addAction(m, this, [this, m] { m_controller->setMode(m); });
+        a->setCheckable(true);
+        a->setChecked(m == m_controller->mode());
+        queues->addAction(a);
+        connect(m_controller, &SwipeController::modeChanged, a, [a, m](const QString &now) { a->setChecked(now == m); });
+    }
 
     view->addSeparator();
     view->addAction(tr("Collection from the &Queue (next 36)"), this, [this] {
@@ -726,6 +738,33 @@ void MainWindow::chooseAndImport()
 
 void MainWindow::showCollections() { m_tabs->setCurrentIndex(1); }
 
+void MainWindow::showImportProblems()
+{
+    QString err;
+    auto lib = m_path.isEmpty() ? nullptr : Library::open(m_path, Library::Mode::ReadOnly, &err);
+    if (!lib)
+        return statusBar()->showMessage(m_path.isEmpty() ? tr("No library is open.") : err, 6000);
+    const auto issues = lib->importIssues(5000);
+    lib.reset();
+    QDialog dlg(this);
+    dlg.setWindowTitle(tr("Import problems"));
+    auto *layout = new QVBoxLayout(&dlg);
+    layout->addWidget(new QLabel(issues.isEmpty() ? tr("No file was skipped by an import.")
+                                                  : tr("%n file(s) skipped by imports, and why (newest first):", nullptr,
+                                                       int(issues.size()))));
+    if (!issues.isEmpty()) {
+        auto *list = new QListWidget;
+        for (const auto &[path, reason] : issues)
+            list->addItem(QStringLiteral("%1 \u2014 %2").arg(QDir::toNativeSeparators(path), reason));
+        list->setMinimumSize(720, 360);
+        layout->addWidget(list);
+    }
+    auto *bb = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+    layout->addWidget(bb);
+    dlg.exec();
+}
+
 bool MainWindow::isBusy() const { return m_importWatcher.isRunning(); }
 
 void MainWindow::importFolder(const QString &folder, std::function<void()> then)
@@ -785,7 +824,8 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
                 QStringList lines;
                 for (int i = 0; i < r.issues.size() && i < 12; ++i)
                     lines << QStringLiteral("%1: %2").arg(QFileInfo(r.issues[i].first).fileName(), r.issues[i].second);
-                statusBar()->showMessage(msg + QStringLiteral(" \u2014 ") + lines.join(QStringLiteral("; ")), 20000);
+                statusBar()->showMessage(msg + QStringLiteral(" \u2014 ") + lines.join(QStringLiteral("; "))
+                                             + tr(" (all of them: Library \u2192 Import Problems)"), 20000);
             }
         }
         reloadCategories();

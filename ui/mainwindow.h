@@ -69,6 +69,7 @@ private:
     void updateEmptyHint();
     void addRecent(const QString &path);
     void editKeys();
+    void showImportProblems(); // Library > Import Problems: every file an import skipped, and why
 
     SwipeController *m_controller = nullptr;
     SwipeView *m_view = nullptr;
@@ -92,7 +93,8 @@ private:
     void startTraining(); // for the library just opened
     // A new collection named `title` (made unique) holding `ids`; `what` says
     // in the status bar where they came from.
-    void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what);
+    // Saves `ids` as a new collection; `show`: open it in the Collections tab.
+    void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show = false);
     QVector<Proposal> toProposals(const QVector<training::Suggestion> &list) const;
     void onModelReady(qint64 version, const QString &metricsJson);
     // "model v3 · 91% validated (5-fold, 60 answers)" for the status bar.

@@ -70,7 +70,11 @@ void SwipeView::rescale()
     // scale once per image and size, not once per paint
     const QImage img = m_c->currentImage();
     if (!img.isNull()) {
-        const QRect r = imageRect(img.size());
+        // Fitted from the picture's own size (the decoded one may already be
+        // enlarged): a small scan grows at most 2x in all, not once per step.
+        const ImageRecord &rec = m_c->current().image;
+        const QSize natural = rec.width > 0 && rec.height > 0 ? QSize(rec.width, rec.height) : img.size();
+        const QRect r = imageRect(natural);
         // the worker pool already fitted it to this view; scale here only after a resize
         m_scaled = QPixmap::fromImage(r.size() == img.size()
                                           ? img
@@ -88,7 +92,12 @@ QRect SwipeView::imageRect(const QSize &imageSize) const
     const QRect avail = imageBox();
     if (imageSize.isEmpty() || avail.width() <= 0 || avail.height() <= 0)
         return avail;
-    const QSize s = SwipeController::fitInto(imageSize, avail.size());
+    return centred(SwipeController::fitInto(imageSize, avail.size()));
+}
+
+QRect SwipeView::centred(const QSize &s) const
+{
+    const QRect avail = imageBox();
     return QRect(avail.center() - QPoint(s.width() / 2, s.height() / 2), s);
 }
 
@@ -112,7 +121,7 @@ void SwipeView::startFlyOff(int direction, const QColor &tint)
         return;
     m_flyPixmap = m_scaled;
     m_flyRect = QRect(QPoint(0, 0), m_scaled.deviceIndependentSize().toSize());
-    m_flyRect.moveCenter(imageRect(m_scaled.size()).center() + QPoint(int(m_dragDx), 0));
+    m_flyRect.moveCenter(centred(m_scaled.deviceIndependentSize().toSize()).center() + QPoint(int(m_dragDx), 0));
     m_flyDir = direction;
     m_flyTint = tint;
     m_flyT = 0.0;
@@ -284,7 +293,7 @@ void SwipeView::paintEvent(QPaintEvent *)
             const QRectF src(c - QPointF(width() / 2.0, height() / 2.0), QSizeF(size()));
             p.drawImage(rect(), img, src.toRect());
         } else {
-            const QRect r = imageRect(m_scaled.deviceIndependentSize().toSize());
+            const QRect r = centred(m_scaled.deviceIndependentSize().toSize()); // m_scaled is already fitted
             const qreal angle = m_dragDx / std::max(1, width()) * 12.0;
             const QColor tint = m_dragDx > 0 ? kYes : kNo;
             paintCard(p, m_scaled, r, m_dragDx, angle, tint, std::abs(m_dragDx) / std::max(1.0, width() * 0.4));

@@ -33,6 +33,8 @@ public:
     // Paints shown with no image (blank or still decoding) since the last clear.
     int stalePaints() const { return m_stalePaints; }
     void clearStalePaints() { m_stalePaints = 0; }
+    // The size the current picture is painted at (empty when there is none).
+    QSize shownSize() const { return m_scaled.isNull() ? QSize() : m_scaled.deviceIndependentSize().toSize(); }
     // What the empty state says (no library, no category, nothing left...).
     void setEmptyHint(const QString &title, const QString &detail);
 
@@ -53,7 +55,8 @@ private:
     void onCurrentChanged();
     void rescale();
     void startFlyOff(int direction, const QColor &tint);
-    QRect imageRect(const QSize &imageSize) const;
+    QRect imageRect(const QSize &imageSize) const; // an image of that size fitted into imageBox(), centred
+    QRect centred(const QSize &shown) const;       // a picture already fitted, centred in imageBox()
     QRect imageBox() const;
     void paintCard(QPainter &p, const QPixmap &pm, const QRect &r, qreal dx, qreal angle, const QColor &tint, qreal tintAlpha);
     void paintOverlay(QPainter &p);

@@ -73,6 +73,7 @@ private Q_SLOTS:
                                   {QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("C"), QStringLiteral("none")}));
         QVERIFY(l->createCategory(QStringLiteral("undo"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("undoA"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("small"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("undoB"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
@@ -161,6 +162,27 @@ private Q_SLOTS:
         QCOMPARE(c->current().image.id, first);
         QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
         QCOMPARE(lib()->answers(l->category(QStringLiteral("undo"))->id).size(), 0);
+    }
+
+    void smallScansGrowAtMostTwice()
+    {
+        // A small scan on a large window is enlarged, but not into blocks: at
+        // most twice its own size, whatever the decoding already did.
+        auto w = window(QStringLiteral("small"));
+        QVERIFY(w);
+        w->resize(1600, 1100);
+        SwipeController *c = w->controller();
+        int enlarged = 0;
+        for (int i = 0; i < 6; ++i) {
+            QVERIFY(QTest::qWaitFor([&] { return c->currentReady() && !w->swipeView()->shownSize().isEmpty(); }, 5000));
+            const ImageRecord &rec = c->current().image;
+            const QSize shown = w->swipeView()->shownSize();
+            QVERIFY2(shown.width() <= 2 * rec.width + 1 && shown.height() <= 2 * rec.height + 1,
+                     qPrintable(QStringLiteral("%1x%2 shown at %3x%4").arg(rec.width).arg(rec.height).arg(shown.width()).arg(shown.height())));
+            enlarged += shown.width() > rec.width;
+            answerKey(w.get(), Qt::Key_Down); // skip to the next
+        }
+        QVERIFY(enlarged > 0); // the premise: the sample's scans are small for this window
     }
 
     void undoStaysInItsCategory()
