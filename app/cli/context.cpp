@@ -85,7 +85,10 @@ void Context::progress(const ImportProgress &p) const
         if (p.phase == u"listing" || (last.isValid() && last.elapsed() < 30000 && !end))
             return;
         last.start();
-        err << p.phase << ": " << p.done << '/' << p.total << "  " << int(p.perSecond) << " img/s\n" << Qt::flush;
+        err << p.phase << ": " << p.done << '/' << p.total;
+        if (p.perSecond > 0)
+            err << "  " << int(p.perSecond) << " img/s";
+        err << '\n' << Qt::flush;
         return;
     }
     if (p.phase == u"listing") {
@@ -97,8 +100,8 @@ void Context::progress(const ImportProgress &p) const
     const int filled = int(frac * width);
     QString bar = QString(filled, QLatin1Char('#')) + QString(width - filled, QLatin1Char('.'));
     QString eta = p.etaSeconds >= 0 ? QStringLiteral("ETA %1s").arg(int(p.etaSeconds + 0.5)) : QString();
-    err << "\r[" << bar << "] " << p.done << '/' << p.total << "  " << int(p.perSecond) << " img/s  " << eta
-        << "   " << Qt::flush;
+    const QString rate = p.perSecond > 0 ? QStringLiteral("%1 img/s  ").arg(int(p.perSecond)) : QString();
+    err << "\r[" << bar << "] " << p.done << '/' << p.total << "  " << rate << eta << "   " << Qt::flush;
 }
 
 void Context::endProgress() const

@@ -35,18 +35,6 @@ const char *const kUsage =
     "  labels import|export      answers from class folders or CSV; CSV, JSONL, ImageFolder out\n"
     "  collection create|add|remove|list|export  collections; grid prints as PDF, PNG, TIFF or a folder\n"
     "  demo                      run Magpie's main job on the bundled sample archive\n"
-#ifdef MAGPIE_HAVE_TRAINING
-    "\n"
-    "The classifier:\n"
-    "  embed                     embed every image with the library's backbone (cached, incremental)\n"
-    "  backbone [general|letters] the library's backbone; --export-torchscript FILE NAME\n"
-    "  train -c CATEGORY         a model from the answers (--fast head, or --deep fine-tuning)\n"
-    "  score -c CATEGORY         score the whole archive with the newest model\n"
-    "  suggest -c CATEGORY       what to look at next (--queue harvest|teach|audit|novel|mix|random, -n N)\n"
-    "  answer -c CATEGORY        record answers for images, or from a CSV\n"
-    "  eval -c CATEGORY          accuracy on a ground-truth CSV of never-answered images\n"
-    "  similar IMAGE             more like this: the nearest images by embedding\n"
-#endif
     "\n"
     "Global options:\n"
     "  -L, --library FILE        the library (default: $MAGPIE_LIBRARY, else ./magpie.library)\n"

@@ -105,13 +105,17 @@ QVector<QStringList> readCsv(const QString &path, QString *error)
 training::ProgressFn progressBar(const Context &c, const QString &phase)
 {
     auto timer = std::make_shared<QElapsedTimer>();
-    timer->start();
-    return [&c, phase, timer](qint64 done, qint64 total) {
+    auto first = std::make_shared<qint64>(-1); // `done` counts what was cached before: the rate starts here
+    return [&c, phase, timer, first](qint64 done, qint64 total) {
+        if (*first < 0) {
+            *first = done;
+            timer->start();
+        }
         ImportProgress ip;
         ip.done = done;
         ip.total = total;
         ip.phase = phase;
-        ip.perSecond = timer->elapsed() > 0 ? done * 1000.0 / timer->elapsed() : 0;
+        ip.perSecond = timer->elapsed() > 0 ? (done - *first) * 1000.0 / timer->elapsed() : 0;
         c.progress(ip);
     };
 }
