@@ -25,6 +25,7 @@
 
 #include <QString>
 #endif
+#include "app/common/ompenv.h"
 #include "training/backbone.h"
 #include "training/engine.h"
 #include "training/finetune.h"
@@ -417,6 +418,7 @@ std::vector<std::uint16_t> readCache(const std::string &path, std::int64_t *rows
 
 int main(int argc, char **argv)
 {
+    magpie::app::ensurePassiveOpenMp(argv); // as magpie and magpie-cli start (malloc and OpenMP settings)
     std::string what = "all";
     int threads = 0;
     std::int64_t rows = 1000000;
