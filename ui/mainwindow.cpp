@@ -54,6 +54,10 @@ std::unique_ptr<Library> openUiLibrary(const QString &path, bool create, QString
 MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 {
     m_controller = new SwipeController(this);
+    // the queue the person last worked in, kept between sessions
+    m_controller->setMode(QSettings().value(QStringLiteral("queue"), QStringLiteral("mix")).toString());
+    connect(m_controller, &SwipeController::modeChanged, this,
+            [](const QString &mode) { QSettings().setValue(QStringLiteral("queue"), mode); });
     buildUi();
     buildMenus();
     connect(m_controller, &SwipeController::countsChanged, this, &MainWindow::onCounts);
@@ -567,6 +571,9 @@ void MainWindow::buildMenus()
         if (ok)
             s.setValue(QStringLiteral("training/every"), n);
     });
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keys and Queues"), QKeySequence::HelpContents, this, &MainWindow::showKeysHelp);
+
     // A menu closed with Escape leaves the menu bar in keyboard mode, holding
     // the focus: the next H or L would go to it, not to the card. Give the
     // keys back to the card (a dialog a menu opened has its own focus).
@@ -737,6 +744,31 @@ void MainWindow::chooseAndImport()
 }
 
 void MainWindow::showCollections() { m_tabs->setCurrentIndex(1); }
+
+void MainWindow::showKeysHelp()
+{
+    const Keymap &km = m_view->keymap();
+    QString html = tr("<h3>Answering</h3><table cellspacing=6>");
+    for (Keymap::Action a : Keymap::actions())
+        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionName(a));
+    html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class; 0 the class without a one-letter name "
+               "(\u201cnone\u201d)</td></tr>"
+               "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
+               "<tr><td><b>click a decision below</b></td><td>change it</td></tr>"
+               "<tr><td><b>Ctrl+M</b></td><td>more like this: the image on screen and the 35 most like it, as a collection</td></tr>"
+               "<tr><td><b>Ctrl+R</b></td><td>retrain now</td></tr></table>"
+               "<h3>Queues</h3><table cellspacing=6>"
+               "<tr><td><b>harvest</b></td><td>what the model is surest is yes: fills a collection fast</td></tr>"
+               "<tr><td><b>teach</b></td><td>what it is least sure of: each answer teaches it most</td></tr>"
+               "<tr><td><b>audit</b></td><td>a random sample: how often its yes is right</td></tr>"
+               "<tr><td><b>novel</b></td><td>images unlike anything answered or seen so far</td></tr>"
+               "<tr><td><b>mix</b></td><td>of every ten: five harvest, three teach, one novel, one audit</td></tr></table>"
+               "<p>Keys can be changed in Settings \u2192 Keys. Every answer is saved at once; "
+               "the model retrains in the background.</p>");
+    QMessageBox box(QMessageBox::NoIcon, tr("Keys and queues"), html, QMessageBox::Close, this);
+    box.setTextFormat(Qt::RichText);
+    box.exec();
+}
 
 void MainWindow::showImportProblems()
 {

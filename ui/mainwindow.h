@@ -70,6 +70,7 @@ private:
     void addRecent(const QString &path);
     void editKeys();
     void showImportProblems(); // Library > Import Problems: every file an import skipped, and why
+    void showKeysHelp();       // Help > Keys and Queues (F1)
 
     SwipeController *m_controller = nullptr;
     SwipeView *m_view = nullptr;

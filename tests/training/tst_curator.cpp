@@ -90,7 +90,39 @@ private Q_SLOTS:
     void deepPassWithNewBlocksScoresTheLibrary();
     void themeHeadTakesUnansweredImagesWhenAsked();
     void embedsInPartsAnsweredFirst();
+    void onlyNoAnswersMakeNoConfidentYes();
 };
+
+void TestCurator::onlyNoAnswersMakeNoConfidentYes()
+{
+    // A rare theme: the first answers are all "no". The head can still order
+    // the archive (away from the "no"s), but nothing held out says how often
+    // it is right, so it must not call anything "yes, 100 %".
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 7);
+    QVERIFY(lib);
+    auto theme = lib->createCategory(QStringLiteral("rare"), CategoryKind::Binary);
+    QVERIFY(theme);
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img%1.png").arg(i)), theme->id, 0, AnswerValue::No}));
+    Curator cur(*lib);
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    TrainReport tr;
+    QVERIFY2(cur.train(*theme, {}, &tr), qPrintable(cur.lastError()));
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int classes = 0;
+    qint64 version = 0;
+    QVERIFY(cur.scores(*theme, &ids, &probs, &classes, &version));
+    QCOMPARE(classes, 2);
+    for (qsizetype i = 0; i < ids.size(); ++i) {
+        QVERIFY2(probs[2 * i + 1] <= 0.9001f, qPrintable(QString::number(probs[2 * i + 1])));
+        QVERIFY2(probs[2 * i] <= 0.9001f, qPrintable(QString::number(probs[2 * i])));
+    }
+    const QJsonObject m = QJsonDocument::fromJson(tr.metricsJson.toUtf8()).object();
+    QVERIFY(m.contains(QStringLiteral("temperature_note"))); // and the model says why
+}
 
 void TestCurator::embedsInPartsAnsweredFirst()
 {

@@ -23,6 +23,7 @@
 #include <QtConcurrent/QtConcurrentMap>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 #include <random>
@@ -170,6 +171,35 @@ struct Curator::Impl
     }
 
     explicit Impl(Library &l) : lib(l) {}
+
+    // Softens a two-class head until no image of a sample of the archive (up
+    // to 4,096 rows spread over it) is scored above `most`; returns the
+    // temperature (1 when nothing needed it).
+    static double capConfidence(Head &head, const EmbeddingStore &st, double most)
+    {
+        const std::int64_t n = st.count();
+        const std::int64_t m = std::min<std::int64_t>(n, 4096);
+        if (m < 1 || head.numClasses() != 2) return 1;
+        std::vector<std::int64_t> rows(static_cast<std::size_t>(m));
+        for (std::int64_t i = 0; i < m; ++i) rows[static_cast<std::size_t>(i)] = i * n / m;
+        const std::vector<float> x = st.gatherFloat(rows);
+        std::vector<float> p(static_cast<std::size_t>(2 * m));
+        const double limit = std::log(most / (1 - most));
+        double total = 1;
+        for (int round = 0; round < 8; ++round) { // saturated floats hide how far: repeat until it holds
+            head.scoreFloat(x.data(), m, p.data());
+            double widest = 0;
+            for (std::int64_t i = 0; i < m; ++i) {
+                const double q = std::clamp(static_cast<double>(p[static_cast<std::size_t>(2 * i + 1)]), 1e-12, 1 - 1e-12);
+                widest = std::max(widest, std::abs(std::log(q / (1 - q))));
+            }
+            if (widest <= limit * 1.001) break;
+            const double t = widest / limit;
+            head.soften(t);
+            total *= t;
+        }
+        return total;
+    }
 
     bool embedInto(const Backbone &bb, EmbeddingStore &st, EmbedReport *r, const ProgressFn &progress,
                    const std::atomic<bool> *cancel, int batchSize, qint64 maxImages = 0);
@@ -778,6 +808,14 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
             // perfectly would say "100 %" of everything
             head->soften(m.temperature);
             metrics.insert(QStringLiteral("temperature"), m.temperature);
+        } else if (c.kind == CategoryKind::Binary) {
+            // Nothing held out says how often it is right (too few answers, or
+            // only "no" so far): its order of images is still worth showing,
+            // but no image gets more than 90 %.
+            const double t = Impl::capConfidence(*head, *st, 0.9);
+            metrics.insert(QStringLiteral("temperature"), t);
+            metrics.insert(QStringLiteral("temperature_note"),
+                           QStringLiteral("not validated: softened so that no image gets more than 90 %"));
         }
     }
     const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
