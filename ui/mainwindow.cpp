@@ -309,6 +309,8 @@ QString MainWindow::modelSummary(qint64 version, const QString &metricsJson)
                     .arg(m.value(QStringLiteral("accuracy")).toDouble() * 100, 0, 'f', 0)
                     .arg(m.value(QStringLiteral("validation")).toString())
                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
+    } else if (m.contains(QStringLiteral("validation"))) {
+        text += tr(" \u00b7 not validated yet (it needs 6 answers, yes and no): its scores are kept modest");
     }
     return text;
 }
