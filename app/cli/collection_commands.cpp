@@ -162,7 +162,16 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
         *exit = Failed;
         return false;
     }
-    *ids += collections::resolveImages(lib, tokens, unresolved);
+    // An image that cannot be shown (unreadable, missing, a duplicate) would
+    // only print as a placeholder: it is named and left out.
+    for (const ImageId id : collections::resolveImages(lib, tokens, unresolved)) {
+        const auto rec = lib.image(id);
+        if (rec && rec->status != ImageStatus::Ok) {
+            c.error(QStringLiteral("%1 is %2 (%3); skipped").arg(rec->relPath, statusName(rec->status), rec->reason));
+            continue;
+        }
+        *ids << id;
+    }
     if (p.isSet(so.limit)) {
         bool ok = false;
         const int n = p.value(so.limit).toInt(&ok);

@@ -154,6 +154,30 @@ private Q_SLOTS:
 #endif
     }
 
+    void collectionsLeaveOutUnreadableImages()
+    {
+        // A text file named .png is imported as unreadable; naming it for a
+        // collection says so and leaves it out (it would print as a placeholder).
+        const QString dir = m_tmp.filePath(QStringLiteral("mixed"));
+        QVERIFY(QDir().mkpath(dir));
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        QVERIFY(QFile::copy(sample.filePath(sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name).first()),
+                            dir + QStringLiteral("/good.jpg")));
+        QFile fake(dir + QStringLiteral("/fake.png"));
+        QVERIFY(fake.open(QIODevice::WriteOnly));
+        fake.write("not a picture\n");
+        fake.close();
+        const QString L = m_tmp.filePath(QStringLiteral("mixed.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("import"), dir}).exit, 0);
+        const Run r = cli({QStringLiteral("-L"), L, QStringLiteral("collection"), QStringLiteral("create"), QStringLiteral("Faces"),
+                           dir + QStringLiteral("/good.jpg"), dir + QStringLiteral("/fake.png")});
+        QCOMPARE(r.exit, 0);
+        QVERIFY2(r.err.contains("fake.png is unreadable"), r.err.constData());
+        const Run list = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"), QStringLiteral("list")});
+        QCOMPARE(list.json()[QStringLiteral("collections")].toArray().first().toObject()[QStringLiteral("items")].toInt(), 1);
+    }
+
     void secondProcessIsRefused()
     {
         // this test process holds the library; the CLI is a second process
