@@ -284,6 +284,7 @@ struct Library::Private
     int version = 0;
     mutable QString lastError;
 
+    QSqlQuery undoableQuery(CategoryId categoryId, const QString &origin, int limit) const;
     QSqlQuery prepare(const QString &sql) const
     {
         QSqlQuery q(db);
@@ -1073,7 +1074,9 @@ int Library::answerBatch(const QVector<Answer> &answers)
     return d->commit() ? n : 0;
 }
 
-std::optional<Decision> Library::undoLast(CategoryId categoryId, const QString &origin)
+// The answers that undo can still revert, newest first (what undoLast() and
+// undoable() read): columns 0-8 a Decision, 9 the answers it replaced.
+QSqlQuery Library::Private::undoableQuery(CategoryId categoryId, const QString &origin, int limit) const
 {
     QString sql = QStringLiteral(
         "SELECT d.id, d.at_ms, d.image_id, d.category_id, d.class_id, d.value, d.origin, d.duration_ms, "
@@ -1083,17 +1086,19 @@ std::optional<Decision> Library::undoLast(CategoryId categoryId, const QString &
         sql += QStringLiteral(" AND d.category_id=:cat");
     if (!origin.isEmpty())
         sql += QStringLiteral(" AND d.origin=:origin");
-    sql += QStringLiteral(" ORDER BY d.id DESC LIMIT 1");
-    QSqlQuery q = d->prepare(sql);
+    sql += QStringLiteral(" ORDER BY d.id DESC LIMIT :limit");
+    QSqlQuery q = prepare(sql);
     if (categoryId)
         q.bindValue(QStringLiteral(":cat"), categoryId);
     if (!origin.isEmpty())
         q.bindValue(QStringLiteral(":origin"), origin);
-    if (!d->exec(q) || !q.next()) {
-        if (d->lastError.isEmpty())
-            d->lastError = QStringLiteral("Nothing to undo.");
-        return std::nullopt;
-    }
+    q.bindValue(QStringLiteral(":limit"), limit);
+    return q;
+}
+
+namespace {
+Decision undoableDecision(const QSqlQuery &q)
+{
     Decision dec;
     dec.id = q.value(0).toLongLong();
     dec.action = QStringLiteral("answer");
@@ -1105,6 +1110,29 @@ std::optional<Decision> Library::undoLast(CategoryId categoryId, const QString &
     dec.answer.origin = q.value(6).toString();
     dec.answer.durationMs = q.value(7).toInt();
     dec.answer.modelVersion = q.value(8).toLongLong();
+    return dec;
+}
+} // namespace
+
+QVector<Decision> Library::undoable(CategoryId categoryId, const QString &origin, int limit) const
+{
+    QSqlQuery q = d->undoableQuery(categoryId, origin, limit);
+    QVector<Decision> out;
+    if (d->exec(q))
+        while (q.next())
+            out << undoableDecision(q);
+    return out;
+}
+
+std::optional<Decision> Library::undoLast(CategoryId categoryId, const QString &origin)
+{
+    QSqlQuery q = d->undoableQuery(categoryId, origin, 1);
+    if (!d->exec(q) || !q.next()) {
+        if (d->lastError.isEmpty())
+            d->lastError = QStringLiteral("Nothing to undo.");
+        return std::nullopt;
+    }
+    const Decision dec = undoableDecision(q);
     const QString before = q.value(9).toString();
     q.finish();
 

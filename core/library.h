@@ -122,6 +122,9 @@ public:
     // Reverts the newest decision not yet undone (of `origin`, or any when
     // empty; in `category`, or any when 0). Returns the decision undone.
     std::optional<Decision> undoLast(CategoryId category = 0, const QString &origin = Origin::Person);
+    // The answers undoLast() would revert one after another, newest first
+    // (at most `limit`): what a reopened window shows in its history strip.
+    QVector<Decision> undoable(CategoryId category, const QString &origin = Origin::Person, int limit = 30) const;
     // The current answers (one per image and class) in a category.
     QVector<Answer> answers(CategoryId category) const;
     // When the newest yes/no answer in a category was given (ms since the

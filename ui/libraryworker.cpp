@@ -2,6 +2,8 @@
 
 #include "core/library.h"
 
+#include <QSet>
+
 #include <QThread>
 
 namespace magpie {
@@ -11,6 +13,7 @@ void registerUiMetaTypes()
     qRegisterMetaType<Answer>();
     qRegisterMetaType<Proposal>();
     qRegisterMetaType<QVector<Proposal>>();
+    qRegisterMetaType<QVector<Answer>>();
     qRegisterMetaType<LibraryCounts>();
     qRegisterMetaType<Category>();
     qRegisterMetaType<QVector<qint64>>();
@@ -67,6 +70,29 @@ void LibraryWorker::fetch(int request, qint64 category, const QString &mode, int
         out << p;
     }
     Q_EMIT fetched(request, out);
+}
+
+void LibraryWorker::recent(qint64 category, int count)
+{
+    if (!m_lib)
+        return;
+    QVector<Proposal> images;
+    QVector<Answer> answers;
+    QSet<ImageId> seen;
+    for (const Decision &d : m_lib->undoable(category, Origin::Person, count)) {
+        if (seen.contains(d.answer.imageId))
+            continue; // changed later: the newest answer stands for the image
+        seen.insert(d.answer.imageId);
+        const auto rec = m_lib->image(d.answer.imageId);
+        if (!rec)
+            continue;
+        Proposal p;
+        p.image = *rec;
+        p.queue = QStringLiteral("history");
+        images << p;
+        answers << d.answer;
+    }
+    Q_EMIT recentAnswers(category, images, answers);
 }
 
 void LibraryWorker::refreshCounts()

@@ -49,6 +49,9 @@ public Q_SLOTS:
     void undo(qint64 category);
     // Fills a queue: emits fetched(request, proposals).
     void fetch(int request, qint64 category, const QString &mode, int count, const QVector<qint64> &exclude);
+    // The person's newest answers in `category` that undo can still revert
+    // (one per image, newest first); emits recentAnswers().
+    void recent(qint64 category, int count);
     void refreshCounts();
 
 Q_SIGNALS:
@@ -56,6 +59,7 @@ Q_SIGNALS:
     void answered(const magpie::Answer &a);
     void undone(const magpie::Answer &a, bool ok);
     void fetched(int request, const QVector<magpie::Proposal> &proposals);
+    void recentAnswers(qint64 category, const QVector<magpie::Proposal> &images, const QVector<magpie::Answer> &answers);
     void countsReady(const magpie::LibraryCounts &counts, qint64 decisions);
     void failed(const QString &message);
 

@@ -42,6 +42,19 @@ SwipeController::SwipeController(QObject *parent) : QObject(parent)
         requestCounts();
     });
     connect(m_worker, &LibraryWorker::fetched, this, &SwipeController::onFetched);
+    connect(m_worker, &LibraryWorker::recentAnswers, this,
+            [this](qint64 category, const QVector<Proposal> &images, const QVector<Answer> &answers) {
+                // earlier sessions' answers go behind this session's (they are older)
+                std::deque<HistoryItem> &history = m_histories[category];
+                QSet<ImageId> shown;
+                for (const HistoryItem &h : history)
+                    shown.insert(h.proposal.image.id);
+                for (qsizetype i = 0; i < images.size() && history.size() < size_t(kHistoryLength); ++i)
+                    if (!shown.contains(images[i].image.id))
+                        history.push_back({images[i], answers[i]});
+                if (category == m_category.id)
+                    Q_EMIT historyChanged();
+            });
     connect(m_worker, &LibraryWorker::countsReady, this, &SwipeController::countsChanged);
     connect(m_worker, &LibraryWorker::failed, this, [this](const QString &msg) {
         --m_pending;
@@ -92,6 +105,13 @@ QStringList SwipeController::modes()
 void SwipeController::setCategory(const Category &category)
 {
     m_category = category;
+    // a category seen for the first time in this window: its strip (and undo)
+    // starts with the answers given before, in earlier sessions too
+    if (category.id && m_histories.find(category.id) == m_histories.end()) {
+        m_histories[category.id];
+        QMetaObject::invokeMethod(m_worker, "recent", Qt::QueuedConnection, Q_ARG(qint64, category.id),
+                                  Q_ARG(int, kHistoryLength));
+    }
     m_modelActive = false;
     m_hasCurrent = false;
     m_current = {};
@@ -259,7 +279,7 @@ void SwipeController::undo()
 {
     std::deque<HistoryItem> &history = currentHistory();
     if (history.empty()) {
-        Q_EMIT message(tr("Nothing to undo in %1 in this session.").arg(m_category.name));
+        Q_EMIT message(tr("Nothing to undo in %1.").arg(m_category.name));
         return;
     }
     const HistoryItem item = history.front();

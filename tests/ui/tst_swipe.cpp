@@ -74,6 +74,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("undo"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("undoA"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("small"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("reopen"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("undoB"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
@@ -183,6 +184,36 @@ private Q_SLOTS:
             answerKey(w.get(), Qt::Key_Down); // skip to the next
         }
         QVERIFY(enlarged > 0); // the premise: the sample's scans are small for this window
+    }
+
+    void historyOutlivesTheWindow()
+    {
+        // Answers, close Magpie, open it again: the strip shows the answers
+        // and Backspace undoes the newest, as before the restart.
+        ImageId first = 0, second = 0;
+        {
+            auto w = window(QStringLiteral("reopen"));
+            QVERIFY(w);
+            SwipeController *c = w->controller();
+            first = c->current().image.id;
+            answerKey(w.get(), Qt::Key_Right);
+            second = c->current().image.id;
+            answerKey(w.get(), Qt::Key_Left);
+        } // closing commits every answer
+        auto w = window(QStringLiteral("reopen"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        QTRY_COMPARE_WITH_TIMEOUT(c->history().size(), size_t(2), 5000);
+        QCOMPARE(c->history()[0].answer.imageId, second);
+        QCOMPARE(c->history()[0].answer.value, AnswerValue::No);
+        QCOMPARE(c->history()[1].answer.imageId, first);
+        press(w->swipeView(), Qt::Key_Backspace);
+        QCOMPARE(c->current().image.id, second);
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        auto l = lib();
+        const auto left = l->answers(l->category(QStringLiteral("reopen"))->id);
+        QCOMPARE(left.size(), 1);
+        QCOMPARE(left[0].imageId, first);
     }
 
     void undoStaysInItsCategory()
