@@ -148,6 +148,10 @@ void TestCurator::embedsInPartsAnsweredFirst()
     QVERIFY(!embeddingOf(*lib, fifth).empty());
     QVERIFY(embeddingOf(*lib, idOf(*lib, QStringLiteral("img0.png"))).empty());
     QCOMPARE(progress, (QVector<qint64>{1, 2}));
+    const std::atomic<bool> stop{true}; // a part cancelled before it starts loses nothing
+    QVERIFY(cur.embed(&r, {}, &stop, 1, 3));
+    QVERIFY(r.cancelled);
+    QCOMPARE(r.embedded, qint64(0));
     QVERIFY(cur.embed(&r, [&](qint64 done, qint64) { progress << done; }, nullptr, 1, 3));
     QCOMPARE(r.cached, qint64(2));
     QCOMPARE(r.remaining, qint64(2));

@@ -206,6 +206,12 @@ struct Curator::Impl
     // Images that could not be decoded for embedding: not tried again by this
     // Curator (a run in parts would otherwise meet them in every part).
     QSet<ImageId> undecodable;
+    // A run in parts (embedInto with maxImages): the images the scan found
+    // still to embed beyond this part, for the next part. Scanned again when
+    // used up, for another store, or when the library gained or lost images.
+    QVector<ImageRecord> pending;
+    const EmbeddingStore *pendingStore = nullptr;
+    qint64 pendingImages = -1, pendingTotal = 0;
     // Backbone and embeddings of a fine-tuned model (embedded on first use).
     EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr,
                                const ProgressFn &progress = {})
@@ -481,30 +487,45 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     Impl *d = this;
     QElapsedTimer total;
     total.start();
-    const QVector<ImageRecord> images = d->lib.images(ImageStatus::Ok);
-    r->total = images.size();
-    // Cached = a row for the image made from the same content: a file changed
-    // in place and re-imported keeps its image id but gets a new hash, so it is
-    // embedded again (its newest row wins). Rows from before content keys are
-    // adopted with the image's current hash.
     QVector<ImageRecord> todo;
     std::vector<std::pair<std::int64_t, std::uint64_t>> adopt;
-    for (const ImageRecord &im : images) {
-        const std::int64_t row = st.rowOf(im.id);
-        const std::uint64_t key = EmbeddingStore::contentKey(im.hash.toStdString());
-        if (row >= 0 && st.rowKey(row) == 0)
-            adopt.emplace_back(row, key);
-        if (row >= 0 && (st.rowKey(row) == key || st.rowKey(row) == 0)) ++r->cached;
-        else if (undecodable.contains(im.id)) ++r->failed;
-        else todo.push_back(im);
+    const qint64 imageCount = d->lib.imageCount();
+    if (&st == pendingStore && imageCount == pendingImages && !pending.isEmpty()) {
+        // The next part of a run in parts: what the first part's scan left,
+        // not another scan of the whole library (a million rows per part).
+        todo = std::move(pending);
+        r->total = pendingTotal;
+        r->cached = r->total - todo.size(); // embedded before (or found undecodable)
+    } else {
+        const QVector<ImageRecord> images = d->lib.images(ImageStatus::Ok);
+        r->total = images.size();
+        // Cached = a row for the image made from the same content: a file changed
+        // in place and re-imported keeps its image id but gets a new hash, so it is
+        // embedded again (its newest row wins). Rows from before content keys are
+        // adopted with the image's current hash.
+        for (const ImageRecord &im : images) {
+            const std::int64_t row = st.rowOf(im.id);
+            const std::uint64_t key = EmbeddingStore::contentKey(im.hash.toStdString());
+            if (row >= 0 && st.rowKey(row) == 0)
+                adopt.emplace_back(row, key);
+            if (row >= 0 && (st.rowKey(row) == key || st.rowKey(row) == 0)) ++r->cached;
+            else if (undecodable.contains(im.id)) ++r->failed;
+            else todo.push_back(im);
+        }
     }
-    // Answered images first: the next model waits for them, not for the archive.
-    const QVector<ImageId> answeredIds = d->lib.answeredImageIds();
-    const QSet<ImageId> answered(answeredIds.begin(), answeredIds.end());
-    std::stable_partition(todo.begin(), todo.end(), [&](const ImageRecord &im) { return answered.contains(im.id); });
-    const qint64 before = r->cached + r->failed; // of r->total, done before this run
+    pending.clear();
+    const qint64 before = r->total - todo.size(); // done before this run: cached, or failed before
     if (maxImages > 0 && todo.size() > maxImages) {
-        r->remaining = todo.size() - maxImages;
+        // Answered images first (answered since the scan too): the next model
+        // waits for them, not for the archive.
+        const QVector<ImageId> answeredIds = d->lib.answeredImageIds();
+        const QSet<ImageId> answered(answeredIds.begin(), answeredIds.end());
+        std::stable_partition(todo.begin(), todo.end(), [&](const ImageRecord &im) { return answered.contains(im.id); });
+        pending = todo.mid(maxImages);
+        pendingStore = &st;
+        pendingImages = imageCount;
+        pendingTotal = r->total;
+        r->remaining = pending.size();
         todo.resize(maxImages);
     }
     if (!adopt.empty()) {
@@ -520,6 +541,10 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     for (qsizetype s = 0; s < todo.size(); s += batchSize) {
         if (cancel && cancel->load()) {
             r->cancelled = true;
+            pending = todo.mid(s) + pending; // the next run starts with what this one did not reach
+            pendingStore = &st;
+            pendingImages = imageCount;
+            pendingTotal = r->total;
             break;
         }
         const QVector<ImageRecord> batch = todo.mid(s, batchSize);

@@ -49,8 +49,7 @@ public:
         }, &m_owner->m_cancel, 32, m_owner->m_embedPart);
         const bool cancelled = m_owner->m_cancel.load() || r.cancelled;
         if (!m_owner->m_stopping.load()) m_owner->m_cancel.store(false); // a cancel stops the running job only
-        m_parts.embedded += r.embedded;
-        m_parts.failed = r.failed;
+        m_partsEmbedded += r.embedded;
         if (ok && r.remaining > 0 && !cancelled && !m_owner->m_stopping.load()) {
             if (!m_embedQueued) { // one chain of parts, however often embedding was asked for
                 m_embedQueued = true;
@@ -58,8 +57,8 @@ public:
             }
             return;
         }
-        r.embedded = m_parts.embedded; // the whole run, over its parts
-        m_parts = {};
+        r.embedded = m_partsEmbedded; // the whole run, over its parts
+        m_partsEmbedded = 0;
         if (ok) Q_EMIT m_owner->embedded(r);
         else Q_EMIT m_owner->failed(QStringLiteral("embed"), m_curator->lastError());
     }
@@ -121,7 +120,7 @@ private:
     std::unique_ptr<Library> m_library;
     std::unique_ptr<Curator> m_curator;
     bool m_embedQueued = false; // the next part of a long embedding is in the queue
-    EmbedReport m_parts;        // sums over the parts so far
+    qint64 m_partsEmbedded = 0; // images embedded by the parts so far
 };
 
 TrainingWorker::TrainingWorker(const QString &libraryPath, const QString &backbonePath, QObject *parent)
