@@ -28,6 +28,7 @@
 #include <QKeySequenceEdit>
 #include <QLabel>
 #include <QListWidget>
+#include <QMap>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPointer>
@@ -504,6 +505,7 @@ void MainWindow::buildMenus()
 #endif
     });
     like->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    m_likeAction = like;
 #ifndef MAGPIE_HAVE_TRAINING
     like->setEnabled(false);
 #endif
@@ -534,6 +536,7 @@ void MainWindow::buildMenus()
 #endif
     });
     fast->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_retrainAction = fast;
     QMenu *backbones = model->addMenu(tr("&Backbone"));
 #ifdef MAGPIE_HAVE_TRAINING
     auto *group = new QActionGroup(backbones);
@@ -602,7 +605,9 @@ void MainWindow::setBackbone(const QString &name)
     }
     lib.reset();
     statusBar()->showMessage(tr("Backbone: %1. Embedding the archive again in the background; the next retrain "
-                                "(Ctrl+R now) builds the model on it.").arg(name), 10000);
+                                "(%2 now) builds the model on it.")
+                                 .arg(name, m_retrainAction->shortcut().toString(QKeySequence::NativeText)),
+                             10000);
     startTraining(); // a new worker embeds with the new backbone
 #else
     Q_UNUSED(name)
@@ -755,19 +760,32 @@ void MainWindow::showKeysHelp()
     QString html = tr("<h3>Answering</h3><table cellspacing=6>");
     for (Keymap::Action a : Keymap::actions())
         html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionName(a));
+    const auto keyOf = [](const QAction *a) { return a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(); };
     html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class; 0 the class without a one-letter name "
                "(\u201cnone\u201d)</td></tr>"
                "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
-               "<tr><td><b>click a decision below</b></td><td>change it</td></tr>"
-               "<tr><td><b>Ctrl+M</b></td><td>more like this: the image on screen and the 35 most like it, as a collection</td></tr>"
-               "<tr><td><b>Ctrl+R</b></td><td>retrain now</td></tr></table>"
-               "<h3>Queues</h3><table cellspacing=6>"
+               "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
+    html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen and the 35 most like it, as a collection</td></tr>"
+               "<tr><td><b>%2</b></td><td>retrain now</td></tr></table>")
+                .arg(keyOf(m_likeAction), keyOf(m_retrainAction));
+    html += tr("<h3>Queues</h3><table cellspacing=6>"
                "<tr><td><b>harvest</b></td><td>what the model is surest is yes: fills a collection fast</td></tr>"
                "<tr><td><b>teach</b></td><td>what it is least sure of: each answer teaches it most</td></tr>"
                "<tr><td><b>audit</b></td><td>a random sample: how often its yes is right</td></tr>"
-               "<tr><td><b>novel</b></td><td>images unlike anything answered or seen so far</td></tr>"
-               "<tr><td><b>mix</b></td><td>of every ten: five harvest, three teach, one novel, one audit</td></tr></table>"
-               "<p>Keys can be changed in Settings \u2192 Keys. Every answer is saved at once; "
+               "<tr><td><b>novel</b></td><td>images unlike anything answered or seen so far</td></tr>");
+#ifdef MAGPIE_HAVE_TRAINING
+    QMap<training::Queue, int> share;
+    const QList<training::Queue> pattern = training::mixPattern();
+    for (training::Queue q : pattern)
+        ++share[q];
+    QStringList parts;
+    for (training::Queue q : {training::Queue::Harvest, training::Queue::Teach, training::Queue::Novel,
+                              training::Queue::Audit, training::Queue::Random})
+        if (share.value(q))
+            parts << tr("%1 %2").arg(share.value(q)).arg(training::queueName(q));
+    html += tr("<tr><td><b>mix</b></td><td>of every %1: %2</td></tr>").arg(pattern.size()).arg(parts.join(QStringLiteral(", ")));
+#endif
+    html += tr("</table><p>Keys can be changed in Settings \u2192 Keys. Every answer is saved at once; "
                "the model retrains in the background.</p>");
     QMessageBox box(QMessageBox::NoIcon, tr("Keys and queues"), html, QMessageBox::Close, this);
     box.setTextFormat(Qt::RichText);

@@ -108,6 +108,8 @@ private:
     bool m_training = false;
     bool m_hasModel = false; // the current category has a trained model version
     QString m_modelText;
+    QAction *m_likeAction = nullptr;    // More Like This: its shortcut is quoted in the help
+    QAction *m_retrainAction = nullptr; // Retrain Now: likewise
 
     std::shared_ptr<std::atomic<bool>> m_cancelFlag;
     QFutureWatcher<void> m_importWatcher;

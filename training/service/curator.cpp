@@ -42,6 +42,12 @@ std::optional<Queue> parseQueue(const QString &name)
     return std::nullopt;
 }
 
+QList<Queue> mixPattern()
+{
+    return {Queue::Harvest, Queue::Teach, Queue::Harvest, Queue::Novel, Queue::Harvest,
+            Queue::Teach,   Queue::Harvest, Queue::Audit, Queue::Harvest, Queue::Teach};
+}
+
 QString queueName(Queue q)
 {
     switch (q) {
@@ -1016,14 +1022,13 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     };
     std::vector<std::pair<std::int64_t, Queue>> picked;
     if (queue == Queue::Mix) {
-        const Queue pattern[10] = {Queue::Harvest, Queue::Teach, Queue::Harvest, Queue::Novel, Queue::Harvest,
-                                   Queue::Teach, Queue::Harvest, Queue::Audit, Queue::Harvest, Queue::Teach};
+        const QList<Queue> pattern = mixPattern();
         std::map<Queue, std::vector<std::int64_t>> lists;
         std::map<Queue, std::size_t> pos;
         QSet<std::int64_t> used;
         for (Queue q : {Queue::Harvest, Queue::Teach, Queue::Novel, Queue::Audit}) lists[q] = order(q);
-        for (int k = 0; static_cast<int>(picked.size()) < n && k < 10 * static_cast<int>(cand.size()) + 10; ++k) {
-            const Queue q = pattern[k % 10];
+        for (qsizetype k = 0; static_cast<int>(picked.size()) < n && k < pattern.size() * (static_cast<qsizetype>(cand.size()) + 1); ++k) {
+            const Queue q = pattern[k % pattern.size()];
             auto &l = lists[q];
             std::size_t &p = pos[q];
             while (p < l.size() && used.contains(l[p])) ++p;

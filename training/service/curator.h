@@ -25,6 +25,8 @@ enum class Queue {
     Random,  // uniformly random unanswered images (a baseline for benchmarks)
 };
 std::optional<Queue> parseQueue(const QString &name);
+// The order in which the mix queue takes from the others, repeated (5 harvest, 3 teach, 1 novel, 1 audit in 10).
+QList<Queue> mixPattern();
 QString queueName(Queue q);
 
 struct Suggestion
