@@ -1,5 +1,6 @@
 #include "ui/keymap.h"
 
+#include <QCoreApplication>
 #include <QKeyEvent>
 #include <QSettings>
 
@@ -28,6 +29,20 @@ QString Keymap::actionName(Action a)
     case Undo: return QStringLiteral("undo");
     case CycleMode: return QStringLiteral("cycle-queue");
     case Zoom: return QStringLiteral("zoom");
+    case None: break;
+    }
+    return {};
+}
+
+QString Keymap::actionLabel(Action a)
+{
+    switch (a) {
+    case Yes: return QCoreApplication::translate("Keymap", "yes");
+    case No: return QCoreApplication::translate("Keymap", "no");
+    case Skip: return QCoreApplication::translate("Keymap", "skip");
+    case Undo: return QCoreApplication::translate("Keymap", "undo the last answer");
+    case CycleMode: return QCoreApplication::translate("Keymap", "next queue (mix, harvest, teach, audit, novel)");
+    case Zoom: return QCoreApplication::translate("Keymap", "zoom to 1:1 and back");
     case None: break;
     }
     return {};

@@ -19,7 +19,8 @@ struct Keymap
     QHash<Action, QList<QKeySequence>> keys;
 
     static Keymap defaults();
-    static QString actionName(Action a);      // settings key and label
+    static QString actionName(Action a);      // settings key ("cycle-queue")
+    static QString actionLabel(Action a);     // what people read ("next queue")
     static QList<Action> actions();
     Action actionFor(const QKeyEvent *e) const;
     QString describe(Action a) const;         // "→ / L"

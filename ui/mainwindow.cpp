@@ -759,7 +759,7 @@ void MainWindow::showKeysHelp()
     const Keymap &km = m_view->keymap();
     QString html = tr("<h3>Answering</h3><table cellspacing=6>");
     for (Keymap::Action a : Keymap::actions())
-        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionName(a));
+        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionLabel(a).toHtmlEscaped());
     const auto keyOf = [](const QAction *a) { return a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(); };
     html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class; 0 the class without a one-letter name "
                "(\u201cnone\u201d)</td></tr>"
@@ -1005,7 +1005,7 @@ void MainWindow::editKeys()
             also << k.toString(QKeySequence::NativeText);
         if (!also.isEmpty())
             row->addWidget(new QLabel(tr("also %1").arg(also.join(QStringLiteral(", ")))));
-        form->addRow(Keymap::actionName(a), row);
+        form->addRow(Keymap::actionLabel(a), row);
     }
     auto *bb = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults);
     form->addRow(bb);
