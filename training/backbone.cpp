@@ -115,6 +115,7 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
             const auto slash = path.find_last_of('/');
             d.info.name = "script:" + path.substr(slash == std::string::npos ? 0 : slash + 1);
             d.info.version = "ts-" + hex64(fnv1a64(bytes.data(), bytes.size()));
+            if (inputSize != 224) d.info.version += "-s" + std::to_string(inputSize); // as for .mbb files below
             d.inScale = 1.0f / 255.0f;
             // Probe the feature length with one black image.
             std::vector<std::uint8_t> zero(static_cast<std::size_t>(inputSize * inputSize * 3), 0);
@@ -168,6 +169,14 @@ std::unique_ptr<Backbone> Backbone::load(const std::string &path, std::string *e
         }
         d.info.featureDim = d.spec.ops.back().outChannels * d.grid * d.grid;
         d.info.version = d.spec.name + "-g" + std::to_string(d.grid) + "-" + hex64(h).substr(0, 12);
+        // The input size and scaling change the features as much as the weights do. They join the
+        // version (which names the embedding cache) only where they differ from the default network's
+        // (224 px, x/255), so that the caches of existing backbones keep their names.
+        if (d.spec.inputSize != 224) d.info.version += "-s" + std::to_string(d.spec.inputSize);
+        if (d.spec.inputScale != 1.0f / 255.0f || d.spec.inputShift != 0.0f) {
+            const float io[2] = {d.spec.inputScale, d.spec.inputShift};
+            d.info.version += "-x" + hex64(fnv1a64(io, sizeof io)).substr(0, 6);
+        }
     } catch (const std::exception &e) {
         if (error)
             *error = "cannot load backbone " + path + ": " + firstLine(e);

@@ -26,11 +26,11 @@ private Q_SLOTS:
     void halfRoundTrip();
     void torchScriptExportIsAUserBackbone_data();
     void torchScriptExportIsAUserBackbone();
+    void inputSizeNamesItsOwnCache();
 };
 
-static std::vector<std::uint8_t> rgbOf(const QString &path)
+static std::vector<std::uint8_t> rgbOf(QImage img)
 {
-    QImage img(path);
     img = img.convertToFormat(QImage::Format_RGB888);
     std::vector<std::uint8_t> out(static_cast<std::size_t>(img.width() * img.height() * 3));
     for (int y = 0; y < img.height(); ++y)
@@ -53,7 +53,7 @@ void TestBackbone::matchesTfjs()
     double worst = 0;
     for (const QJsonValue &v : images) {
         const QJsonObject o = v.toObject();
-        const auto rgb = rgbOf(QStringLiteral(MAGPIE_TEST_DATA "/training/") + o.value(QStringLiteral("file")).toString());
+        const auto rgb = rgbOf(QImage(QStringLiteral(MAGPIE_TEST_DATA "/training/") + o.value(QStringLiteral("file")).toString()));
         QCOMPARE(rgb.size(), std::size_t(224 * 224 * 3));
         std::vector<float> feats(1536);
         QVERIFY2(b->embed(rgb.data(), 1, feats.data(), &err), err.c_str());
@@ -125,7 +125,7 @@ void TestBackbone::torchScriptExportIsAUserBackbone()
     const int D = native->info().featureDim;
     std::vector<std::uint8_t> batch;
     for (const char *f : {"initials_img_00001.png", "initials_img_00002.png", "themes_img_00003.png"}) {
-        const auto rgb = rgbOf(QStringLiteral(MAGPIE_TEST_DATA "/training/") + QLatin1String(f));
+        const auto rgb = rgbOf(QImage(QStringLiteral(MAGPIE_TEST_DATA "/training/") + QLatin1String(f)));
         QCOMPARE(rgb.size(), std::size_t(224 * 224 * 3));
         batch.insert(batch.end(), rgb.begin(), rgb.end());
     }
@@ -140,6 +140,46 @@ void TestBackbone::torchScriptExportIsAUserBackbone()
     qInfo("TorchScript export vs .mbb: largest difference %.3g (largest feature %.3g)", diff, scale);
     QVERIFY(scale > 0.1);
     QVERIFY2(diff < 1e-4 * std::max(1.0, scale), qPrintable(QString::number(diff)));
+}
+
+void TestBackbone::inputSizeNamesItsOwnCache()
+{
+    // The version names the embedding cache. The same weights run at another
+    // input size give other features, so they must not share a cache; and
+    // backbones at the default size keep the names their caches and prior
+    // heads already carry (letters.prior.txt names the shipped letters.mbb's).
+    std::string err;
+    auto letters = Backbone::load(MAGPIE_LETTERS_BACKBONE_FILE, &err);
+    QVERIFY2(letters, err.c_str());
+    QFile prior(QStringLiteral(MAGPIE_LETTERS_BACKBONE_FILE).replace(QStringLiteral(".mbb"), QStringLiteral(".prior.txt")));
+    QVERIFY(prior.open(QIODevice::ReadOnly | QIODevice::Text));
+    const QString meta = QString::fromUtf8(prior.readAll());
+    QVERIFY2(meta.contains(QStringLiteral("backbone ") + QString::fromStdString(letters->info().version)),
+             letters->info().version.c_str());
+
+    BackboneSpec spec;
+    QVERIFY2(readBackbone(MAGPIE_BACKBONE_FILE, &spec, &err), err.c_str());
+    spec.inputSize = 160;
+    QTemporaryDir dir;
+    const std::string small = dir.filePath(QStringLiteral("small.mbb")).toStdString();
+    QVERIFY2(writeBackbone(spec, small, &err), err.c_str());
+    auto a = Backbone::load(MAGPIE_BACKBONE_FILE, &err);
+    auto b = Backbone::load(small, &err);
+    QVERIFY2(a && b, err.c_str());
+    QCOMPARE(b->info().inputSize, 160);
+    QVERIFY(b->info().version != a->info().version);
+    QVERIFY(b->info().version.rfind(a->info().version, 0) == 0); // the same network, at another size
+    // and the features do differ: the same picture at 224 and at 160 px
+    const int D = a->info().featureDim;
+    QImage img(QStringLiteral(MAGPIE_TEST_DATA "/training/themes_img_00003.png"));
+    std::vector<float> fa(static_cast<std::size_t>(D)), fb(fa.size());
+    const auto at224 = rgbOf(img);
+    const auto at160 = rgbOf(img.scaled(160, 160, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+    QVERIFY2(a->embed(at224.data(), 1, fa.data(), &err), err.c_str());
+    QVERIFY2(b->embed(at160.data(), 1, fb.data(), &err), err.c_str());
+    double diff = 0;
+    for (std::size_t i = 0; i < fa.size(); ++i) diff = std::max(diff, double(std::abs(fa[i] - fb[i])));
+    QVERIFY(diff > 1e-3);
 }
 
 QTEST_GUILESS_MAIN(TestBackbone)
