@@ -120,7 +120,12 @@ void MainWindow::setUpTraining()
                           ? QString()
                           : tr("model: none yet for \u201c%1\u201d (it trains after a few answers)").arg(m_cats[row].name);
         updateStatus();
-        if (m_hasModel || m_cats[row].kind == CategoryKind::ClassSet) {
+        if (m_hasModel && !m_controller->hasCurrent()) {
+            // a trained model picks the first card too (harvest starts with its likeliest yes)
+            m_controller->fillFromModel();
+        } else if (m_hasModel || m_cats[row].kind == CategoryKind::ClassSet) {
+            // a class set the prior knows: the first card comes at once from the
+            // library's order (the archive may not be embedded yet), the queue after it from the prior
             m_pendingFetch = -1; // refresh the whole queue
             m_trainer->requestSuggest(m_cats[row].id, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
         }
@@ -168,6 +173,11 @@ void MainWindow::startTraining()
     }
     m_trainer = new training::TrainingWorker(m_path, {}, this);
     connect(m_trainer, &training::TrainingWorker::failed, this, [this](const QString &job, const QString &m) {
+        if (job == u"suggest" && m_pendingFetch > 0) { // the cards come from the library's order instead
+            const int request = m_pendingFetch;
+            m_pendingFetch = 0;
+            m_controller->modelFetchFailed(request);
+        }
         m_training = false;
         statusBar()->showMessage(tr("%1: %2").arg(job, m), 10000);
         m_modelText = tr("model: %1 failed").arg(job);

@@ -333,6 +333,27 @@ void SwipeController::refreshQueue(const QVector<Proposal> &fresh)
     prefetch();
 }
 
+void SwipeController::fillFromModel()
+{
+    setModelActive(true);
+    if (m_hasCurrent || !hasCategory())
+        return;
+    m_fetchRequest = 0; // the library's answer to an earlier fetch is dropped (onFetched checks the request)
+    m_upcoming.clear();
+    m_exhausted = false;
+    requestFill();
+    Q_EMIT currentChanged(); // "Filling the queue..."
+}
+
+void SwipeController::modelFetchFailed(int request)
+{
+    if (request != m_fetchRequest)
+        return;
+    m_fetchRequest = 0;
+    setModelActive(false);
+    requestFill();
+}
+
 void SwipeController::fillCurrentGuess(ImageId id, const QString &guess, float confidence)
 {
     if (!m_hasCurrent || m_current.image.id != id || m_current.confidence >= 0)

@@ -109,6 +109,14 @@ public:
         Q_EMIT modelActiveChanged();
     }
     bool modelActive() const { return m_modelActive; }
+    // The category has a trained model: its first card comes from the model's
+    // queue (the harvest queue starts with the likeliest yes), not from the
+    // library's order, which stands in only until a model exists. A library
+    // fetch still under way is ignored when it comes back; a card already on
+    // screen stays (refreshQueue() replaces what follows it).
+    void fillFromModel();
+    // The model could not answer a fetch: the queue falls back to the library's order.
+    void modelFetchFailed(int request);
     void deliverProposals(int request, const QVector<Proposal> &proposals) { onFetched(request, proposals); }
     // The current image and the next ones in the queue, up to n.
     QVector<ImageId> upcomingIds(int n) const;

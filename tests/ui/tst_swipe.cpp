@@ -113,6 +113,46 @@ private Q_SLOTS:
 #endif
     }
 
+    void aTrainedThemeOpensOnItsLikeliestYes()
+    {
+#ifdef MAGPIE_HAVE_TRAINING
+        // A theme with a model opens on the model's queue: in harvest, the
+        // first card is the likeliest yes, not the library's first unanswered
+        // image (which used to stay on screen, scored afterwards).
+        {
+            auto l = Library::open(m_libPath, Library::Mode::ReadWrite, nullptr);
+            QVERIFY(l);
+            const auto cat = l->createCategory(QStringLiteral("likeliest"), CategoryKind::Binary);
+            QVERIFY(cat);
+            const auto images = l->images(ImageStatus::Ok, 40);
+            for (int i = 20; i < 32; ++i)
+                QVERIFY(l->answer({images[i].id, cat->id, 0, i % 3 ? AnswerValue::No : AnswerValue::Yes}));
+        }
+        const qint64 cat = lib()->category(QStringLiteral("likeliest"))->id;
+        {
+            auto w = window(QStringLiteral("likeliest"));
+            QVERIFY(w);
+            QTRY_VERIFY_WITH_TIMEOUT(!lib()->modelVersions(cat).isEmpty(), 60000);
+            w->controller()->setMode(QStringLiteral("harvest")); // remembered for the next window
+        }
+        auto w = window(QStringLiteral("likeliest"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        QCOMPARE(c->mode(), QStringLiteral("harvest"));
+        QVERIFY(c->current().confidence >= 0); // the model picked it
+        QTRY_VERIFY_WITH_TIMEOUT(c->upcomingIds(2).size() == 2, 10000);
+        QVERIFY(c->modelActive());
+        const float first = c->current().confidence;
+        answerKey(w.get(), Qt::Key_Down); // skip: the next one scores no higher
+        QVERIFY(c->current().confidence >= 0);
+        QVERIFY2(c->current().confidence <= first,
+                 qPrintable(QStringLiteral("%1 after %2").arg(c->current().confidence).arg(first)));
+        c->setMode(QStringLiteral("mix"));
+#else
+        QSKIP("built without training");
+#endif
+    }
+
     void keysReachTheLibrary()
     {
         auto w = window(QStringLiteral("rocks"));
