@@ -226,6 +226,10 @@ void MainWindow::startTraining()
                         m_trainer->requestScore(category, {m_controller->current().image.id});
                 }
             });
+    connect(m_controller, &SwipeController::guessWanted, this, [this](ImageId image) {
+        if (m_trainer && m_controller->hasCategory())
+            m_trainer->requestScore(m_controller->category().id, {image});
+    });
     connect(m_trainer, &training::TrainingWorker::imagesScored, this,
             [this](qint64 category, const QVector<training::Suggestion> &list) {
                 if (category != m_controller->category().id)

@@ -256,7 +256,7 @@ void SwipeController::answer(AnswerValue value, ClassId cls)
     ++m_pending;
     QMetaObject::invokeMethod(m_worker, "answer", Qt::QueuedConnection, Q_ARG(magpie::Answer, a));
     std::deque<HistoryItem> &history = currentHistory();
-    history.push_front({m_current, a});
+    history.push_front({m_current, a, true});
     while (history.size() > kHistoryLength)
         history.pop_back();
     ++m_sessionAnswers;
@@ -288,8 +288,11 @@ void SwipeController::undo()
     QMetaObject::invokeMethod(m_worker, "undo", Qt::QueuedConnection, Q_ARG(qint64, m_category.id));
     if (m_hasCurrent)
         m_upcoming.push_front(m_current);
-    --m_sessionAnswers;
+    if (item.thisSession) // an answer from an earlier session was never counted in this one
+        --m_sessionAnswers;
     setCurrent(item.proposal);
+    if (item.proposal.confidence < 0 && m_modelActive)
+        Q_EMIT guessWanted(item.proposal.image.id);
     Q_EMIT historyChanged();
     Q_EMIT statsChanged();
 }

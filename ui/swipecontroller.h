@@ -35,6 +35,7 @@ public:
     {
         Proposal proposal;
         Answer answer;
+        bool thisSession = false; // given in this window (the session count), not read back from earlier ones
     };
 
     explicit SwipeController(QObject *parent = nullptr);
@@ -139,6 +140,8 @@ Q_SIGNALS:
     void message(const QString &text);
     void answerCommitted(const magpie::Answer &a);
     void detailReady();
+    // The current image came back (undo) without a model's guess: the window asks the model for one.
+    void guessWanted(magpie::ImageId image);
     void modelFetchRequested(int request, const magpie::Category &category, const QString &mode, int count,
                              const QVector<qint64> &exclude);
 

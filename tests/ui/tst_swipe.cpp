@@ -247,7 +247,14 @@ private Q_SLOTS:
         QCOMPARE(c->history()[0].answer.imageId, second);
         QCOMPARE(c->history()[0].answer.value, AnswerValue::No);
         QCOMPARE(c->history()[1].answer.imageId, first);
+        QCOMPARE(c->sessionAnswers(), 0);
         press(w->swipeView(), Qt::Key_Backspace);
+        QCOMPARE(c->current().image.id, second);
+        QCOMPARE(c->sessionAnswers(), 0); // an earlier session's answer undone: this one's count stays at 0, not -1
+        answerKey(w.get(), Qt::Key_Right);
+        QCOMPARE(c->sessionAnswers(), 1);
+        press(w->swipeView(), Qt::Key_Backspace); // this session's answer undone
+        QCOMPARE(c->sessionAnswers(), 0);
         QCOMPARE(c->current().image.id, second);
         QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
         auto l = lib();
