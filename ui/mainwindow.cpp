@@ -325,7 +325,8 @@ QString MainWindow::modelSummary(qint64 version, const QString &metricsJson)
                     .arg(m.value(QStringLiteral("validation")).toString())
                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
     } else if (m.contains(QStringLiteral("temperature_note"))) { // a theme: softened (Curator::train)
-        text += tr(" \u00b7 not validated yet (it needs 6 answers, yes and no): its scores are kept modest");
+        text += tr(" \u00b7 not validated yet (that needs 6 answers, at least one yes and one no among them): "
+                    "its scores are kept modest");
     } else if (m.contains(QStringLiteral("validation"))) {
         text += tr(" \u00b7 not validated yet (too few answers)");
     }

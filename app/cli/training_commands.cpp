@@ -332,7 +332,7 @@ int cmdSuggest(const Context &c)
     if (!cat) return exit;
     const auto q = training::parseQueue(p.value(queue));
     if (!q) {
-        c.error(QStringLiteral("unknown queue %1").arg(p.value(queue)));
+        c.error(QStringLiteral("unknown queue %1 (choose harvest, teach, audit, novel, mix or random)").arg(p.value(queue)));
         return Usage;
     }
     ClassId classId = 0;
@@ -377,7 +377,7 @@ int cmdAnswer(const Context &c)
     p.addOption(kCategoryOpt);
     const QCommandLineOption value(QStringLiteral("value"), QStringLiteral("yes, no or skip."), QStringLiteral("V"));
     const QCommandLineOption cls(QStringLiteral("class"), QStringLiteral("The class (class sets)."), QStringLiteral("NAME"));
-    const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("CSV with columns file (or image), value, and class for class sets."), QStringLiteral("FILE"));
+    const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("CSV with columns file (or image), value, and class for class sets; or file,label (a class set: label is the class answered yes; a theme: yes or no)."), QStringLiteral("FILE"));
     const QCommandLineOption ms(QStringLiteral("duration-ms"), QStringLiteral("How long the answer took."), QStringLiteral("MS"), QStringLiteral("-1"));
     p.addOptions({value, cls, csv, ms});
     p.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image ids or paths."), QStringLiteral("[IMAGE...]"));
@@ -390,6 +390,8 @@ int cmdAnswer(const Context &c)
     auto classOf = [&](const QString &name) -> ClassId {
         for (const ClassInfo &ci : cat->classes)
             if (ci.name == name) return ci.id;
+        for (const ClassInfo &ci : cat->classes) // "a" for "A", as the GUI's letter keys take it
+            if (ci.name.compare(name, Qt::CaseInsensitive) == 0) return ci.id;
         return -1;
     };
     struct Row { QString image, value, cls; };
@@ -404,13 +406,22 @@ int cmdAnswer(const Context &c)
         const QStringList h = table[0];
         const int fi = std::max(h.indexOf(QStringLiteral("file")), h.indexOf(QStringLiteral("image")));
         const int vi = std::max(h.indexOf(QStringLiteral("value")), h.indexOf(QStringLiteral("answer")));
-        const int ci = h.indexOf(QStringLiteral("class"));
-        if (fi < 0 || vi < 0) {
-            c.error(QStringLiteral("the CSV needs columns file (or image) and value (or answer)"));
+        const int ci = std::max(h.indexOf(QStringLiteral("class")), vi < 0 ? h.indexOf(QStringLiteral("label")) : -1);
+        // file,label as labels import and eval take it: in a class set each row
+        // is a yes for its class; in a theme the label is the answer
+        const bool labelOnly = vi < 0 && ci >= 0;
+        if (fi < 0 || (vi < 0 && ci < 0)) {
+            c.error(QStringLiteral("the CSV needs columns file (or image) and value (or answer), or file and label; "
+                                   "it has %1").arg(h.join(QStringLiteral(", "))));
             return Usage;
         }
-        for (qsizetype i = 1; i < table.size(); ++i)
-            rows.push_back({table[i].value(fi), table[i].value(vi), ci >= 0 ? table[i].value(ci) : p.value(cls)});
+        for (qsizetype i = 1; i < table.size(); ++i) {
+            if (labelOnly && cat->kind == CategoryKind::Binary)
+                rows.push_back({table[i].value(fi), table[i].value(ci), QString()});
+            else
+                rows.push_back({table[i].value(fi), labelOnly ? QStringLiteral("yes") : table[i].value(vi),
+                                ci >= 0 ? table[i].value(ci) : p.value(cls)});
+        }
     } else {
         for (const QString &im : p.positionalArguments()) rows.push_back({im, p.value(value), p.value(cls)});
     }
@@ -470,7 +481,8 @@ int cmdEval(const Context &c)
     }
     const int fi = table[0].indexOf(p.value(fileCol)), li = table[0].indexOf(p.value(labelCol));
     if (fi < 0 || li < 0) {
-        c.error(QStringLiteral("columns %1 / %2 not in the CSV").arg(p.value(fileCol), p.value(labelCol)));
+        c.error(QStringLiteral("columns %1 / %2 not in the CSV (it has %3; --file-column, --label-column)")
+                    .arg(p.value(fileCol), p.value(labelCol), table[0].join(QStringLiteral(", "))));
         return Usage;
     }
     auto cur = makeCurator(c, *lib, p, &exit);

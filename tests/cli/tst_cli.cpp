@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -149,6 +150,34 @@ private Q_SLOTS:
         QVERIFY2(bad.err.contains("not yes, no or skip"), bad.err.constData());
         QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("rocks"),
                       QStringLiteral("-n"), QStringLiteral("-5")}).exit, 2);
+        const Run queue = cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("rocks"),
+                               QStringLiteral("--queue"), QStringLiteral("harvset")});
+        QVERIFY2(queue.err.contains("choose harvest, teach"), queue.err.constData()); // it says what there is
+
+        // a class set answered from a file,label CSV (as `labels import` and `eval`
+        // read it), class names in any case
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("abc"),
+                      QStringLiteral("--classes"), QStringLiteral("A,B,none")}).exit, 0);
+        const QString labels = m_tmp.filePath(QStringLiteral("labels-abc.csv"));
+        QFile f(labels);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
+        f.write(QStringLiteral("file,label\n%1,a\n%2,none\n").arg(sample.filePath(files[0]), sample.filePath(files[1])).toUtf8());
+        f.close();
+        const Run byLabel = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("answer"), QStringLiteral("-c"),
+                                 QStringLiteral("abc"), QStringLiteral("--csv"), labels});
+        QCOMPARE(byLabel.exit, 0);
+        QCOMPARE(QJsonDocument::fromJson(byLabel.out).object()[QStringLiteral("recorded")].toInt(), 2);
+        auto lib = Library::open(L, Library::Mode::ReadOnly, nullptr);
+        QVERIFY(lib);
+        const auto abc = lib->category(QStringLiteral("abc"));
+        QVERIFY(abc);
+        QSet<QString> got;
+        for (const Answer &a : lib->answers(abc->id)) {
+            QCOMPARE(a.value, AnswerValue::Yes);
+            for (const ClassInfo &ci : abc->classes)
+                if (ci.id == a.classId) got.insert(ci.name);
+        }
+        QCOMPARE(got, (QSet<QString>{QStringLiteral("A"), QStringLiteral("none")}));
 #else
         QSKIP("built without training");
 #endif
