@@ -2,6 +2,7 @@
 
 #include "core/collections.h"
 #include "core/layout.h"
+#include "core/labelio.h"
 #include "core/library.h"
 
 #include <QCheckBox>
@@ -20,6 +21,7 @@
 #include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QUrl>
@@ -375,13 +377,36 @@ void CollectionPanel::exportCurrent()
 {
     if (m_preview->job().items.isEmpty())
         return;
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export into folder"));
-    if (dir.isEmpty())
-        return;
     PrintJob job = m_preview->job();
     job.options = options();
     const ExportFormat f = std::array<ExportFormat, 4>{ExportFormat::Pdf, ExportFormat::Png, ExportFormat::Tiff,
                                                        ExportFormat::Folder}[size_t(m_format->currentIndex())];
+    // A file name the person can change, and Qt's dialog asks before it
+    // replaces a file (a folder export makes NAME/ with its manifest).
+    QSettings settings;
+    const QString lastDir = settings.value(QStringLiteral("export/folder"), QDir::homePath()).toString();
+    const QString stem = labelio::safeFileName(job.name.isEmpty() ? job.title : job.name).left(80);
+    const char *ext = f == ExportFormat::Pdf ? ".pdf" : f == ExportFormat::Png ? ".png" : f == ExportFormat::Tiff ? ".tif" : "";
+    const QString filter = f == ExportFormat::Pdf   ? tr("PDF (*.pdf)")
+                           : f == ExportFormat::Png  ? tr("PNG (*.png)")
+                           : f == ExportFormat::Tiff ? tr("TIFF (*.tif *.tiff)")
+                                                     : tr("A folder of files and manifest.csv (*)");
+    QFileDialog dlg(this, tr("Export \u201c%1\u201d").arg(job.title.isEmpty() ? job.name : job.title), lastDir, filter);
+    dlg.setAcceptMode(QFileDialog::AcceptSave); // asks before replacing a file
+    if (*ext)
+        dlg.setDefaultSuffix(QString::fromLatin1(ext + 1)); // "animals" becomes animals.png, and is checked as such
+    dlg.selectFile((stem.isEmpty() ? QStringLiteral("collection") : stem) + QLatin1String(ext));
+    if (dlg.exec() != QDialog::Accepted || dlg.selectedFiles().isEmpty())
+        return;
+    const QFileInfo fi(dlg.selectedFiles().constFirst());
+    if (f == ExportFormat::Folder && fi.exists() &&
+        QMessageBox::question(this, tr("Replace the folder?"),
+                              tr("%1 already exists. Export into it, replacing the files of an earlier export?")
+                                  .arg(QDir::toNativeSeparators(fi.absoluteFilePath()))) != QMessageBox::Yes)
+        return;
+    const QString dir = fi.absolutePath();
+    settings.setValue(QStringLiteral("export/folder"), dir);
+    job.name = *ext ? fi.completeBaseName() : fi.fileName(); // the name the export writes
     m_progress->setRange(0, int(job.items.size()));
     m_progress->setValue(0);
     m_progress->setVisible(true);
