@@ -10,6 +10,7 @@
 #include "training/service/curator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include <QElapsedTimer>
@@ -174,6 +175,59 @@ int cmdEmbed(const Context &c)
     return r.cancelled ? Cancelled : Ok;
 }
 
+namespace {
+// What a person reads after `train` (every figure is in --json): the held-out
+// accuracy, the classes it gets wrong most, the prior's share, what is missing.
+QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 missing, const QString &metricsJson)
+{
+    const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
+    QStringList lines;
+    lines << QStringLiteral("model version %1 from %2 answers in %3 s (%4)")
+                 .arg(version).arg(answers).arg(seconds, 0, 'f', 2)
+                 .arg(m.value(QStringLiteral("mode")).toString(QStringLiteral("fast")));
+    if (m.contains(QStringLiteral("accuracy")))
+        lines << QStringLiteral("held out (%1): %2 % of %3 answers right")
+                     .arg(m.value(QStringLiteral("validation")).toString(QStringLiteral("k-fold")))
+                     .arg(m.value(QStringLiteral("accuracy")).toDouble() * 100, 0, 'f', 1)
+                     .arg(m.value(QStringLiteral("validated_answers")).toInt());
+    else if (m.contains(QStringLiteral("temperature_note")))
+        lines << QStringLiteral("not validated yet (that needs 6 answers, at least one yes and one no): its scores are kept modest");
+    else if (m.contains(QStringLiteral("validation")))
+        lines << QStringLiteral("not validated yet: too few answers");
+    const QJsonObject per = m.value(QStringLiteral("per_class")).toObject();
+    struct Cls { QString name; int right, n; double recall; };
+    QVector<Cls> seen;
+    QStringList unanswered;
+    for (auto it = per.begin(); it != per.end(); ++it) {
+        const QJsonObject o = it.value().toObject();
+        const int n = o.value(QStringLiteral("support")).toInt();
+        const double recall = o.value(QStringLiteral("recall")).toDouble();
+        if (n <= 0) unanswered << it.key();
+        else seen.push_back({it.key(), int(std::lround(std::max(0.0, recall) * n)), n, recall});
+    }
+    if (!seen.isEmpty()) {
+        std::sort(seen.begin(), seen.end(), [](const Cls &a, const Cls &b) { return a.recall < b.recall; });
+        QStringList parts;
+        for (const Cls &k : seen.mid(0, per.size() <= 2 ? 2 : 5))
+            parts << QStringLiteral("%1 %2 of %3").arg(k.name).arg(k.right).arg(k.n);
+        lines << (per.size() <= 2 ? QStringLiteral("held out, right: ") : QStringLiteral("weakest classes held out, right: "))
+                     + parts.join(QStringLiteral(", "));
+    }
+    if (!unanswered.isEmpty())
+        lines << QStringLiteral("no answers yet for %1 class(es): %2").arg(unanswered.size())
+                     .arg(unanswered.mid(0, 12).join(QStringLiteral(" ")) + (unanswered.size() > 12 ? QStringLiteral(" ...") : QString()));
+    const QJsonObject prior = m.value(QStringLiteral("prior")).toObject();
+    if (!prior.isEmpty())
+        lines << QStringLiteral("blended with the backbone's prior head (weight %1%2)")
+                     .arg(prior.value(QStringLiteral("weight")).toDouble(), 0, 'f', 2)
+                     .arg(prior.value(QStringLiteral("automatic")).toBool() ? QStringLiteral(", automatic") : QString());
+    if (missing > 0)
+        lines << QStringLiteral("%1 answered images are not embedded yet: run embed, then train again").arg(missing);
+    lines << QStringLiteral("(--json prints every figure)");
+    return lines.join(QLatin1Char('\n'));
+}
+} // namespace
+
 int cmdTrain(const Context &c)
 {
     QCommandLineParser p;
@@ -250,8 +304,7 @@ int cmdTrain(const Context &c)
         c.error(cur->lastError());
         return Failed;
     }
-    c.print(QStringLiteral("model version %1 from %2 answers in %3 s; %4 answered images not embedded. metrics: %5")
-                .arg(r.modelVersion).arg(r.examples).arg(r.trainSeconds, 0, 'f', 3).arg(r.missingEmbeddings).arg(r.metricsJson));
+    c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson));
     c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},
                  {QStringLiteral("train_seconds"), r.trainSeconds}, {QStringLiteral("missing_embeddings"), r.missingEmbeddings},
                  {QStringLiteral("metrics"), QJsonDocument::fromJson(r.metricsJson.toUtf8()).object()}});
