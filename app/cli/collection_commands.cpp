@@ -130,6 +130,9 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
             for (const ClassInfo &ci : cat->classes)
                 if (ci.name == p.value(so.cls))
                     classId = ci.id;
+            for (const ClassInfo &ci : cat->classes) // "a" for "A"
+                if (!classId && ci.name.compare(p.value(so.cls), Qt::CaseInsensitive) == 0)
+                    classId = ci.id;
             if (!classId) {
                 c.error(QStringLiteral("Category \u201c%1\u201d has no class \u201c%2\u201d.")
                             .arg(cat->name, p.value(so.cls)));
@@ -138,6 +141,9 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
             }
         }
         *ids += collections::yesImages(lib, *cat, classId);
+        if (cat->kind == CategoryKind::ClassSet && !classId)
+            c.error(QStringLiteral("Note: \u201c%1\u201d is a class set; this takes the yes-answers of all its %2 classes "
+                                   "(--class NAME for one).").arg(cat->name).arg(cat->classes.size()));
     }
     if (p.isSet(so.like)) {
         QStringList missing;
