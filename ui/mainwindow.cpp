@@ -890,11 +890,12 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
                               .arg(r.cancelled ? tr(" (cancelled; what was imported is kept)") : QString());
             statusBar()->showMessage(msg, 15000);
             if (r.unreadable > 0) {
+                // where to read them all comes first: the status bar cuts long lines off
                 QStringList lines;
-                for (int i = 0; i < r.issues.size() && i < 12; ++i)
+                for (int i = 0; i < r.issues.size() && i < 3; ++i)
                     lines << QStringLiteral("%1: %2").arg(QFileInfo(r.issues[i].first).fileName(), r.issues[i].second);
-                statusBar()->showMessage(msg + QStringLiteral(" \u2014 ") + lines.join(QStringLiteral("; "))
-                                             + tr(" (all of them: Library \u2192 Import Problems)"), 20000);
+                statusBar()->showMessage(msg + tr(" \u2014 which and why: Library \u2192 Import Problems \u2014 ")
+                                             + lines.join(QStringLiteral("; ")), 30000);
             }
         }
         reloadCategories();
