@@ -24,6 +24,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <sys/resource.h>
 
 using namespace magpie;
@@ -98,10 +100,16 @@ void runSwipeBench(MainWindow *w, int n, double rate, const QString &outPath, in
 int main(int argc, char **argv)
 {
     magpie::app::ensurePassiveOpenMp(argv); // before any thread starts
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("Magpie"));
-    QApplication::setOrganizationName(QStringLiteral("Magpie"));
-    QApplication::setApplicationVersion(QStringLiteral(MAGPIE_VERSION));
+    // --help and --version need no display (a QApplication without one aborts)
+    bool textOnly = false;
+    for (int i = 1; i < argc; ++i)
+        for (const char *o : {"-h", "--help", "--help-all", "-?", "-v", "--version"})
+            textOnly = textOnly || std::strcmp(argv[i], o) == 0;
+    std::unique_ptr<QCoreApplication> appHolder(textOnly ? new QCoreApplication(argc, argv) : new QApplication(argc, argv));
+    QCoreApplication &app = *appHolder;
+    QCoreApplication::setApplicationName(QStringLiteral("Magpie"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Magpie"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(MAGPIE_VERSION));
 
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("Curate very large image archives with a classifier in the loop."));
