@@ -1,10 +1,10 @@
 """Google Fonts from the npm registry (the @fontsource packages) for Magpie's
 synthetic initials: 1,000+ more Latin typefaces than Debian ships, display,
 serif, handwriting and sans alike. Nothing here runs when Magpie runs.
-Tried in session 9 (docs/training.md, "1,264 more fonts from npm"): a pass on
+Session 9 (docs/training.md, "1,264 more fonts from npm"): a deep pass on
 them did not beat the shipped letters backbone (72.5 % vs 74.0 % on the
-held-out fonts), so make-letters-backbone.sh does not use them; kept for a
-later pass that mixes them with more period and initials fonts.
+held-out fonts), but a prior head trained on them, averaged with the shipped
+one, did (74.8 %): make-letters-backbone.sh uses them for that (pass 8).
 
 usage:
   npmfonts.py pin OUT.txt     list every @fontsource family with a Latin
