@@ -280,11 +280,37 @@ void CollectionPanel::createFromCategory()
     const QVector<ImageId> ids = collections::yesImages(*lib, *category);
     if (ids.isEmpty())
         return Q_EMIT message(tr("\u201c%1\u201d has no yes-answers yet.").arg(cat));
-    QString name = cat;
-    for (int i = 2; collections::find(*lib, name); ++i)
-        name = QStringLiteral("%1 (%2)").arg(cat).arg(i);
-    const qint64 id = lib->createCollection(name, QStringLiteral("%1 %2").arg(ids.size()).arg(cat));
-    collections::add(*lib, id, ids);
+    // A collection is a snapshot of the yes-answers when it is made; making it
+    // again from the same category offers to bring that one up to date.
+    qint64 id = 0;
+    if (const auto existing = collections::find(*lib, cat)) {
+        QMessageBox ask(QMessageBox::Question, tr("New collection"),
+                        tr("\u201c%1\u201d already has a collection of %2 images. Add the yes-answers it lacks "
+                           "(its order and the images added by hand stay), or make a new collection?")
+                            .arg(cat).arg(existing->itemCount),
+                        QMessageBox::Cancel, this);
+        QPushButton *update = ask.addButton(tr("Update \u201c%1\u201d").arg(cat), QMessageBox::AcceptRole);
+        QPushButton *fresh = ask.addButton(tr("New collection"), QMessageBox::ActionRole);
+        ask.setDefaultButton(update);
+        ask.exec();
+        if (ask.clickedButton() == update) {
+            id = existing->id;
+            const int added = collections::add(*lib, id, ids);
+            Q_EMIT message(added == 1 ? tr("\u201c%1\u201d: 1 image added from its yes-answers.").arg(cat)
+                                      : tr("\u201c%1\u201d: %2 images added from its yes-answers.").arg(cat).arg(std::max(0, added)));
+        } else if (ask.clickedButton() != fresh) {
+            return;
+        }
+    }
+    if (!id) {
+        QString name = cat;
+        for (int i = 2; collections::find(*lib, name); ++i)
+            name = QStringLiteral("%1 (%2)").arg(cat).arg(i);
+        id = lib->createCollection(name, QStringLiteral("%1 %2").arg(ids.size()).arg(cat));
+        collections::add(*lib, id, ids);
+        Q_EMIT message(tr("Collection \u201c%1\u201d: the %2 yes-answers of \u201c%3\u201d as they are now "
+                          "(make it again from the category to update it).").arg(name).arg(ids.size()).arg(cat));
+    }
     lib.reset();
     reload();
     for (int i = 0; i < m_list->count(); ++i)
