@@ -525,7 +525,13 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
         return fail(error, kind, LibraryError::Io,
                     QStringLiteral("Qt's SQLite driver is missing (install libqt6sql6-sqlite)."));
     if (mode == Mode::ReadOnly) {
-        lib->d->db.setDatabaseName(QStringLiteral("file:") + path + QStringLiteral("?mode=ro"));
+        // A library in a folder this user cannot write: SQLite cannot make the
+        // WAL's shared-memory file beside it, so a plain read-only open fails
+        // ("attempt to write a readonly database"). Nobody can write it from
+        // here, so it is opened as immutable: read as it is, without locks.
+        const bool folderWritable = QFileInfo(fi.absolutePath()).isWritable();
+        lib->d->db.setDatabaseName(QStringLiteral("file:") + path + QStringLiteral("?mode=ro")
+                                   + (folderWritable ? QString() : QStringLiteral("&immutable=1")));
         lib->d->db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_URI;QSQLITE_OPEN_READONLY;QSQLITE_BUSY_TIMEOUT=5000"));
     } else {
         lib->d->db.setDatabaseName(path);
