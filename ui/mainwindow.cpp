@@ -776,8 +776,8 @@ void MainWindow::showKeysHelp()
     for (Keymap::Action a : Keymap::actions())
         html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionLabel(a).toHtmlEscaped());
     const auto keyOf = [](const QAction *a) { return a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(); };
-    html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class; 0 the class without a one-letter name "
-               "(\u201cnone\u201d)</td></tr>"
+    html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class, also where a key above is a letter "
+               "(it answers its letter there); 0 the class without a one-letter name (\u201cnone\u201d)</td></tr>"
                "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
                "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
     html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen and the 35 most like it, as a collection</td></tr>"
@@ -1025,16 +1025,8 @@ void MainWindow::editKeys()
     }
     auto *bb = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults);
     form->addRow(bb);
-    connect(bb, &QDialogButtonBox::accepted, &dlg, &QDialog::accept);
-    connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
-    connect(bb->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, &dlg, [&] {
-        const Keymap d = Keymap::defaults();
-        for (Keymap::Action a : Keymap::actions())
-            edits[a]->setKeySequence(d.keys.value(a).value(0));
-    });
-    if (dlg.exec() != QDialog::Accepted)
-        return;
-    for (Keymap::Action a : Keymap::actions()) {
+    // the keys each action would have: the edited first key, then its other keys
+    const auto proposed = [&](Keymap::Action a) {
         QList<QKeySequence> list = km.keys.value(a);
         const QKeySequence first = edits[a]->keySequence();
         if (!first.isEmpty()) {
@@ -1043,8 +1035,51 @@ void MainWindow::editKeys()
             else
                 list[0] = first;
         }
-        km.keys[a] = list;
-    }
+        return list;
+    };
+    connect(bb, &QDialogButtonBox::accepted, &dlg, [&] {
+        // one key, one action: a clash would do the other action (or both) without a word
+        QHash<QKeySequence, QString> owner;
+        QStringList clashes, letters;
+        for (Keymap::Action a : Keymap::actions()) {
+            const QString label = Keymap::actionLabel(a);
+            for (const QKeySequence &k : proposed(a)) {
+                if (owner.contains(k) && owner.value(k) != label)
+                    clashes << tr("%1 is set for both \u201c%2\u201d and \u201c%3\u201d.")
+                                   .arg(k.toString(QKeySequence::NativeText), owner.value(k), label);
+                owner.insert(k, label);
+            }
+            const QKeySequence first = edits[a]->keySequence();
+            if (first.count() == 1 && first[0].keyboardModifiers() == Qt::NoModifier && first != km.keys.value(a).value(0)
+                && ((first[0].key() >= Qt::Key_A && first[0].key() <= Qt::Key_Z)
+                    || (first[0].key() >= Qt::Key_0 && first[0].key() <= Qt::Key_9)))
+                letters << tr("%1 (%2)").arg(first.toString(QKeySequence::NativeText), label);
+        }
+        if (!clashes.isEmpty()) {
+            QMessageBox::warning(&dlg, tr("Keys clash"), clashes.join(QLatin1Char('\n'))
+                                                             + tr("\nChoose another key for one of them."));
+            return;
+        }
+        if (!letters.isEmpty()
+            && QMessageBox::question(&dlg, tr("Letter keys"),
+                                     tr("In a class set, a letter or digit key answers that class, so %1 will answer "
+                                        "a class there and do this only in themes. Keep it?")
+                                         .arg(letters.join(QStringLiteral(", ")))) != QMessageBox::Yes)
+            return;
+        dlg.accept();
+    });
+    connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+    connect(bb->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, &dlg, [&] {
+        const Keymap d = Keymap::defaults();
+        for (Keymap::Action a : Keymap::actions())
+            edits[a]->setKeySequence(d.keys.value(a).value(0));
+    });
+    if (dlg.exec() != QDialog::Accepted)
+        return;
+    Keymap chosen = km;
+    for (Keymap::Action a : Keymap::actions())
+        chosen.keys[a] = proposed(a);
+    km = chosen;
     m_view->setKeymap(km);
     QSettings s;
     km.save(s);
