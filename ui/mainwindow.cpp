@@ -172,6 +172,16 @@ void MainWindow::startTraining()
         return;
     }
     m_trainer = new training::TrainingWorker(m_path, {}, this);
+    connect(m_trainer, &training::TrainingWorker::embedded, this, [this](const training::EmbedReport &r) {
+        // a class set the backbone's prior knows (letters) gets the prior's queue and guesses
+        // once the archive is embedded (after a backbone switch, or on a new library)
+        if (r.embedded > 0 && !m_hasModel && m_controller->hasCategory()
+            && m_controller->category().kind == CategoryKind::ClassSet) {
+            m_pendingFetch = -1;
+            m_trainer->requestSuggest(m_controller->category().id,
+                                      training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
+        }
+    });
     connect(m_trainer, &training::TrainingWorker::failed, this, [this](const QString &job, const QString &m) {
         if (job == u"suggest" && m_pendingFetch > 0) { // the cards come from the library's order instead
             const int request = m_pendingFetch;
@@ -179,8 +189,29 @@ void MainWindow::startTraining()
             m_controller->modelFetchFailed(request);
         }
         m_training = false;
-        statusBar()->showMessage(tr("%1: %2").arg(job, m), 10000);
-        m_modelText = tr("model: %1 failed").arg(job);
+        if (!isBusy()) { // the job's progress bar goes with it (an import owns the bar while it runs)
+            m_progress->setVisible(false);
+            m_cancel->setVisible(false);
+            m_job->clear();
+        }
+        // the model in use is still the newest one (if any): say so, not "failed"
+        QString current;
+        if (m_controller->hasCategory()) {
+            QString err;
+            if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
+                const auto versions = lib->modelVersions(m_controller->category().id);
+                if (!versions.isEmpty())
+                    current = modelSummary(versions.last().id, versions.last().metricsJson);
+            }
+        }
+        const bool cancelled = m == u"cancelled";
+        statusBar()->showMessage(cancelled ? tr("%1 cancelled.").arg(job == u"train" ? tr("Training") : job)
+                                           : tr("%1: %2").arg(job, m),
+                                 10000);
+        if (job == u"train" || job == u"deep")
+            m_modelText = !current.isEmpty() ? current
+                          : cancelled        ? tr("model: none yet (training was cancelled)")
+                                             : tr("model: none yet (%1)").arg(m);
         updateStatus();
     });
     connect(m_trainer, &training::TrainingWorker::progress, this, [this](const QString &job, qint64 done, qint64 total) {
