@@ -264,7 +264,7 @@ Decoded decodeBytes(const QByteArray &bytes, int wantLongSide, const DecodeLimit
     }
     if (limits.maxPixels > 0 && qint64(h.width) * h.height > limits.maxPixels) {
         out.error = QStringLiteral("image too large: %1 x %2 pixels exceeds the limit of %3 megapixels "
-                                   "(a decompression bomb guard; raise it in the settings if this is a real scan)")
+                                   "(a decompression bomb guard; if this is a real scan, import it with magpie-cli import --max-megapixels N)")
                         .arg(h.width).arg(h.height).arg(limits.maxPixels / 1000000);
         return out;
     }

@@ -215,7 +215,9 @@ ImportReport importFolder(Library &lib, const QString &folder, const ImportOptio
         return rep;
     }
 
-    // Which files need reading? Unchanged ones (same size and mtime) do not.
+    // Which files need reading? Unchanged ones (same size and mtime) do not,
+    // except those that could not be read: they are tried again (the pixel
+    // limit or the decoders may have changed) and counted as unreadable again.
     const QHash<QString, KnownFile> known = lib.knownFiles(rep.rootId);
     QSet<QString> seen;
     seen.reserve(files.size());
@@ -223,8 +225,8 @@ ImportReport importFolder(Library &lib, const QString &folder, const ImportOptio
     for (const ListedFile &f : files) {
         seen.insert(f.relPath);
         auto it = known.constFind(f.relPath);
-        if (it != known.constEnd() && it->status != ImageStatus::Missing && it->byteSize == f.size
-            && it->mtimeMs == f.mtimeMs) {
+        if (it != known.constEnd() && it->status != ImageStatus::Missing && it->status != ImageStatus::Unreadable
+            && it->byteSize == f.size && it->mtimeMs == f.mtimeMs) {
             ++rep.unchanged;
             continue;
         }

@@ -80,6 +80,8 @@ void SwipeController::openLibrary(const QString &path)
     m_upcoming.clear();
     m_histories.clear();
     m_cache.clear();
+    Q_EMIT historyChanged(); // the strip and the card of the library before go now
+    Q_EMIT currentChanged();
     QMetaObject::invokeMethod(m_worker, "open", Qt::QueuedConnection, Q_ARG(QString, path));
 }
 
@@ -279,7 +281,7 @@ void SwipeController::undo()
 {
     std::deque<HistoryItem> &history = currentHistory();
     if (history.empty()) {
-        Q_EMIT message(tr("Nothing to undo in %1.").arg(m_category.name));
+        Q_EMIT message(m_category.name.isEmpty() ? tr("Nothing to undo.") : tr("Nothing to undo in %1.").arg(m_category.name));
         return;
     }
     const HistoryItem item = history.front();
