@@ -545,9 +545,13 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
     // Is it a SQLite file at all? Reading the schema forces the header check.
     QSqlQuery probe(p.db);
     if (!probe.exec(QStringLiteral("SELECT count(*) FROM sqlite_master"))) {
+        const QString why = probe.lastError().text();
         return fail(error, kind, LibraryError::Corrupt,
-                    QStringLiteral("%1 is not a Magpie library (%2).")
-                        .arg(QDir::toNativeSeparators(path), probe.lastError().text()));
+                    why.contains(QLatin1String("not a database"), Qt::CaseInsensitive)
+                        ? QStringLiteral("%1 is not a Magpie library: it is not a database file at all (a library is "
+                                         "the .magpie file that magpie-cli init or File > New Library made).")
+                              .arg(QDir::toNativeSeparators(path))
+                        : QStringLiteral("%1 is not a Magpie library (%2).").arg(QDir::toNativeSeparators(path), why));
     }
     probe.next();
     const bool empty = probe.value(0).toInt() == 0;
@@ -579,6 +583,10 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
     p.execSql(QStringLiteral("PRAGMA cache_size=-65536")); // 64 MiB
 
     if (p.version < kSchemaVersion) {
+        if (mode == Mode::ReadOnly && empty)
+            return fail(error, kind, LibraryError::Corrupt,
+                        QStringLiteral("%1 is an empty file, not a Magpie library (remove it, then `magpie-cli init` makes a library there).")
+                            .arg(QDir::toNativeSeparators(path)));
         if (mode == Mode::ReadOnly)
             return fail(error, kind, LibraryError::ReadOnly,
                         QStringLiteral("%1 needs a schema upgrade (%2 to %3), which a read-only open cannot do.")
