@@ -91,6 +91,7 @@ private Q_SLOTS:
     void themeHeadTakesUnansweredImagesWhenAsked();
     void embedsInPartsAnsweredFirst();
     void onlyNoAnswersMakeNoConfidentYes();
+    void deepPassThatValidatesWorseKeepsTheModel();
 };
 
 void TestCurator::onlyNoAnswersMakeNoConfidentYes()
@@ -450,6 +451,51 @@ void TestCurator::themeHeadTakesUnansweredImagesWhenAsked()
     int classes = 0;
     QVERIFY(cur.scores(*cat, &ids, &probs, &classes, nullptr));
     for (int i : {1, 3}) QVERIFY(probs[2 * ids.indexOf(idOf(*lib, QStringLiteral("img%1.png").arg(i))) + 1] > 0.5f);
+}
+
+void TestCurator::deepPassThatValidatesWorseKeepsTheModel()
+{
+    // The second review's case: a letters class set with 47 answers, a fast
+    // head blended with the prior, then a deep pass that overfits the few
+    // answers and validates far worse. The earlier model stays in use.
+    QTemporaryDir dir;
+    QString err;
+    auto lib = Library::create(dir.filePath(QStringLiteral("l.library")), &err);
+    QVERIFY2(lib, qPrintable(err));
+    const QString sample = QStringLiteral(MAGPIE_SAMPLE_DIR "/initials");
+    QVERIFY(importFolder(*lib, sample).added > 0);
+    QStringList names;
+    for (char ch = 'A'; ch <= 'Z'; ++ch) names << QString(QLatin1Char(ch));
+    names << QStringLiteral("none");
+    const auto cat = lib->createCategory(QStringLiteral("letters"), CategoryKind::ClassSet, names);
+    QVERIFY(cat);
+    QFile labels(sample + QStringLiteral("/labels.csv"));
+    QVERIFY(labels.open(QIODevice::ReadOnly | QIODevice::Text));
+    labels.readLine(); // file,label,source
+    int answered = 0;
+    while (!labels.atEnd() && answered < 47) {
+        const QStringList f = QString::fromUtf8(labels.readLine()).trimmed().split(QLatin1Char(','));
+        const ImageId id = idOf(*lib, f.value(0));
+        for (const ClassInfo &ci : cat->classes)
+            if (id && ci.name == f.value(1) && lib->answer({id, cat->id, ci.id, AnswerValue::Yes})) ++answered;
+    }
+    QCOMPARE(answered, 47);
+    Curator cur(*lib, QStringLiteral(MAGPIE_LETTERS_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    TrainReport fast;
+    QVERIFY2(cur.train(*cat, TrainOptions{}, &fast), qPrintable(cur.lastError()));
+    const double before = QJsonDocument::fromJson(fast.metricsJson.toUtf8()).object().value(QStringLiteral("accuracy")).toDouble();
+    QVERIFY(before > 0.5);
+    TrainOptions deep;
+    deep.deep = true;
+    deep.epochs = 6;
+    TrainReport r;
+    QVERIFY(!cur.train(*cat, deep, &r));
+    QVERIFY2(cur.lastError().contains(QStringLiteral("stays")), qPrintable(cur.lastError()));
+    const auto versions = lib->modelVersions(cat->id);
+    QCOMPARE(versions.size(), 1);
+    QCOMPARE(versions.last().id, fast.modelVersion);
 }
 
 QTEST_MAIN(TestCurator)

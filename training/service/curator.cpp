@@ -849,6 +849,24 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                            QStringLiteral("not validated: softened so that no image gets more than 90 %"));
         }
     }
+    // A deep pass on a few answers can overfit: one that validates clearly worse
+    // than the model in use (its own figure is optimistic at that) does not
+    // replace it. The tuned backbone stays on disk; the error says so.
+    if (o.deep && metrics.contains(QStringLiteral("accuracy"))) {
+        const auto versions = d->lib.modelVersions(c.id);
+        if (!versions.isEmpty()) {
+            const QJsonObject before = QJsonDocument::fromJson(versions.last().metricsJson.toUtf8()).object();
+            const double was = before.value(QStringLiteral("accuracy")).toDouble(-1);
+            const double now = metrics.value(QStringLiteral("accuracy")).toDouble();
+            if (was >= 0 && now < was - 0.05) {
+                d->error = QStringLiteral("the deep pass validated at %1 % against %2 % for model v%3, so model v%3 stays "
+                                          "(a deep pass needs more answers; its backbone is kept in %4)")
+                               .arg(now * 100, 0, 'f', 0).arg(was * 100, 0, 'f', 0).arg(versions.last().id)
+                               .arg(QDir::toNativeSeparators(tunedFile));
+                return false;
+            }
+        }
+    }
     const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
     QDir().mkpath(dir);
     const QString path = dir + QStringLiteral("/cat%1-%2.head").arg(c.id).arg(QDateTime::currentMSecsSinceEpoch());
