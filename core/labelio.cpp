@@ -13,6 +13,17 @@
 
 namespace magpie::labelio {
 
+ClassId classIdOf(const Category &category, const QString &name)
+{
+    for (const ClassInfo &c : category.classes)
+        if (c.name == name)
+            return c.id;
+    for (const ClassInfo &c : category.classes)
+        if (c.name.compare(name, Qt::CaseInsensitive) == 0)
+            return c.id;
+    return 0;
+}
+
 QString safeFileName(const QString &name)
 {
     QString out;

@@ -55,6 +55,10 @@ ExportReport exportJsonl(const Library &lib, const QString &outPath);
 // links or copies. Nothing is ever written outside outDir.
 ExportReport exportImageFolder(const Library &lib, const Category &category, const QString &outDir, bool copy);
 
+// The class of `category` called `name`: exactly, else ignoring case ("a" for
+// "A", as letter keys give it); 0 if there is none.
+ClassId classIdOf(const Category &category, const QString &name);
+
 // A class or folder name made safe as one path component.
 QString safeFileName(const QString &name);
 // Parses one CSV line (RFC 4180 quoting).

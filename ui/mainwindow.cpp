@@ -208,7 +208,7 @@ void MainWindow::startTraining()
         statusBar()->showMessage(cancelled ? tr("%1 cancelled.").arg(job == u"train" ? tr("Training") : job)
                                            : tr("%1: %2").arg(job, m),
                                  10000);
-        if (job == u"train" || job == u"deep")
+        if (job == u"train") // deep passes too
             m_modelText = !current.isEmpty() ? current
                           : cancelled        ? tr("model: none yet (training was cancelled)")
                                              : tr("model: none yet (%1)").arg(m);

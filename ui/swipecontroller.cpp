@@ -1,6 +1,7 @@
 #include "ui/swipecontroller.h"
 
 #include "core/imagedecoder.h"
+#include "core/labelio.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>
@@ -269,11 +270,10 @@ void SwipeController::answer(AnswerValue value, ClassId cls)
 
 void SwipeController::answerClass(const QString &className)
 {
-    for (const ClassInfo &c : m_category.classes)
-        if (c.name.compare(className, Qt::CaseInsensitive) == 0) {
-            answer(AnswerValue::Yes, c.id);
-            return;
-        }
+    if (const ClassId id = labelio::classIdOf(m_category, className)) {
+        answer(AnswerValue::Yes, id);
+        return;
+    }
     Q_EMIT message(tr("\u201c%1\u201d is not a class of %2.").arg(className, m_category.name));
 }
 

@@ -5,6 +5,7 @@
 #include "core/collections.h"
 #include "core/embeddingcache.h"
 #include "core/layout.h"
+#include "core/labelio.h"
 #include "core/library.h"
 #include "core/printexport.h"
 
@@ -127,12 +128,7 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
         }
         ClassId classId = 0;
         if (p.isSet(so.cls)) {
-            for (const ClassInfo &ci : cat->classes)
-                if (ci.name == p.value(so.cls))
-                    classId = ci.id;
-            for (const ClassInfo &ci : cat->classes) // "a" for "A"
-                if (!classId && ci.name.compare(p.value(so.cls), Qt::CaseInsensitive) == 0)
-                    classId = ci.id;
+            classId = labelio::classIdOf(*cat, p.value(so.cls));
             if (!classId) {
                 c.error(QStringLiteral("Category \u201c%1\u201d has no class \u201c%2\u201d.")
                             .arg(cat->name, p.value(so.cls)));

@@ -6,6 +6,7 @@
 #include "app/cli/cli.h"
 #include "core/collections.h"
 #include "core/importer.h"
+#include "core/labelio.h"
 #include "core/library.h"
 #include "training/service/curator.h"
 
@@ -441,11 +442,8 @@ int cmdAnswer(const Context &c)
     const auto cat = category(c, *lib, p, &exit);
     if (!cat) return exit;
     auto classOf = [&](const QString &name) -> ClassId {
-        for (const ClassInfo &ci : cat->classes)
-            if (ci.name == name) return ci.id;
-        for (const ClassInfo &ci : cat->classes) // "a" for "A", as the GUI's letter keys take it
-            if (ci.name.compare(name, Qt::CaseInsensitive) == 0) return ci.id;
-        return -1;
+        const ClassId id = labelio::classIdOf(*cat, name);
+        return id ? id : -1;
     };
     struct Row { QString image, value, cls; };
     QVector<Row> rows;

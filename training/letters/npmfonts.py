@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 REGISTRY = 'https://registry.npmjs.org'
 METADATA = 'google-font-metadata@6.0.8'
 PERIOD = re.compile(r'fraktur|gotisch|goth|blackletter|pirata|rocker|texturina|jacquard|germania|medieval|almendra|uncial|'
-                    r'metamorphous|im-fell|eagle-lake|macondo|kings|caudex|cardo|fell|grenze|manuale|luxurious-roman|'
-                    r'cinzel-decorative|berkshire|pinyon|im-fell|goudy|sorts-mill|old|antiqua|tangerine|fleur|'
+                    r'metamorphous|eagle-lake|macondo|kings|caudex|cardo|fell|grenze|manuale|luxurious-roman|'
+                    r'cinzel-decorative|berkshire|pinyon|goudy|sorts-mill|old|antiqua|tangerine|fleur|'
                     r'italianno|monsieur|rochester|great-vibes|alex-brush|cormorant-unicase|diplomata|rye|ewert|'
-                    r'sancreek|smokum|fruktur|castoro|spectral|crimson|garamond|baskerville|caslon|fell', re.I)
+                    r'sancreek|smokum|castoro|spectral|crimson|garamond|baskerville|caslon', re.I)
 
 def get(url):
     with urllib.request.urlopen(url, timeout=60) as r:
