@@ -34,7 +34,7 @@ PERIOD = re.compile(r'fraktur|gotisch|goth|blackletter|pirata|rocker|texturina|j
                     r'metamorphous|eagle-lake|macondo|kings|caudex|cardo|fell|grenze|manuale|luxurious-roman|'
                     r'cinzel-decorative|berkshire|pinyon|goudy|sorts-mill|old|antiqua|tangerine|fleur|'
                     r'italianno|monsieur|rochester|great-vibes|alex-brush|cormorant-unicase|diplomata|rye|ewert|'
-                    r'sancreek|smokum|castoro|spectral|crimson|garamond|baskerville|caslon', re.I)
+                    r'sancreek|smokum|fruktur|castoro|spectral|crimson|garamond|baskerville|caslon', re.I)
 
 def get(url):
     with urllib.request.urlopen(url, timeout=60) as r:
