@@ -425,9 +425,8 @@ ImportReport importFolder(Library &lib, const QString &folder, const ImportOptio
         t.join();
     flush();
     lib.markMissing(vanishedNow, QStringLiteral("deleted during an import"));
-    if (!rep.issues.isEmpty())
-        lib.recordImportIssues(rep.rootId, rep.issues);
     rep.cancelled = cancelled();
+    lib.recordImportIssues(rep.rootId, rep.issues, !rep.cancelled);
     if (!rep.cancelled)
         lib.touchRoot(rep.rootId);
     rep.seconds = clock.elapsed() / 1000.0;

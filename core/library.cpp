@@ -501,6 +501,13 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
     if (exists && fi.isDir())
         return fail(error, kind, LibraryError::Corrupt,
                     QStringLiteral("%1 is a folder, not a Magpie library file.").arg(QDir::toNativeSeparators(path)));
+    // A 0-byte file (an interrupted copy, a `touch`) would silently become a
+    // new, empty library; only `create` makes one.
+    if (mode == Mode::ReadWrite && exists && fi.size() == 0 && QFileInfo(path + QStringLiteral("-wal")).size() == 0)
+        return fail(error, kind, LibraryError::Corrupt,
+                    QStringLiteral("%1 is an empty file, not a Magpie library (remove it, or create a new library "
+                                   "under another name).")
+                        .arg(QDir::toNativeSeparators(path)));
     if (mode == Mode::ReadWrite && exists
         && (!fi.isWritable() || !QFileInfo(fi.absolutePath()).isWritable()))
         return fail(error, kind, LibraryError::ReadOnly,
@@ -682,12 +689,20 @@ void Library::touchRoot(qint64 rootId)
     d->exec(q);
 }
 
-bool Library::recordImportIssues(qint64 rootId, const QVector<QPair<QString, QString>> &issues)
+bool Library::recordImportIssues(qint64 rootId, const QVector<QPair<QString, QString>> &issues, bool complete)
 {
-    if (issues.isEmpty())
+    if (issues.isEmpty() && !complete)
         return true;
     if (!d->begin())
         return false;
+    if (complete) {
+        QSqlQuery del = d->prepare(QStringLiteral("DELETE FROM import_issues WHERE root_id = ?"));
+        del.addBindValue(rootId);
+        if (!d->exec(del)) {
+            d->rollback();
+            return false;
+        }
+    }
     QSqlQuery q = d->prepare(QStringLiteral("INSERT INTO import_issues(at_ms, root_id, path, reason) VALUES(?,?,?,?)"));
     const qint64 now = nowMs();
     for (const auto &issue : issues) {
@@ -705,7 +720,8 @@ bool Library::recordImportIssues(qint64 rootId, const QVector<QPair<QString, QSt
 
 QVector<QPair<QString, QString>> Library::importIssues(int limit) const
 {
-    QSqlQuery q = d->prepare(QStringLiteral("SELECT path, reason FROM import_issues ORDER BY id DESC LIMIT ?"));
+    QSqlQuery q = d->prepare(QStringLiteral("SELECT path, reason FROM import_issues WHERE id IN "
+                                            "(SELECT max(id) FROM import_issues GROUP BY path) ORDER BY id DESC LIMIT ?"));
     q.addBindValue(limit);
     QVector<QPair<QString, QString>> out;
     if (d->exec(q))

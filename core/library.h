@@ -78,7 +78,10 @@ public:
     QHash<qint64, QString> roots() const;
     void touchRoot(qint64 rootId);
     // Files or folders an import skipped, with the reason (path, reason).
-    bool recordImportIssues(qint64 rootId, const QVector<QPair<QString, QString>> &issues);
+    // `complete`: the import went through the whole root, so these issues
+    // replace the root's earlier ones (a file fixed since is no longer listed).
+    bool recordImportIssues(qint64 rootId, const QVector<QPair<QString, QString>> &issues, bool complete = false);
+    // The newest issue of each path, newest first.
     QVector<QPair<QString, QString>> importIssues(int limit = -1) const;
 
     // --- images -----------------------------------------------------------

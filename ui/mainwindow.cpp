@@ -724,12 +724,16 @@ void MainWindow::onCounts(const LibraryCounts &counts, qint64)
                 no += k.no;
             }
             const qint64 open = std::max<qint64>(0, counts.ok - cc.answeredImages);
-            const QString kind = cc.category.kind == CategoryKind::Binary ? tr("theme") : tr("%1 classes").arg(cc.category.classes.size());
-            m_categories->item(i)->setText(tr("%1\n%2 \u00b7 %3 yes \u00b7 %4 no\n%5 still to answer")
-                                               .arg(cc.category.name, kind)
-                                               .arg(yes)
-                                               .arg(no)
-                                               .arg(open));
+            // A class set's answers name a class ("it is a B"); its rare
+            // "not this class" answers are only worth a mention when there are some.
+            const QString answers = cc.category.kind == CategoryKind::Binary
+                                        ? tr("theme \u00b7 %1 yes \u00b7 %2 no").arg(yes).arg(no)
+                                    : no == 0 ? tr("%1 classes \u00b7 %2 answered").arg(cc.category.classes.size()).arg(yes)
+                                              : tr("%1 classes \u00b7 %2 answered \u00b7 %3 \u201cnot this class\u201d")
+                                                    .arg(cc.category.classes.size())
+                                                    .arg(yes)
+                                                    .arg(no);
+            m_categories->item(i)->setText(tr("%1\n%2\n%3 still to answer").arg(cc.category.name, answers).arg(open));
         }
     }
     updateStatus();
@@ -762,7 +766,8 @@ void MainWindow::updateEmptyHint()
     else if (m_cats.isEmpty())
         m_view->setEmptyHint(tr("Create a category"),
                              tr("A theme (\u201cvery sad girls\u201d: yes or no) with Ctrl+T, or a class set (the letters "
-                                "A\u2013Z) with Ctrl+Shift+T. Then answer: \u2192 yes, \u2190 no."));
+                                "A\u2013Z) with Ctrl+Shift+T. Then answer: a theme with \u2192 yes and \u2190 no; in a class set \u2192 "
+                                "takes the model's guess and a letter key names the letter (0: none)."));
     else
         m_view->setEmptyHint(tr("Pick a category on the left"), QString());
 }

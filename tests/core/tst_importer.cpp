@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QFile>
 #include <QImage>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -251,6 +252,16 @@ private Q_SLOTS:
         QCOMPARE(r.unchanged + r.unreadable, r.listed);
         QCOMPARE(qint64(r.unreadable), unreadableBefore);
         QCOMPARE(r.added + r.updated + r.moved, 0);
+        // the import problems are this import's: each file once, and the file
+        // deleted during the first import is no longer listed
+        const auto issues = m_lib->importIssues();
+        QSet<QString> paths;
+        for (const auto &i : issues) {
+            QVERIFY2(!paths.contains(i.first), qPrintable(i.first + QStringLiteral(" listed twice")));
+            paths.insert(i.first);
+            QVERIFY2(!i.first.endsWith(QStringLiteral("vanishing.jpg")), qPrintable(i.first));
+        }
+        QCOMPARE(issues.size(), r.issues.size());
 
         // move a file, copy another, delete one, add one
         QVERIFY(QDir().mkpath(a + QStringLiteral("moved")));
@@ -279,6 +290,20 @@ private Q_SLOTS:
         r = importFolder(*m_lib, m_archive);
         QCOMPARE(r.updated, 1);
         QCOMPARE(byName(QStringLiteral("good.bmp")).status, ImageStatus::Ok);
+
+        // a bad file mended: read at the next import, and no longer a problem
+        const auto listed = [&](const QString &rel) {
+            for (const auto &i : m_lib->importIssues())
+                if (i.first.endsWith(rel))
+                    return true;
+            return false;
+        };
+        QVERIFY(listed(QStringLiteral("bad/text.png")));
+        QVERIFY(writeFile(a + QStringLiteral("bad/text.png"), encode(pattern(24, 24, 5), "PNG")));
+        r = importFolder(*m_lib, m_archive);
+        QCOMPARE(byName(QStringLiteral("bad/text.png")).status, ImageStatus::Ok);
+        QVERIFY(!listed(QStringLiteral("bad/text.png")));
+        QVERIFY(listed(QStringLiteral("bad/truncated.jpg")));
     }
 
     void pixelLimitIsConfigurable()

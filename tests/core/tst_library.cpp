@@ -85,6 +85,17 @@ private Q_SLOTS:
 
         QVERIFY(!Library::open(m_dir.path(), Library::Mode::ReadWrite, &err, &kind));
         QCOMPARE(kind, LibraryError::Corrupt);
+
+        // a 0-byte file is not quietly made into a new library, read-only or not
+        QFile zero(path(QStringLiteral("zero.magpie")));
+        QVERIFY(zero.open(QIODevice::WriteOnly));
+        zero.close();
+        for (const auto mode : {Library::Mode::ReadWrite, Library::Mode::ReadOnly}) {
+            QVERIFY(!Library::open(zero.fileName(), mode, &err, &kind));
+            QCOMPARE(kind, LibraryError::Corrupt);
+            QVERIFY2(err.contains(QStringLiteral("empty file")), qPrintable(err));
+        }
+        QCOMPARE(QFileInfo(zero.fileName()).size(), 0);
     }
 
     void tooNew()
