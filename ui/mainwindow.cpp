@@ -782,8 +782,11 @@ void MainWindow::chooseAndOpen()
 
 void MainWindow::chooseAndCreate()
 {
+    // No "replace?" question: a library is never replaced (its answers would
+    // go); Library::create refuses an existing file and says to open it instead.
     QString p = QFileDialog::getSaveFileName(this, tr("New Library"), QStringLiteral("archive.magpie"),
-                                             tr("Magpie libraries (*.magpie)"));
+                                             tr("Magpie libraries (*.magpie)"), nullptr,
+                                             QFileDialog::DontConfirmOverwrite);
     if (p.isEmpty())
         return;
     if (!p.endsWith(QStringLiteral(".magpie")))

@@ -40,6 +40,13 @@ struct Context
     void print(const QString &text) const;             // stdout, human output (suppressed by --json)
     void printJson(const QJsonObject &o) const;        // stdout, with --json only
     void error(const QString &text) const;             // stderr
+    // With --json, a command that fails without having written JSON gets
+    // {"error": its last error, "exit": code} on stdout, so a script always
+    // has an object to read.
+    int finish(int exitCode) const;
+
+    mutable bool jsonWritten = false;
+    mutable QString lastError;
     void progress(const ImportProgress &p) const;      // stderr progress bar on a terminal
     void endProgress() const;
 };

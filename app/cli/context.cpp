@@ -20,6 +20,7 @@ bool Context::parse(QCommandLineParser &parser, const QString &description, int 
     parser.addOption(help);
     if (!parser.parse(args)) {
         error(parser.errorText() + QStringLiteral("\n\n") + parser.helpText());
+        lastError = parser.errorText();
         *exit = Usage;
         return false;
     }
@@ -63,6 +64,7 @@ void Context::printJson(const QJsonObject &o) const
 {
     if (!json)
         return;
+    jsonWritten = true;
     QTextStream out(stdout);
     out << QJsonDocument(o).toJson(QJsonDocument::Indented);
 }
@@ -71,6 +73,16 @@ void Context::error(const QString &text) const
 {
     QTextStream err(stderr);
     err << "magpie-cli: " << text << '\n';
+    if (!text.startsWith(QLatin1String("warning: ")))
+        lastError = text.section(QStringLiteral("\n\nUsage:"), 0, 0); // the message, not the help after it
+}
+
+int Context::finish(int exitCode) const
+{
+    if (json && exitCode != Ok && !jsonWritten)
+        printJson({{QStringLiteral("error"), lastError.isEmpty() ? QStringLiteral("failed") : lastError},
+                   {QStringLiteral("exit"), exitCode}});
+    return exitCode;
 }
 
 void Context::progress(const ImportProgress &p) const

@@ -101,38 +101,43 @@ int main(int argc, char **argv)
     }
     const QString command = all[i];
     ctx.args = QStringList{QStringLiteral("magpie-cli ") + command} + all.mid(i + 1);
-    if (command == u"init")
-        return cmdInit(ctx);
-    if (command == u"import")
-        return cmdImport(ctx);
-    if (command == u"info")
-        return cmdInfo(ctx);
-    if (command == u"category")
-        return cmdCategory(ctx);
-    if (command == u"labels")
-        return cmdLabels(ctx);
-    if (command == u"collection")
-        return cmdCollection(ctx);
-    if (command == u"demo")
-        return cmdDemo(ctx);
+    const auto dispatch = [&]() -> int {
+        if (command == u"init")
+            return cmdInit(ctx);
+        if (command == u"import")
+            return cmdImport(ctx);
+        if (command == u"info")
+            return cmdInfo(ctx);
+        if (command == u"category")
+            return cmdCategory(ctx);
+        if (command == u"labels")
+            return cmdLabels(ctx);
+        if (command == u"collection")
+            return cmdCollection(ctx);
+        if (command == u"demo")
+            return cmdDemo(ctx);
 #ifdef MAGPIE_HAVE_TRAINING
-    if (command == u"embed")
-        return cmdEmbed(ctx);
-    if (command == u"train")
-        return cmdTrain(ctx);
-    if (command == u"score")
-        return cmdScore(ctx);
-    if (command == u"suggest")
-        return cmdSuggest(ctx);
-    if (command == u"answer")
-        return cmdAnswer(ctx);
-    if (command == u"eval")
-        return cmdEval(ctx);
-    if (command == u"similar")
-        return cmdSimilar(ctx);
-    if (command == u"backbone")
-        return cmdBackbone(ctx);
+        if (command == u"embed")
+            return cmdEmbed(ctx);
+        if (command == u"train")
+            return cmdTrain(ctx);
+        if (command == u"score")
+            return cmdScore(ctx);
+        if (command == u"suggest")
+            return cmdSuggest(ctx);
+        if (command == u"answer")
+            return cmdAnswer(ctx);
+        if (command == u"eval")
+            return cmdEval(ctx);
+        if (command == u"similar")
+            return cmdSimilar(ctx);
+        if (command == u"backbone")
+            return cmdBackbone(ctx);
 #endif
-    err << "magpie-cli: unknown command \u201c" << command << "\u201d\n\n" << kUsage;
-    return Usage;
+        ctx.error(QStringLiteral("unknown command \u201c%1\u201d\n\n%2").arg(command, QString::fromUtf8(kUsage)));
+        ctx.lastError = QStringLiteral("unknown command \u201c%1\u201d (magpie-cli --help lists them)").arg(command);
+        return Usage;
+    };
+    return ctx.finish(dispatch());
 }
+

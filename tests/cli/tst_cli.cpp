@@ -66,6 +66,34 @@ private Q_SLOTS:
         QCOMPARE(cli({QStringLiteral("import"), QStringLiteral("--no-such-option"), QStringLiteral(".")}).exit, 2);
     }
 
+    // With --json every failure leaves one JSON object with "error" on stdout.
+    void jsonErrorsAreJson()
+    {
+        const QString absent = m_tmp.filePath(QStringLiteral("absent.magpie"));
+        const QString lib = m_tmp.filePath(QStringLiteral("json-errors.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), lib}).exit, 0);
+        QList<QPair<QStringList, int>> cases{
+            {{QStringLiteral("frobnicate")}, 2},
+            {{QStringLiteral("import"), QStringLiteral("--no-such-option"), QStringLiteral(".")}, 2},
+            {{QStringLiteral("--library"), absent, QStringLiteral("info")}, 3},
+            {{QStringLiteral("--library"), lib, QStringLiteral("labels"), QStringLiteral("export"), QStringLiteral("--category"),
+              QStringLiteral("no such category")}, 2}, // no --out
+        };
+#ifdef MAGPIE_HAVE_TRAINING
+        cases.append({{QStringLiteral("--library"), lib, QStringLiteral("train"), QStringLiteral("-c"), QStringLiteral("no such category")}, 1});
+#endif
+        for (const auto &[args, code] : cases) {
+            const Run r = cli(QStringList{QStringLiteral("--json")} + args);
+            QVERIFY2(r.exit == code, qPrintable(args.join(u' ') + QStringLiteral(": exit %1").arg(r.exit)));
+            QJsonParseError pe;
+            const QJsonObject o = QJsonDocument::fromJson(r.out, &pe).object();
+            QVERIFY2(pe.error == QJsonParseError::NoError, qPrintable(args.join(u' ') + QStringLiteral(": ") + QString::fromUtf8(r.out)));
+            QVERIFY2(!o.value(QStringLiteral("error")).toString().isEmpty(), r.out.constData());
+            QVERIFY2(!o.value(QStringLiteral("error")).toString().contains(QStringLiteral("Usage:")), r.out.constData());
+            QVERIFY(!r.err.isEmpty()); // and the person still reads it on stderr
+        }
+    }
+
     void noLibrary()
     {
         const Run r = cli({QStringLiteral("--library"), m_tmp.filePath(QStringLiteral("absent.magpie")), QStringLiteral("info")});
