@@ -167,7 +167,7 @@ QSize rasterSize(const PrintOptions &o)
 {
     const int dpi = std::clamp(o.dpi, 150, 600);
     const QSizeF trim = paperSizeMm(o);
-    const double b = std::max(0.0, o.bleedMm);
+    const double b = std::clamp(o.bleedMm, 0.0, 50.0); // as sheetGeometry clamps it
     return QSize(int(std::lround((trim.width() + 2 * b) / 25.4 * dpi)),
                  int(std::lround((trim.height() + 2 * b) / 25.4 * dpi)));
 }
@@ -541,6 +541,14 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
     timer.start();
     PrintExportResult res;
     res.warnings = job.notes;
+    {
+        const QSizeF trim = paperSizeMm(job.options);
+        const double most = std::min(trim.width(), trim.height()) / 3;
+        if (job.options.marginMm > most)
+            res.warnings << QStringLiteral("A margin of %1 mm does not fit this paper; %2 mm used.")
+                                .arg(job.options.marginMm)
+                                .arg(most, 0, 'f', 1);
+    }
     auto cancelled = [&] { return cancel && cancel->load(); };
     auto report = [&](int done, const QString &phase) {
         if (progress)
@@ -701,6 +709,10 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
                             .arg(res.pixelSize.height());
             return res;
         }
+        // The sheet's size in pixels is rounded, so the painted background may
+        // stop a fraction of a pixel short of an edge: start from it everywhere
+        // (a fresh QImage holds whatever memory it got).
+        sheet.fill(job.options.background);
         const int dpm = int(std::lround(dpi / 0.0254));
         sheet.setDotsPerMeterX(dpm);
         sheet.setDotsPerMeterY(dpm);

@@ -375,7 +375,7 @@ int exportCollection(const Context &c)
     const auto out = opt("out", "Export folder (created; nothing is written outside it). Required.", "DIR");
     const auto format = opt("format", "pdf (default), png, tiff or folder (files + manifest.csv).", "FORMAT");
     const auto paper = opt("paper", "A4 (default), A3, A2, Letter or custom (with --size).", "PAPER");
-    const auto size = opt("size", "Custom paper size in mm, e.g. 500x700.", "WxH");
+    const auto size = opt("size", "Custom paper size in mm, width x height as given, e.g. 500x700 (implies --paper custom).", "WxH");
     const auto landscape = opt("landscape", "Landscape orientation.");
     const auto dpi = opt("dpi", "Raster resolution for png/tiff, 150-600 (default 300).", "DPI");
     const auto margin = opt("margin", "Margin in mm (default 12).", "MM");
@@ -435,10 +435,16 @@ int exportCollection(const Context &c)
         const double w = wh.value(0).toDouble(&ok1), h = wh.value(1).toDouble(&ok2);
         if (wh.size() != 2 || !ok1 || !ok2 || w < 10 || h < 10)
             return usage(QStringLiteral("--size wants WxH in millimetres, e.g. 500x700."));
+        if (p.isSet(paper) && o.paper != Paper::Custom)
+            return usage(QStringLiteral("--size is for --paper custom, not %1.").arg(p.value(paper)));
         o.paper = Paper::Custom;
         o.customSizeMm = QSizeF(w, h);
     }
-    o.orientation = p.isSet(landscape) ? PageOrientation::Landscape : PageOrientation::Portrait;
+    // A custom size is the sheet as given (300x200 is landscape); --landscape
+    // turns a named paper, or a custom one given upright.
+    o.orientation = p.isSet(landscape) || (o.paper == Paper::Custom && o.customSizeMm.width() > o.customSizeMm.height())
+                        ? PageOrientation::Landscape
+                        : PageOrientation::Portrait;
     auto number = [&](const QCommandLineOption &opt, double lo, double hi, double *v) {
         if (!p.isSet(opt))
             return true;

@@ -233,6 +233,22 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("fake.png is unreadable"), r.err.constData());
         const Run list = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"), QStringLiteral("list")});
         QCOMPARE(list.json()[QStringLiteral("collections")].toArray().first().toObject()[QStringLiteral("items")].toInt(), 1);
+
+        // a custom paper is the sheet as given: 300x200 mm is landscape
+        const QString out = m_tmp.filePath(QStringLiteral("custom-print"));
+        const QStringList exportArgs{QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"),
+                                     QStringLiteral("export"), QStringLiteral("Faces"), QStringLiteral("--out"), out,
+                                     QStringLiteral("--format"), QStringLiteral("png"), QStringLiteral("--dpi"), QStringLiteral("150")};
+        const Run wide = cli(exportArgs + QStringList{QStringLiteral("--size"), QStringLiteral("300x200")});
+        QVERIFY2(wide.exit == 0, wide.err.constData());
+        QCOMPARE(wide.json()[QStringLiteral("width_px")].toInt(), 1772); // 300 mm at 150 dpi
+        QCOMPARE(wide.json()[QStringLiteral("height_px")].toInt(), 1181);
+        // --size with a named paper is a contradiction
+        QCOMPARE(cli(exportArgs + QStringList{QStringLiteral("--paper"), QStringLiteral("A4"), QStringLiteral("--size"),
+                                              QStringLiteral("300x200")}).exit, 2);
+        // a margin that does not fit is said, not quietly shrunk
+        const Run margin = cli(exportArgs + QStringList{QStringLiteral("--margin"), QStringLiteral("200")});
+        QVERIFY2(margin.err.contains("does not fit"), margin.err.constData());
     }
 
     void secondProcessIsRefused()

@@ -129,6 +129,15 @@ private Q_SLOTS:
         QVERIFY2(std::abs(c.red() - want.red()) < 12 && std::abs(c.green() - want.green()) < 12 &&
                      std::abs(c.blue() - want.blue()) < 12,
                  qPrintable(c.name() + QStringLiteral(" vs ") + want.name()));
+        // the paper's edges are the background, every pixel of them (the sheet is
+        // a fraction of a pixel taller than A4's 297 mm at 300 dpi)
+        const QRgb paper = job.options.background.rgb();
+        for (int x = 0; x < back.width(); ++x)
+            for (int y : {0, back.height() - 1})
+                QVERIFY2(back.pixel(x, y) == paper, qPrintable(QStringLiteral("(%1, %2) is %3").arg(x).arg(y).arg(back.pixelColor(x, y).name())));
+        for (int y = 0; y < back.height(); ++y)
+            for (int x : {0, back.width() - 1})
+                QVERIFY2(back.pixel(x, y) == paper, qPrintable(QStringLiteral("(%1, %2) is %3").arg(x).arg(y).arg(back.pixelColor(x, y).name())));
     }
 
     void tiffWithBleed()
