@@ -16,12 +16,15 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMenu>
 #include <QMessageBox>
+#include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QUrl>
@@ -35,12 +38,52 @@ SheetPreview::SheetPreview(QWidget *parent) : QWidget(parent)
 {
     setMinimumSize(300, 300);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    setFocusPolicy(Qt::StrongFocus);
 }
 
 void SheetPreview::setJob(const PrintJob &job, const QHash<ImageId, QImage> &thumbnails)
 {
     m_job = job;
     m_thumbs = thumbnails;
+    bool stillThere = false;
+    for (const PrintItem &it : m_job.items)
+        stillThere |= it.id == m_selected;
+    if (!stillThere)
+        m_selected = 0;
+    update();
+}
+
+int SheetPreview::itemInCell(int cell) const
+{
+    if (cell < 0)
+        return -1;
+    if (m_job.itemAtCell.isEmpty())
+        return cell < m_job.items.size() ? cell : -1;
+    return cell < m_job.itemAtCell.size() ? m_job.itemAtCell[cell] : -1;
+}
+
+int SheetPreview::cellOf(int item) const
+{
+    if (m_job.itemAtCell.isEmpty())
+        return item;
+    return int(m_job.itemAtCell.indexOf(item));
+}
+
+QVector<int> SheetPreview::itemsInCellOrder() const
+{
+    QVector<int> out;
+    const int cells = m_job.itemAtCell.isEmpty() ? int(m_job.items.size()) : int(m_job.itemAtCell.size());
+    for (int c = 0; c < cells; ++c)
+        if (const int item = itemInCell(c); item >= 0)
+            out << item;
+    return out;
+}
+
+ImageId SheetPreview::selectedImage() const { return m_selected; }
+
+void SheetPreview::selectImage(ImageId id)
+{
+    m_selected = id;
     update();
 }
 
@@ -58,6 +101,19 @@ void SheetPreview::paintEvent(QPaintEvent *)
     p.setRenderHint(QPainter::Antialiasing);
     const QRectF target = QRectF(rect()).adjusted(16, 16, -16, -16);
     paintSheet(p, m_job, target, [this](int i) { return m_thumbs.value(m_job.items[i].id); });
+    // the selected image: a frame around its cell
+    for (int i = 0; i < m_job.items.size(); ++i) {
+        if (m_job.items[i].id != m_selected)
+            continue;
+        const SheetGeometry g = sheetGeometry(m_job);
+        const int cell = cellOf(i);
+        if (cell < 0 || cell >= g.imageRects.size())
+            break;
+        const QRectF r = sheetTransform(g, target).mapRect(g.imageRects[cell]).adjusted(-3, -3, 3, 3);
+        p.setPen(QPen(QColor(0xff, 0xb3, 0x1a), 3));
+        p.setBrush(Qt::NoBrush);
+        p.drawRect(r);
+    }
 }
 
 int SheetPreview::itemAt(const QPointF &pos) const
@@ -70,19 +126,76 @@ int SheetPreview::itemAt(const QPointF &pos) const
     const QTransform inv = sheetTransform(g, target).inverted(&ok);
     if (!ok)
         return -1;
-    const int cell = cellAt(g, inv.map(pos));
-    if (cell < 0)
-        return -1;
-    if (m_job.itemAtCell.isEmpty())
-        return cell < m_job.items.size() ? cell : -1;
-    return cell < m_job.itemAtCell.size() ? m_job.itemAtCell[cell] : -1;
+    return itemInCell(cellAt(g, inv.map(pos)));
 }
 
 void SheetPreview::mousePressEvent(QMouseEvent *e)
 {
     m_dragItem = itemAt(e->position());
-    if (m_dragItem >= 0)
-        setCursor(Qt::ClosedHandCursor);
+    if (m_dragItem >= 0) {
+        m_selected = m_job.items[m_dragItem].id;
+        update();
+        if (e->button() == Qt::LeftButton)
+            setCursor(Qt::ClosedHandCursor);
+        else
+            m_dragItem = -1;
+    }
+}
+
+void SheetPreview::keyPressEvent(QKeyEvent *e)
+{
+    if (m_job.items.isEmpty())
+        return QWidget::keyPressEvent(e);
+    if ((e->key() == Qt::Key_Delete || e->key() == Qt::Key_Backspace) && m_selected) {
+        Q_EMIT removeRequested(m_selected);
+        return;
+    }
+    if (e->key() == Qt::Key_M && e->modifiers() == Qt::ControlModifier && m_selected) {
+        Q_EMIT moreLikeThisRequested(m_selected);
+        return;
+    }
+    // arrows walk the cells that hold an image
+    const int cols = std::max(1, sheetGeometry(m_job).cols);
+    int step = 0;
+    switch (e->key()) {
+    case Qt::Key_Left: step = -1; break;
+    case Qt::Key_Right: step = 1; break;
+    case Qt::Key_Up: step = -cols; break;
+    case Qt::Key_Down: step = cols; break;
+    default: return QWidget::keyPressEvent(e);
+    }
+    int item = -1;
+    for (int i = 0; i < m_job.items.size(); ++i)
+        if (m_job.items[i].id == m_selected)
+            item = i;
+    const QVector<int> order = itemsInCellOrder();
+    if (item < 0) {
+        m_selected = m_job.items[order.value(0, 0)].id;
+        return update();
+    }
+    const int cells = m_job.itemAtCell.isEmpty() ? int(m_job.items.size()) : int(m_job.itemAtCell.size());
+    for (int c = cellOf(item) + step; c >= 0 && c < cells; c += step)
+        if (const int next = itemInCell(c); next >= 0) {
+            m_selected = m_job.items[next].id;
+            break;
+        }
+    update();
+}
+
+void SheetPreview::contextMenuEvent(QContextMenuEvent *e)
+{
+    const int item = itemAt(e->pos());
+    if (item < 0)
+        return;
+    m_selected = m_job.items[item].id;
+    update();
+    QMenu menu(this);
+    const ImageId id = m_selected;
+    menu.addAction(tr("More Like This (36)"), this, [this, id] { Q_EMIT moreLikeThisRequested(id); })
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    menu.addAction(tr("Remove from the Collection"), this, [this, id] { Q_EMIT removeRequested(id); })
+        ->setShortcut(QKeySequence(Qt::Key_Delete));
+    menu.exec(e->globalPos());
 }
 
 void SheetPreview::mouseReleaseEvent(QMouseEvent *e)
@@ -114,15 +227,30 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
 
     m_preview = new SheetPreview;
     connect(m_preview, &SheetPreview::moved, this, [this](int from, int to) {
-        // drag to reorder: the dragged image takes the target's place in the collection's order
+        // Drag to reorder: the dragged image takes the target's place. On the
+        // "similar together" sheet the order on screen becomes the collection's
+        // first, so only the dragged image moves.
         QString err;
         auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
         if (!lib)
             return Q_EMIT message(err);
-        collections::move(*lib, currentId(), from, to);
-        m_order->setCurrentIndex(1); // the person's order from now on
-        showCollection();
+        pushUndo();
+        const qint64 id = currentId();
+        if (m_order->currentIndex() == 0) {
+            const QVector<int> shown = m_preview->itemsInCellOrder();
+            collections::reorder(*lib, id, shown);
+            from = int(shown.indexOf(from));
+            to = int(shown.indexOf(to));
+        }
+        collections::move(*lib, id, from, to);
+        lib.reset();
+        setOrderMode(1); // the person's order from now on, for this collection
+        relayout();
     });
+    connect(m_preview, &SheetPreview::removeRequested, this, &CollectionPanel::removeImage);
+    connect(m_preview, &SheetPreview::moreLikeThisRequested, this, &CollectionPanel::moreLikeThisRequested);
+    auto *undoKey = new QShortcut(QKeySequence::Undo, this, this, &CollectionPanel::undo);
+    undoKey->setContext(Qt::WidgetWithChildrenShortcut);
 
     auto *controls = new QWidget;
     controls->setMaximumWidth(300);
@@ -136,6 +264,7 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
     m_fit = new QComboBox;
     m_fit->addItems({tr("fit"), tr("crop to fill"), tr("original proportions")});
     m_order = new QComboBox;
+    m_order->setObjectName(QStringLiteral("order"));
     m_order->addItems({tr("similar together"), tr("collection order")});
     m_captions = new QCheckBox(tr("captions"));
     m_captions->setChecked(true);
@@ -179,8 +308,9 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
         else
             exportCurrent();
     });
-    for (QComboBox *c : {m_paper, m_orientation, m_fit, m_order})
+    for (QComboBox *c : {m_paper, m_orientation, m_fit})
         connect(c, &QComboBox::currentIndexChanged, this, &CollectionPanel::relayout);
+    connect(m_order, &QComboBox::activated, this, [this](int index) { setOrderMode(index); relayout(); });
     for (QCheckBox *c : {m_captions, m_titleBlock})
         connect(c, &QCheckBox::toggled, this, &CollectionPanel::relayout);
     for (QDoubleSpinBox *s : {m_gutter, m_margin})
@@ -359,7 +489,82 @@ void CollectionPanel::showCollection()
             m_title->setText(c.title.isEmpty() ? c.name : c.title);
             m_subtitle->setText(c.subtitle);
         }
+    // each collection keeps its own order: similar together unless the person arranged it
+    const bool own = lib->meta(QStringLiteral("collection/%1/order").arg(id)) == u"collection";
+    m_order->blockSignals(true);
+    m_order->setCurrentIndex(own ? 1 : 0);
+    m_order->blockSignals(false);
     relayout();
+}
+
+ImageId CollectionPanel::selectedImage() const { return m_preview->selectedImage(); }
+
+void CollectionPanel::setOrderMode(int index)
+{
+    m_order->blockSignals(true);
+    m_order->setCurrentIndex(index);
+    m_order->blockSignals(false);
+    QString err;
+    if (auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err))
+        lib->setMeta(QStringLiteral("collection/%1/order").arg(currentId()),
+                     index == 1 ? QStringLiteral("collection") : QStringLiteral("similar"));
+}
+
+void CollectionPanel::pushUndo()
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    if (!lib || !currentId())
+        return;
+    m_undo.append({currentId(), lib->collectionEntries(currentId())});
+    if (m_undo.size() > 100)
+        m_undo.removeFirst();
+}
+
+void CollectionPanel::undo()
+{
+    if (m_undo.isEmpty())
+        return Q_EMIT message(tr("Nothing to undo in the collections."));
+    const auto [id, entries] = m_undo.takeLast();
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return Q_EMIT message(err);
+    bool exists = false;
+    for (const CollectionInfo &c : lib->collections())
+        exists |= c.id == id;
+    if (!exists || !lib->setCollectionEntries(id, entries))
+        return Q_EMIT message(exists ? lib->lastError() : tr("That collection is gone; nothing to undo."));
+    lib.reset();
+    reload(id);
+    Q_EMIT message(tr("Undone: the collection has its %1 images back as they were.").arg(entries.size()));
+}
+
+void CollectionPanel::removeImage(ImageId image)
+{
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib || !currentId())
+        return Q_EMIT message(err);
+    // the next image (in the order shown) takes the selection
+    const QVector<int> shown = m_preview->itemsInCellOrder();
+    ImageId next = 0;
+    for (int k = 0; k < shown.size(); ++k)
+        if (m_preview->job().items[shown[k]].id == image) {
+            const int n = k + 1 < shown.size() ? shown[k + 1] : (k > 0 ? shown[k - 1] : -1);
+            next = n >= 0 ? m_preview->job().items[n].id : 0;
+        }
+    const QVector<CollectionItem> before = lib->collectionEntries(currentId());
+    if (collections::remove(*lib, currentId(), {image}) != 1)
+        return Q_EMIT message(lib->lastError());
+    m_undo.append({currentId(), before});
+    QString file;
+    if (const auto rec = lib->image(image))
+        file = QFileInfo(rec->relPath).fileName();
+    lib.reset();
+    reload(currentId());
+    m_preview->selectImage(next);
+    Q_EMIT message(tr("Removed %1 from the collection (Ctrl+Z brings it back).").arg(file));
 }
 
 void CollectionPanel::relayout()
@@ -411,7 +616,7 @@ void CollectionPanel::exportCurrent()
     // replaces a file (a folder export makes NAME/ with its manifest).
     QSettings settings;
     const QString lastDir = settings.value(QStringLiteral("export/folder"), QDir::homePath()).toString();
-    const QString stem = labelio::safeFileName(job.name.isEmpty() ? job.title : job.name).left(80);
+    const QString stem = labelio::safeFileName(job.title.isEmpty() ? job.name : job.title).left(80);
     const char *ext = f == ExportFormat::Pdf ? ".pdf" : f == ExportFormat::Png ? ".png" : f == ExportFormat::Tiff ? ".tif" : "";
     const QString filter = f == ExportFormat::Pdf   ? tr("PDF (*.pdf)")
                            : f == ExportFormat::Png  ? tr("PNG (*.png)")

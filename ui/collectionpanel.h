@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/printexport.h"
+#include "core/types.h"
 
 #include <QFutureWatcher>
 #include <QHash>
@@ -19,30 +20,44 @@ class QSpinBox;
 namespace magpie {
 
 // The print sheet exactly as it will be exported (paintSheet() with the
-// cached thumbnails). Drag a cell onto another to move that image there.
+// cached thumbnails). Drag a cell onto another to move that image there; a
+// click selects an image (arrow keys move the selection), Delete removes it,
+// and the context menu offers "more like this".
 class SheetPreview : public QWidget
 {
     Q_OBJECT
 public:
     explicit SheetPreview(QWidget *parent = nullptr);
     // `thumbnails` by image id stand in for the sources (null: placeholder).
+    // The selection stays on the same image where it is still there.
     void setJob(const PrintJob &job, const QHash<ImageId, QImage> &thumbnails);
     const PrintJob &job() const { return m_job; }
+    // The items in the order of the cells they are shown in.
+    QVector<int> itemsInCellOrder() const;
+    ImageId selectedImage() const;
+    void selectImage(ImageId id);
 
 Q_SIGNALS:
     // The item shown in cell `from` was dropped on cell `to`.
     void moved(int fromItem, int toItem);
+    void removeRequested(ImageId image);
+    void moreLikeThisRequested(ImageId image);
 
 protected:
     void paintEvent(QPaintEvent *) override;
     void mousePressEvent(QMouseEvent *e) override;
     void mouseReleaseEvent(QMouseEvent *e) override;
+    void keyPressEvent(QKeyEvent *e) override;
+    void contextMenuEvent(QContextMenuEvent *e) override;
 
 private:
     int itemAt(const QPointF &pos) const;
+    int cellOf(int item) const;
+    int itemInCell(int cell) const;
     PrintJob m_job;
     QHash<ImageId, QImage> m_thumbs;
     int m_dragItem = -1;
+    ImageId m_selected = 0;
 };
 
 // Collections: made from a category's yes-answers, laid out as a grid that
@@ -61,12 +76,21 @@ public:
     // else the current one stays.
     void reload(qint64 select = 0);
     bool isExporting() const { return m_export.isRunning(); }
+    // The image selected on the sheet (0: none).
+    ImageId selectedImage() const;
     void cancelExport();
 
 Q_SIGNALS:
     void message(const QString &text);
+    void moreLikeThisRequested(ImageId image);
 
 private:
+    // Edits of a collection's items (move, remove) keep what was there
+    // before, so Ctrl+Z in the panel brings it back.
+    void pushUndo();
+    void undo();
+    void removeImage(ImageId image);
+    void setOrderMode(int index); // 0 similar together, 1 the collection's order; kept per collection
     void createFromCategory();
     void removeCurrent();
     void showCollection();
@@ -94,6 +118,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QPushButton *m_exportButton = nullptr;
     QFutureWatcher<PrintExportResult> m_export;
+    QVector<QPair<qint64, QVector<CollectionItem>>> m_undo;
 };
 
 } // namespace magpie

@@ -281,6 +281,10 @@ void MainWindow::startTraining()
                        QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()),
                        true);
     });
+    // "more like this" from an image of a collection (its context menu, Ctrl+M)
+    // (the trainer is the context: the connection goes with it when another library opens)
+    connect(m_collections, &CollectionPanel::moreLikeThisRequested, m_trainer,
+            [this](ImageId id) { m_trainer->requestSimilar(id, 35); });
     m_trainer->requestEmbed();
 #endif
 }
@@ -514,6 +518,11 @@ void MainWindow::buildMenus()
     file->addAction(tr("&Import Folder\u2026"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::chooseAndImport);
     file->addAction(tr("Import &Problems\u2026"), this, &MainWindow::showImportProblems);
     file->addSeparator();
+    m_swipeTabAction = file->addAction(tr("Go to &Swipe"), QKeySequence(Qt::CTRL | Qt::Key_1), this,
+                                       [this] { m_tabs->setCurrentIndex(0); });
+    m_collectionsTabAction = file->addAction(tr("Go to &Collections"), QKeySequence(Qt::CTRL | Qt::Key_2), this,
+                                             &MainWindow::showCollections);
+    file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu *cat = menuBar()->addMenu(tr("&Category"));
@@ -542,9 +551,11 @@ void MainWindow::buildMenus()
     // embedding, found by the training worker (core's similarity index).
     [[maybe_unused]] QAction *like = view->addAction(tr("Collection: More &Like This (36)"), this, [this] {
 #ifdef MAGPIE_HAVE_TRAINING
-        const ImageId id = m_controller->current().image.id;
+        const bool inCollections = m_tabs->currentIndex() == 1;
+        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
         if (!id)
-            return statusBar()->showMessage(tr("No image on screen."), 5000);
+            return statusBar()->showMessage(inCollections ? tr("Select an image of the collection first (click it).")
+                                                          : tr("No image on screen."), 5000);
         if (!m_trainer)
             return statusBar()->showMessage(tr("More like this needs the training engine's embeddings."), 5000);
         m_trainer->requestSimilar(id, 35);
@@ -819,9 +830,18 @@ void MainWindow::showKeysHelp()
                "(it answers its letter there); 0 the class without a one-letter name (\u201cnone\u201d)</td></tr>"
                "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
                "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
-    html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen and the 35 most like it, as a collection</td></tr>"
-               "<tr><td><b>%2</b></td><td>retrain now</td></tr></table>")
-                .arg(keyOf(m_likeAction), keyOf(m_retrainAction));
+    html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen (or the one selected in a collection) "
+               "and the 35 most like it, as a collection</td></tr>"
+               "<tr><td><b>%2</b></td><td>retrain now</td></tr>"
+               "<tr><td><b>%3, %4</b></td><td>the Swipe tab, the Collections tab</td></tr></table>")
+                .arg(keyOf(m_likeAction), keyOf(m_retrainAction), keyOf(m_swipeTabAction), keyOf(m_collectionsTabAction));
+    html += tr("<h3>Collections</h3><table cellspacing=6>"
+               "<tr><td><b>click, arrows</b></td><td>select an image</td></tr>"
+               "<tr><td><b>Delete</b></td><td>remove it from the collection</td></tr>"
+               "<tr><td><b>drag</b></td><td>move it to another cell</td></tr>"
+               "<tr><td><b>%1</b></td><td>undo the last removal or move</td></tr>"
+               "<tr><td><b>right click</b></td><td>more like this, remove</td></tr></table>")
+                .arg(QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText).toHtmlEscaped());
     html += tr("<h3>Queues</h3><table cellspacing=6>"
                "<tr><td><b>harvest</b></td><td>what the model is surest is yes: fills a collection fast</td></tr>"
                "<tr><td><b>teach</b></td><td>what it is least sure of: each answer teaches it most</td></tr>"

@@ -77,6 +77,8 @@ private:
     HistoryStrip *m_history = nullptr;
     CollectionPanel *m_collections = nullptr;
     QTabWidget *m_tabs = nullptr;
+    QAction *m_swipeTabAction = nullptr;
+    QAction *m_collectionsTabAction = nullptr;
     QListWidget *m_categories = nullptr;
     QLabel *m_session = nullptr;
     QLabel *m_model = nullptr;

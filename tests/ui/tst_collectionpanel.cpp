@@ -4,6 +4,7 @@
 #include "core/library.h"
 #include "ui/collectionpanel.h"
 
+#include <QComboBox>
 #include <QListWidget>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -47,22 +48,75 @@ private Q_SLOTS:
         const QImage shot = preview->grab().toImage();
         QVERIFY(!shot.isNull());
 
-        // drag item 0 onto item 4: the collection's order changes in the library
+        // the sheet opens "similar together": the order on screen is not the collection's
+        auto *order = panel.findChild<QComboBox *>(QStringLiteral("order"));
+        QVERIFY(order);
+        QCOMPARE(order->currentIndex(), 0);
+        const auto shownIds = [&] {
+            QVector<ImageId> out;
+            for (int item : preview->itemsInCellOrder())
+                out << preview->job().items[item].id;
+            return out;
+        };
+        const QVector<ImageId> before = shownIds();
+        QCOMPARE(before.size(), 9);
+
+        // drag the image in the first cell onto the one in the fifth: that image
+        // alone moves; the rest keep their places on screen (they used to jump to
+        // the collection's stored order)
         QSignalSpy spy(preview, &SheetPreview::moved);
         const SheetGeometry g = sheetGeometry(preview->job());
         const QTransform t = sheetTransform(g, QRectF(preview->rect()).adjusted(16, 16, -16, -16));
-        const auto cellCentre = [&](int item) {
+        const auto cellCentre = [&](int k) {
+            const int item = preview->itemsInCellOrder()[k];
             const int cell = preview->job().itemAtCell.isEmpty() ? item : int(preview->job().itemAtCell.indexOf(item));
             return t.map(g.imageRects[cell].center()).toPoint();
         };
         QTest::mousePress(preview, Qt::LeftButton, {}, cellCentre(0));
         QTest::mouseRelease(preview, Qt::LeftButton, {}, cellCentre(4));
         QCOMPARE(spy.count(), 1);
-        auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
-        const QVector<ImageId> order = lib->collectionItems(colId);
-        QCOMPARE(order.size(), 9);
-        QVERIFY(order != ids);                 // moved
-        QCOMPARE(order.indexOf(ids[0]), 4);    // the dragged image took the target's place
+        QVector<ImageId> expected = before;
+        expected.move(0, 4);
+        QCOMPARE(shownIds(), expected);
+        QCOMPARE(order->currentIndex(), 1); // the person's order from now on
+        {
+            auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
+            QCOMPARE(lib->collectionItems(colId), expected);
+        }
+
+        // Delete removes the selected image; Ctrl+Z brings it back in its place
+        preview->setFocus();
+        preview->selectImage(expected[2]);
+        QTest::keyClick(preview, Qt::Key_Delete);
+        QCOMPARE(preview->job().items.size(), 8);
+        QVERIFY(!shownIds().contains(expected[2]));
+        QCOMPARE(preview->selectedImage(), expected[3]); // the next one is selected
+        QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
+        QCOMPARE(shownIds(), expected);
+        {
+            auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
+            QCOMPARE(lib->collectionItems(colId), expected);
+        }
+        // so does the move: undone, the stored order is as it was
+        QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
+        {
+            auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
+            QCOMPARE(lib->collectionItems(colId), ids);
+        }
+
+        // the arranged order belongs to that collection: another one opens similar together
+        {
+            auto lib = Library::open(path, Library::Mode::ReadWrite, nullptr);
+            const qint64 other = lib->createCollection(QStringLiteral("three"));
+            QCOMPARE(collections::add(*lib, other, ids.mid(0, 3)), 3);
+        }
+        panel.reload();
+        auto *list = panel.findChild<QListWidget *>();
+        for (int r = 0; r < list->count(); ++r)
+            if (list->item(r)->text().startsWith(QStringLiteral("three")))
+                list->setCurrentRow(r);
+        QCOMPARE(preview->job().items.size(), 3);
+        QCOMPARE(order->currentIndex(), 0);
     }
 };
 
