@@ -34,6 +34,8 @@ struct Context
     // Parses args with `parser` (adds --help). Returns false and sets *exit
     // when the command should stop (help shown or a usage error).
     bool parse(QCommandLineParser &parser, const QString &description, int *exit) const;
+    // The parser's help, its usage line naming this command ("magpie-cli train").
+    QString helpText(const QCommandLineParser &parser) const;
     // Opens the library read-write or read-only; prints the error and sets *exit on failure.
     std::unique_ptr<Library> open(bool readOnly, int *exit) const;
 

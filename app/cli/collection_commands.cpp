@@ -93,14 +93,14 @@ bool readSelection(const Context &c, const QString &file, QStringList *tokens)
 struct SourceOptions
 {
     QCommandLineOption category{QStringLiteral("from-category"),
-                                QStringLiteral("Add the images answered Yes in this category."),
+                                QStringLiteral("The images answered Yes in this category."),
                                 QStringLiteral("NAME")};
     QCommandLineOption cls{QStringLiteral("class"),
                            QStringLiteral("With --from-category on a class set: only this class."),
                            QStringLiteral("CLASS")};
     QCommandLineOption selection{
         QStringLiteral("from-file"),
-        QStringLiteral("Add ids or paths listed one per line in FILE (- for stdin): a "
+        QStringLiteral("Ids or paths listed one per line in FILE (- for stdin): a "
                        "selection saved by the app or a script."),
         QStringLiteral("FILE")};
     QCommandLineOption like{
@@ -108,7 +108,7 @@ struct SourceOptions
         QStringLiteral("More like this: the image (id or path) and its nearest neighbours in "
                        "the embedding cache (--limit in all, default 36)."),
         QStringLiteral("IMAGE")};
-    QCommandLineOption limit{QStringLiteral("limit"), QStringLiteral("Add at most N images."),
+    QCommandLineOption limit{QStringLiteral("limit"), QStringLiteral("At most N images."),
                              QStringLiteral("N")};
 
     void addTo(QCommandLineParser &p) { p.addOptions({category, cls, selection, like, limit}); }
@@ -234,7 +234,7 @@ int create(const Context &c)
         return exit;
     const QString name = p.positionalArguments().value(0).trimmed();
     if (name.isEmpty()) {
-        c.error(QStringLiteral("collection create needs a name.\n\n") + p.helpText());
+        c.error(QStringLiteral("collection create needs a name.\n\n") + sc.helpText(p));
         return Usage;
     }
     auto lib = c.open(false, &exit);

@@ -112,7 +112,7 @@ int cmdImport(const Context &c)
         return exit;
     const QStringList folders = p.positionalArguments();
     if (folders.isEmpty()) {
-        c.error(QStringLiteral("import needs at least one folder.\n\n") + p.helpText());
+        c.error(QStringLiteral("import needs at least one folder.\n\n") + c.helpText(p));
         return Usage;
     }
     auto lib = c.open(false, &exit);
@@ -226,7 +226,7 @@ int cmdCategory(const Context &c)
             return exit;
         const QString name = p.positionalArguments().value(0);
         if (name.isEmpty()) {
-            c.error(QStringLiteral("category create needs a name.\n\n") + p.helpText());
+            c.error(QStringLiteral("category create needs a name.\n\n") + sc.helpText(p));
             return Usage;
         }
         auto lib = c.open(false, &exit);
@@ -250,7 +250,12 @@ int cmdCategory(const Context &c)
         return Ok;
     }
     if (sub == u"list") {
+        Context sc = c;
+        sc.args = QStringList{c.args[0] + QStringLiteral(" list")} + c.args.mid(2);
+        QCommandLineParser p;
         int exit = Ok;
+        if (!sc.parse(p, QStringLiteral("Lists the categories: themes (yes/no) and class sets with their classes."), &exit))
+            return exit;
         auto lib = c.open(true, &exit);
         if (!lib)
             return exit;
@@ -281,7 +286,8 @@ int cmdLabels(const Context &c)
     Context sc = c;
     sc.args = QStringList{c.args[0] + QLatin1Char(' ') + sub} + c.args.mid(2);
     QCommandLineParser p;
-    const QCommandLineOption category(QStringLiteral("category"), QStringLiteral("The category."), QStringLiteral("name"));
+    const QCommandLineOption category({QStringLiteral("c"), QStringLiteral("category")}, QStringLiteral("The category."),
+                                      QStringLiteral("name"));
     p.addOption(category);
     int exit = Ok;
     if (sub == u"import") {
@@ -295,7 +301,7 @@ int cmdLabels(const Context &c)
         if (!sc.parse(p, QStringLiteral("Import answers from class folders or a CSV."), &exit))
             return exit;
         if (p.isSet(folders) == p.isSet(csv)) {
-            c.error(QStringLiteral("labels import needs exactly one of --folders DIR or --csv FILE.\n\n") + p.helpText());
+            c.error(QStringLiteral("labels import needs exactly one of --folders DIR or --csv FILE.\n\n") + sc.helpText(p));
             return Usage;
         }
         auto lib = c.open(false, &exit);
@@ -339,7 +345,7 @@ int cmdLabels(const Context &c)
         if (!sc.parse(p, QStringLiteral("Export answers as CSV, the decision log as JSONL, or an ImageFolder tree."), &exit))
             return exit;
         if (!p.isSet(out)) {
-            c.error(QStringLiteral("labels export needs --out PATH.\n\n") + p.helpText());
+            c.error(QStringLiteral("labels export needs --out PATH.\n\n") + sc.helpText(p));
             return Usage;
         }
         auto lib = c.open(true, &exit);

@@ -3,6 +3,8 @@
 #include "core/importer.h"
 #include "core/library.h"
 
+#include <QCoreApplication>
+#include <QCommandLineParser>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QElapsedTimer>
@@ -13,19 +15,30 @@
 
 namespace magpie::cli {
 
+// Qt's help starts "Usage: <the program's path> [options]"; a command's
+// help names the command as it is typed ("magpie-cli collection create").
+QString Context::helpText(const QCommandLineParser &parser) const
+{
+    QString text = parser.helpText();
+    const QString program = QStringLiteral("Usage: ") + QCoreApplication::arguments().value(0);
+    if (text.startsWith(program) && !args.isEmpty())
+        text.replace(0, program.size(), QStringLiteral("Usage: ") + args.first());
+    return text;
+}
+
 bool Context::parse(QCommandLineParser &parser, const QString &description, int *exit) const
 {
     parser.setApplicationDescription(description);
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
     parser.addOption(help);
     if (!parser.parse(args)) {
-        error(parser.errorText() + QStringLiteral("\n\n") + parser.helpText());
+        error(parser.errorText() + QStringLiteral("\n\n") + helpText(parser));
         lastError = parser.errorText();
         *exit = Usage;
         return false;
     }
     if (parser.isSet(help)) {
-        QTextStream(stdout) << parser.helpText();
+        QTextStream(stdout) << helpText(parser);
         *exit = Ok;
         return false;
     }
