@@ -105,6 +105,17 @@ bool move(Library &lib, qint64 collection, int from, int to)
     return lib.setCollectionEntries(collection, items);
 }
 
+bool keepsOwnOrder(const Library &lib, qint64 collection)
+{
+    return lib.meta(QStringLiteral("collection/%1/order").arg(collection)) == u"collection";
+}
+
+bool setKeepsOwnOrder(Library &lib, qint64 collection, bool own)
+{
+    return lib.setMeta(QStringLiteral("collection/%1/order").arg(collection),
+                       own ? QStringLiteral("collection") : QStringLiteral("similar"));
+}
+
 bool reorder(Library &lib, qint64 collection, const QVector<int> &order)
 {
     const QVector<CollectionItem> items = lib.collectionEntries(collection);

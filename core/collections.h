@@ -40,6 +40,10 @@ bool move(Library &lib, qint64 collection, int from, int to);
 // Reorders the items: `order` lists every current position exactly once.
 bool reorder(Library &lib, qint64 collection, const QVector<int> &order);
 bool setCaption(Library &lib, qint64 collection, ImageId id, const QString &caption);
+// Whether a collection is laid out in its own order (a ranking such as "more
+// like this", or an order arranged by hand) rather than similar together.
+bool keepsOwnOrder(const Library &lib, qint64 collection);
+bool setKeepsOwnOrder(Library &lib, qint64 collection, bool own);
 
 enum class CaptionSource {
     FileName,   // "IMG_0042.jpg"

@@ -1423,7 +1423,15 @@ bool Library::removeCollection(qint64 collection)
 {
     QSqlQuery q = d->prepare(QStringLiteral("DELETE FROM collections WHERE id=?"));
     q.addBindValue(collection);
-    return d->exec(q) && q.numRowsAffected() == 1;
+    if (!d->exec(q) || q.numRowsAffected() != 1)
+        return false;
+    // its settings ("collection/<id>/..."), which a new collection may not inherit with a reused id
+    QSqlQuery m = d->prepare(QStringLiteral("DELETE FROM meta WHERE substr(key, 1, length(?)) = ?"));
+    const QString prefix = QStringLiteral("collection/%1/").arg(collection);
+    m.addBindValue(prefix);
+    m.addBindValue(prefix);
+    d->exec(m);
+    return true;
 }
 
 qint64 Library::addModelVersion(const ModelVersion &m)

@@ -490,7 +490,7 @@ void CollectionPanel::showCollection()
             m_subtitle->setText(c.subtitle);
         }
     // each collection keeps its own order: similar together unless the person arranged it
-    const bool own = lib->meta(QStringLiteral("collection/%1/order").arg(id)) == u"collection";
+    const bool own = collections::keepsOwnOrder(*lib, id);
     m_order->blockSignals(true);
     m_order->setCurrentIndex(own ? 1 : 0);
     m_order->blockSignals(false);
@@ -506,8 +506,7 @@ void CollectionPanel::setOrderMode(int index)
     m_order->blockSignals(false);
     QString err;
     if (auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err))
-        lib->setMeta(QStringLiteral("collection/%1/order").arg(currentId()),
-                     index == 1 ? QStringLiteral("collection") : QStringLiteral("similar"));
+        collections::setKeepsOwnOrder(*lib, currentId(), index == 1);
 }
 
 void CollectionPanel::pushUndo()

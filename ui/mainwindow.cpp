@@ -279,7 +279,7 @@ void MainWindow::startTraining()
                 file = QFileInfo(rec->relPath).completeBaseName();
         makeCollection(tr("More like %1").arg(file.isEmpty() ? QString::number(image) : file),
                        QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()),
-                       true);
+                       true, true);
     });
     // "more like this" from an image of a collection (its context menu, Ctrl+M)
     // (the trainer is the context: the connection goes with it when another library opens)
@@ -289,7 +289,8 @@ void MainWindow::startTraining()
 #endif
 }
 
-void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show)
+void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show,
+                                bool ranked)
 {
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
@@ -300,6 +301,8 @@ void MainWindow::makeCollection(const QString &title, const QVector<ImageId> &id
         name = QStringLiteral("%1 (%2)").arg(title).arg(i);
     const qint64 id = lib->createCollection(name, name);
     lib->setCollectionItems(id, ids);
+    if (ranked)
+        collections::setKeepsOwnOrder(*lib, id, true);
     lib.reset();
     m_collections->reload(id);
     if (show)

@@ -97,7 +97,9 @@ private:
     // A new collection named `title` (made unique) holding `ids`; `what` says
     // in the status bar where they came from.
     // Saves `ids` as a new collection; `show`: open it in the Collections tab.
-    void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show = false);
+    // `ranked`: ids are a ranking (more like this), shown in that order rather than similar together.
+    void makeCollection(const QString &title, const QVector<ImageId> &ids, const QString &what, bool show = false,
+                        bool ranked = false);
     QVector<Proposal> toProposals(const QVector<training::Suggestion> &list) const;
     void onModelReady(qint64 version, const QString &metricsJson);
     // "model v3 · 91% validated (5-fold, 60 answers)" for the status bar.

@@ -259,6 +259,8 @@ int create(const Context &c)
         c.error(lib->lastError());
         return Failed;
     }
+    if (p.isSet(so.like)) // a ranking: printed in that order unless --order similar
+        collections::setKeepsOwnOrder(*lib, id, true);
     reportUnresolved(c, unresolved);
     c.print(QStringLiteral("Created collection \u201c%1\u201d with %2 images.").arg(name).arg(added));
     c.printJson({{QStringLiteral("id"), id},
@@ -390,7 +392,8 @@ int exportCollection(const Context &c)
     const auto rows = opt("rows", "Grid rows (default: chosen for the number of images and the paper).", "N");
     const auto cols = opt("cols", "Grid columns.", "N");
     const auto order =
-        opt("order", "similar (default: similar images together) or collection (stored order).", "ORDER");
+        opt("order", "similar (similar images together) or collection (stored order); default: the collection's own "
+                 "(the stored order for a --like ranking or one arranged in the app, else similar).", "ORDER");
     const auto seed = opt("seed", "Layout seed (default 1).", "N");
     const auto saveOrder = opt("save-order", "Store the similarity order back into the collection.");
     const auto features =
@@ -500,8 +503,7 @@ int exportCollection(const Context &c)
     const QString featuresV = p.value(features).isEmpty() ? QStringLiteral("auto") : p.value(features);
     if (featuresV != u"auto" && featuresV != u"embeddings" && featuresV != u"colour")
         return usage(QStringLiteral("--features is auto, embeddings or colour."));
-    const QString orderV = p.value(order).isEmpty() ? QStringLiteral("similar") : p.value(order);
-    if (orderV != u"similar" && orderV != u"collection")
+    if (p.isSet(order) && p.value(order) != u"similar" && p.value(order) != u"collection")
         return usage(QStringLiteral("--order is similar or collection."));
 
     auto lib = c.open(!p.isSet(saveOrder), &exit);
@@ -510,6 +512,9 @@ int exportCollection(const Context &c)
     const auto col = findCollection(c, *lib, p.positionalArguments().value(0), &exit);
     if (!col)
         return exit;
+    const QString orderV = p.isSet(order)                              ? p.value(order)
+                           : collections::keepsOwnOrder(*lib, col->id) ? QStringLiteral("collection")
+                                                                       : QStringLiteral("similar");
     PrintJob job = printJobFromCollection(*lib, *col, o, capSrc);
     if (job.items.isEmpty()) {
         c.error(QStringLiteral("Collection \u201c%1\u201d is empty.").arg(col->name));

@@ -474,6 +474,11 @@ int cmdAnswer(const Context &c)
                                 ci >= 0 ? table[i].value(ci) : p.value(cls)});
         }
     } else {
+        if (!p.positionalArguments().isEmpty() && !parseAnswer(p.value(value))) {
+            c.error(p.isSet(value) ? QStringLiteral("--value wants yes, no or skip, not \u201c%1\u201d").arg(p.value(value))
+                                   : QStringLiteral("give the answer with --value yes, no or skip"));
+            return Usage;
+        }
         for (const QString &im : p.positionalArguments()) rows.push_back({im, p.value(value), p.value(cls)});
     }
     if (rows.isEmpty()) {
@@ -583,6 +588,12 @@ int cmdSimilar(const Context &c)
     p.addPositionalArgument(QStringLiteral("IMAGE"), QStringLiteral("Image id or path."));
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("More like this: the nearest images by embedding (cosine)."), &exit)) return exit;
+    bool numOk = false;
+    const int n = p.value(num).toInt(&numOk);
+    if (!numOk || n < 1) {
+        c.error(QStringLiteral("-n wants a number of images (1 or more), not \u201c%1\u201d").arg(p.value(num)));
+        return Usage;
+    }
     auto lib = c.open(true, &exit);
     if (!lib) return exit;
     if (p.positionalArguments().size() != 1) {
@@ -598,7 +609,7 @@ int cmdSimilar(const Context &c)
     if (!cur) return exit;
     QElapsedTimer t;
     t.start();
-    const auto list = cur->similar(id, p.value(num).toInt());
+    const auto list = cur->similar(id, n);
     const double ms = t.nsecsElapsed() / 1e6;
     if (list.isEmpty() && !cur->lastError().isEmpty()) {
         c.error(cur->lastError());

@@ -86,6 +86,12 @@ private Q_SLOTS:
         };
 #ifdef MAGPIE_HAVE_TRAINING
         cases.append({{QStringLiteral("--library"), lib, QStringLiteral("train"), QStringLiteral("-c"), QStringLiteral("no such category")}, 1});
+        // bad arguments are usage errors (2), as elsewhere
+        QCOMPARE(cli({QStringLiteral("--library"), lib, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("t")}).exit, 0);
+        cases.append({{QStringLiteral("--library"), lib, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("t"),
+                       QStringLiteral("--value"), QStringLiteral("maybe"), QStringLiteral("x.jpg")}, 2});
+        cases.append({{QStringLiteral("--library"), lib, QStringLiteral("similar"), QStringLiteral("-n"), QStringLiteral("0"),
+                       QStringLiteral("1")}, 2});
 #endif
         for (const auto &[args, code] : cases) {
             const Run r = cli(QStringList{QStringLiteral("--json")} + args);
@@ -181,7 +187,8 @@ private Q_SLOTS:
         QVERIFY(p.readAllStandardError().contains("not an image of this library"));
         const Run bad = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("rocks"),
                              QStringLiteral("--value"), QStringLiteral("maybe"), sample.filePath(files[1])});
-        QVERIFY2(bad.err.contains("not yes, no or skip"), bad.err.constData());
+        QVERIFY2(bad.err.contains("wants yes, no or skip"), bad.err.constData());
+        QCOMPARE(bad.exit, 2);
         QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("rocks"),
                       QStringLiteral("-n"), QStringLiteral("-5")}).exit, 2);
         const Run queue = cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("rocks"),

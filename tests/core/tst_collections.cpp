@@ -94,9 +94,14 @@ private Q_SLOTS:
         QVERIFY(info);
         QCOMPARE(info->title, QStringLiteral("New"));
         QCOMPARE(info->itemCount, 3);
+        // laid out similar together unless it keeps its own order (a ranking, or arranged by hand)
+        QVERIFY(!collections::keepsOwnOrder(*m_lib, c));
+        QVERIFY(collections::setKeepsOwnOrder(*m_lib, c, true));
+        QVERIFY(collections::keepsOwnOrder(*m_lib, c));
         QVERIFY(m_lib->removeCollection(c));
         QVERIFY(!collections::find(*m_lib, QStringLiteral("plate")));
         QVERIFY(m_lib->collectionEntries(c).isEmpty());
+        QVERIFY(!collections::keepsOwnOrder(*m_lib, c)); // a new collection with this id starts afresh
     }
 
     void captionsAndPrintJob()
