@@ -281,6 +281,20 @@ void MainWindow::startTraining()
                        QVector<ImageId>{image} + near, tr("%1 and the %2 images most like it").arg(file).arg(near.size()),
                        true, true);
     });
+    connect(m_trainer, &training::TrainingWorker::chainFound, this,
+            [this](qint64 from, qint64 to, const QVector<qint64> &chain, float weakest) {
+                QString names[2];
+                QString err;
+                if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+                    for (int k = 0; k < 2; ++k)
+                        if (const auto rec = lib->image(k ? to : from))
+                            names[k] = QFileInfo(rec->relPath).completeBaseName();
+                makeCollection(tr("From %1 to %2").arg(names[0], names[1]), chain,
+                               tr("a chain of %1 similar images (the weakest link: cosine %2)")
+                                   .arg(chain.size())
+                                   .arg(weakest, 0, 'f', 2),
+                               true, true);
+            });
     // "more like this" from an image of a collection (its context menu, Ctrl+M)
     // (the trainer is the context: the connection goes with it when another library opens)
     connect(m_collections, &CollectionPanel::moreLikeThisRequested, m_trainer,
@@ -566,6 +580,36 @@ void MainWindow::buildMenus()
     });
     like->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     m_likeAction = like;
+    // A chain of similar images from one picture to another: mark where it
+    // starts, then ask for it on the picture where it should end.
+    [[maybe_unused]] QAction *chainFrom = view->addAction(tr("Chain: Start &Here"), this, [this] {
+        const bool inCollections = m_tabs->currentIndex() == 1;
+        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
+        if (!id)
+            return statusBar()->showMessage(tr("No image on screen (in a collection: select one first)."), 5000);
+        m_chainStart = id;
+        statusBar()->showMessage(tr("The chain starts here. Go to another image and choose Queue \u2192 Chain to Here (%1).")
+                                     .arg(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText)),
+                                 10000);
+    });
+    [[maybe_unused]] QAction *chainTo = view->addAction(tr("Chain to Here (a collection of 12)"), this, [this] {
+#ifdef MAGPIE_HAVE_TRAINING
+        const bool inCollections = m_tabs->currentIndex() == 1;
+        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
+        if (!m_chainStart)
+            return statusBar()->showMessage(tr("Mark where the chain starts first: Queue \u2192 Chain: Start Here."), 6000);
+        if (!id || id == m_chainStart)
+            return statusBar()->showMessage(tr("Go to another image, where the chain should end."), 5000);
+        if (!m_trainer)
+            return statusBar()->showMessage(tr("A chain needs the training engine's embeddings."), 5000);
+        m_trainer->requestChain(m_chainStart, id, 10);
+#endif
+    });
+    chainTo->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+#ifndef MAGPIE_HAVE_TRAINING
+    chainFrom->setEnabled(false);
+    chainTo->setEnabled(false);
+#endif
 #ifndef MAGPIE_HAVE_TRAINING
     like->setEnabled(false);
 #endif
@@ -835,9 +879,12 @@ void MainWindow::showKeysHelp()
                "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
     html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen (or the one selected in a collection) "
                "and the 35 most like it, as a collection</td></tr>"
+               "<tr><td><b>%5</b></td><td>after Queue \u2192 Chain: Start Here on one image: a chain of 12 similar "
+               "images that leads from there to this one, as a collection</td></tr>"
                "<tr><td><b>%2</b></td><td>retrain now</td></tr>"
                "<tr><td><b>%3, %4</b></td><td>the Swipe tab, the Collections tab</td></tr></table>")
-                .arg(keyOf(m_likeAction), keyOf(m_retrainAction), keyOf(m_swipeTabAction), keyOf(m_collectionsTabAction));
+                .arg(keyOf(m_likeAction), keyOf(m_retrainAction), keyOf(m_swipeTabAction), keyOf(m_collectionsTabAction),
+                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText).toHtmlEscaped());
     html += tr("<h3>Collections</h3><table cellspacing=6>"
                "<tr><td><b>click, arrows</b></td><td>select an image</td></tr>"
                "<tr><td><b>Delete</b></td><td>remove it from the collection</td></tr>"

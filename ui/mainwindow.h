@@ -77,6 +77,7 @@ private:
     HistoryStrip *m_history = nullptr;
     CollectionPanel *m_collections = nullptr;
     QTabWidget *m_tabs = nullptr;
+    ImageId m_chainStart = 0; // Queue > Chain: Start Here
     QAction *m_swipeTabAction = nullptr;
     QAction *m_collectionsTabAction = nullptr;
     QListWidget *m_categories = nullptr;

@@ -131,6 +131,8 @@ int main(int argc, char **argv)
             return cmdEval(ctx);
         if (command == u"similar")
             return cmdSimilar(ctx);
+        if (command == u"chain")
+            return cmdChain(ctx);
         if (command == u"backbone")
             return cmdBackbone(ctx);
 #endif

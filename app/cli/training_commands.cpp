@@ -30,6 +30,7 @@ const char *const kTrainingUsage =
     "  answer -c CAT             record answers: --value yes|no|skip [--class C] IMAGE..., or --csv FILE\n"
     "  eval -c CAT --truth CSV   accuracy of the current model on never-answered images\n"
     "  similar IMAGE             more like this (nearest embeddings)\n"
+    "  chain FROM TO             a chain of similar images leading from one image to another\n"
     "  backbone [general|letters] show or set the library's backbone\n";
 
 namespace {
@@ -675,3 +676,83 @@ int cmdBackbone(const Context &c)
 
 } // namespace magpie::cli
 
+
+namespace magpie::cli {
+
+int cmdChain(const Context &c)
+{
+    QCommandLineParser p;
+    p.addOption(kBackboneOpt);
+    const QCommandLineOption num({QStringLiteral("n"), QStringLiteral("count")},
+                                 QStringLiteral("Images between the two (default 8)."), QStringLiteral("N"), QStringLiteral("8"));
+    const QCommandLineOption save(QStringLiteral("collection"),
+                                  QStringLiteral("Also keep the chain as a collection of this name (in the chain's order)."),
+                                  QStringLiteral("NAME"));
+    p.addOptions({num, save});
+    p.addPositionalArgument(QStringLiteral("FROM"), QStringLiteral("Image id or path where the chain starts."));
+    p.addPositionalArgument(QStringLiteral("TO"), QStringLiteral("Image id or path where it ends."));
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("A chain of similar images that leads from one image to another: for points "
+                                   "spread evenly between their embeddings, the nearest image not yet in the chain."),
+                 &exit))
+        return exit;
+    bool numOk = false;
+    const int n = p.value(num).toInt(&numOk);
+    if (!numOk || n < 1 || n > 1000) {
+        c.error(QStringLiteral("-n wants a number of images between 1 and 1000, not \u201c%1\u201d").arg(p.value(num)));
+        return Usage;
+    }
+    if (p.positionalArguments().size() != 2) {
+        c.error(QStringLiteral("give two images, FROM and TO"));
+        return Usage;
+    }
+    auto lib = c.open(!p.isSet(save), &exit);
+    if (!lib) return exit;
+    ImageId ends[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+        ends[k] = resolveImage(*lib, p.positionalArguments()[k]);
+        if (!ends[k]) {
+            c.error(QStringLiteral("no image %1").arg(p.positionalArguments()[k]));
+            return Failed;
+        }
+    }
+    if (ends[0] == ends[1]) {
+        c.error(QStringLiteral("FROM and TO are the same image"));
+        return Usage;
+    }
+    if (p.isSet(save) && collections::find(*lib, p.value(save))) {
+        c.error(QStringLiteral("A collection \u201c%1\u201d exists already.").arg(p.value(save)));
+        return Failed;
+    }
+    auto cur = makeCurator(c, *lib, p, &exit);
+    if (!cur) return exit;
+    const auto list = cur->chain(ends[0], ends[1], n);
+    if (list.isEmpty()) {
+        c.error(cur->lastError());
+        return Failed;
+    }
+    QJsonArray arr;
+    QVector<ImageId> ids;
+    for (const auto &[img, sim] : list) {
+        const auto rec = lib->image(img);
+        const QString path = rec ? rec->absPath : QString();
+        ids << img;
+        c.print(QStringLiteral("%1\t%2\t%3").arg(img).arg(sim, 0, 'f', 4).arg(path));
+        arr.append(QJsonObject{{QStringLiteral("image"), img}, {QStringLiteral("cosine_to_previous"), sim},
+                               {QStringLiteral("path"), path}});
+    }
+    QJsonObject j{{QStringLiteral("chain"), arr}};
+    if (p.isSet(save)) {
+        const qint64 id = lib->createCollection(p.value(save), p.value(save));
+        if (!id || collections::add(*lib, id, ids) < 0 || !collections::setKeepsOwnOrder(*lib, id, true)) {
+            c.error(lib->lastError());
+            return Failed;
+        }
+        c.print(QStringLiteral("Kept as the collection \u201c%1\u201d (%2 images, in the chain's order).").arg(p.value(save)).arg(ids.size()));
+        j.insert(QStringLiteral("collection"), id);
+    }
+    c.printJson(j);
+    return Ok;
+}
+
+} // namespace magpie::cli

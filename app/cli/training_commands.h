@@ -12,6 +12,7 @@ int cmdSuggest(const Context &c);
 int cmdAnswer(const Context &c);
 int cmdEval(const Context &c);
 int cmdSimilar(const Context &c);
+int cmdChain(const Context &c);
 int cmdBackbone(const Context &c);
 
 // Usage lines for the main help text.

@@ -92,6 +92,7 @@ private Q_SLOTS:
                        QStringLiteral("--value"), QStringLiteral("maybe"), QStringLiteral("x.jpg")}, 2});
         cases.append({{QStringLiteral("--library"), lib, QStringLiteral("similar"), QStringLiteral("-n"), QStringLiteral("0"),
                        QStringLiteral("1")}, 2});
+        cases.append({{QStringLiteral("--library"), lib, QStringLiteral("chain"), QStringLiteral("1")}, 2}); // needs FROM and TO
 #endif
         for (const auto &[args, code] : cases) {
             const Run r = cli(QStringList{QStringLiteral("--json")} + args);

@@ -17,6 +17,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <QSet>
+
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -92,7 +94,46 @@ private Q_SLOTS:
     void embedsInPartsAnsweredFirst();
     void onlyNoAnswersMakeNoConfidentYes();
     void deepPassThatValidatesWorseKeepsTheModel();
+    void chainLeadsFromOneImageToTheOther();
 };
+
+void TestCurator::chainLeadsFromOneImageToTheOther()
+{
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 12);
+    QVERIFY(lib);
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport r;
+    QVERIFY2(cur.embed(&r), qPrintable(cur.lastError()));
+    const ImageId a = idOf(*lib, QStringLiteral("img0.png")), b = idOf(*lib, QStringLiteral("img1.png"));
+    const auto chain = cur.chain(a, b, 4);
+    QCOMPARE(chain.size(), 6);
+    QCOMPARE(chain.first().first, a);
+    QCOMPARE(chain.last().first, b);
+    QSet<ImageId> seen;
+    for (const auto &[id, cosine] : chain) {
+        QVERIFY(!seen.contains(id)); // no image twice
+        seen.insert(id);
+        QVERIFY(cosine <= 1.0001f && cosine >= -1.0001f);
+    }
+    // it drifts from one end to the other: the first step is nearer the start
+    // than the last step is, and the last nearer the end than the first
+    const auto cos = [&](ImageId x, ImageId y) {
+        const std::vector<float> u = embeddingOf(*lib, x), v = embeddingOf(*lib, y);
+        double s = 0, nu = 0, nv = 0;
+        for (size_t i = 0; i < u.size(); ++i) s += double(u[i]) * v[i], nu += double(u[i]) * u[i], nv += double(v[i]) * v[i];
+        return s / std::sqrt(nu * nv);
+    };
+    const ImageId first = chain[1].first, last = chain[4].first;
+    QVERIFY2(cos(a, first) - cos(a, last) + cos(b, last) - cos(b, first) > 0,
+             qPrintable(QStringLiteral("%1 %2 %3 %4").arg(cos(a, first)).arg(cos(a, last)).arg(cos(b, last)).arg(cos(b, first))));
+    QCOMPARE(chain[1].second, float(cos(a, first))); // each carries its cosine to the one before
+    // more steps than images: every other image once, then the end
+    QCOMPARE(cur.chain(a, b, 100).size(), 12);
+    // an image without an embedding: no chain, and a reason
+    QVERIFY(cur.chain(a, 999999, 3).isEmpty());
+    QVERIFY(!cur.lastError().isEmpty());
+}
 
 void TestCurator::onlyNoAnswersMakeNoConfidentYes()
 {

@@ -4,6 +4,7 @@
 #include "core/library.h"
 #include "training/service/trainingworker.h"
 
+#include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -107,6 +108,18 @@ void TestTrainingWorker::embedTrainSuggest()
     QCOMPARE(near.size(), 4);
     QVERIFY(!near.contains(seed));
     QCOMPARE(failed.size(), 0);
+
+    // A chain (Queue > Chain to Here): from the seed to the farthest of the
+    // others, through the three left, each once
+    QSignalSpy chained(&worker, &TrainingWorker::chainFound);
+    worker.requestChain(seed, near.last(), 8);
+    QTRY_COMPARE_WITH_TIMEOUT(chained.size() + failed.size(), 1, 60000);
+    QCOMPARE(failed.size(), 0);
+    const auto chain = chained.first().at(2).value<QVector<qint64>>();
+    QCOMPARE(chain.size(), 5);
+    QCOMPARE(chain.first(), seed);
+    QCOMPARE(chain.last(), near.last());
+    QCOMPARE(QSet<qint64>(chain.begin(), chain.end()).size(), 5);
 }
 
 void TestTrainingWorker::reportsMissingBackbone()

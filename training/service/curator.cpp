@@ -1104,6 +1104,58 @@ QVector<QPair<ImageId, float>> Curator::similar(ImageId image, int n)
     return out;
 }
 
+QVector<QPair<ImageId, float>> Curator::chain(ImageId from, ImageId to, int between)
+{
+    QVector<QPair<ImageId, float>> out;
+    if (!d->ensureStore()) return out;
+    d->error.clear();
+    const EmbeddingStore &st = *d->store;
+    const std::size_t dim = static_cast<std::size_t>(st.dim());
+    const auto unit = [&](ImageId id, std::vector<float> *v) {
+        const std::int64_t row = st.rowOf(id);
+        if (row < 0) return false;
+        v->resize(dim);
+        st.rowFloat(row, v->data());
+        double n = 0;
+        for (float x : *v) n += double(x) * x;
+        const float inv = n > 0 ? float(1.0 / std::sqrt(n)) : 0.0f;
+        for (float &x : *v) x *= inv;
+        return true;
+    };
+    std::vector<float> a, b;
+    for (const auto &[id, v] : {std::pair<ImageId, std::vector<float> *>{from, &a}, {to, &b}})
+        if (!unit(id, v)) {
+            d->error = QStringLiteral("image %1 has no embedding (run embed)").arg(id);
+            return out;
+        }
+    const auto cosine = [&](const std::vector<float> &x, const std::vector<float> &y) {
+        double s = 0;
+        for (std::size_t i = 0; i < dim; ++i) s += double(x[i]) * y[i];
+        return float(s);
+    };
+    const auto &ids = st.ids();
+    QSet<ImageId> used{from, to};
+    const auto accept = [&](std::int64_t r) {
+        const ImageId id = ids[static_cast<std::size_t>(r)];
+        return !used.contains(id) && st.rowOf(id) == r;
+    };
+    out.push_back({from, 1.0f});
+    std::vector<float> previous = a, q(dim), v;
+    for (int k = 1; k <= between; ++k) {
+        const float t = float(k) / float(between + 1);
+        for (std::size_t i = 0; i < dim; ++i) q[i] = (1 - t) * a[i] + t * b[i];
+        const auto found = d->similarityIndex()->search(Impl::rowsOf(st), q.data(), 1, accept);
+        if (found.empty()) break; // fewer images than steps
+        const ImageId id = ids[static_cast<std::size_t>(found.front().row)];
+        used.insert(id);
+        unit(id, &v);
+        out.push_back({id, cosine(previous, v)});
+        previous = v;
+    }
+    out.push_back({to, cosine(previous, b)});
+    return out;
+}
+
 bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *r)
 {
     *r = {};

@@ -177,6 +177,12 @@ public:
     // index up to date on a background thread, and rows it does not cover yet
     // are searched exactly).
     QVector<QPair<ImageId, float>> similar(ImageId image, int n);
+    // A chain of similar images that leads from `from` to `to`: `from`, then
+    // for each of `between` points spread evenly on the line between the two
+    // embeddings the nearest image not yet in the chain, then `to`. Each entry
+    // carries its cosine to the previous one (1 for `from`). Empty with
+    // lastError() when either has no embedding.
+    QVector<QPair<ImageId, float>> chain(ImageId from, ImageId to, int between);
     // Waits for the similarity index update that embed() started (the CLI
     // does, so that the index is saved before it exits); false with
     // lastError() when it failed. Rows the index covers (0: none/exact).

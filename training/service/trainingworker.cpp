@@ -11,6 +11,8 @@
 #include <QMetaObject>
 #include <QThread>
 
+#include <algorithm>
+
 namespace magpie::training {
 
 // The object that lives on the worker thread and owns the Library and Curator.
@@ -107,6 +109,22 @@ public:
         for (const auto &[id, cosine] : list) ids << id;
         Q_EMIT m_owner->similarFound(image, ids);
     }
+    void chain(ImageId from, ImageId to, int between)
+    {
+        if (!ready(QStringLiteral("chain"))) return;
+        const auto list = m_curator->chain(from, to, between);
+        if (list.isEmpty()) {
+            Q_EMIT m_owner->failed(QStringLiteral("chain"), m_curator->lastError());
+            return;
+        }
+        QVector<qint64> ids;
+        float weakest = 1.0f;
+        for (const auto &[id, cosine] : list) {
+            ids << id;
+            weakest = std::min(weakest, cosine);
+        }
+        Q_EMIT m_owner->chainFound(from, to, ids, weakest);
+    }
 
     ~Job() override
     {
@@ -172,6 +190,11 @@ void TrainingWorker::requestSuggest(CategoryId category, Queue queue, int n, Cla
 void TrainingWorker::requestSimilar(ImageId image, int n)
 {
     QMetaObject::invokeMethod(m_job, [j = m_job, image, n] { j->similar(image, n); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::requestChain(ImageId from, ImageId to, int between)
+{
+    QMetaObject::invokeMethod(m_job, [j = m_job, from, to, between] { j->chain(from, to, between); }, Qt::QueuedConnection);
 }
 
 void TrainingWorker::requestScore(CategoryId category, const QVector<ImageId> &images)

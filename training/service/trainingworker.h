@@ -36,6 +36,9 @@ public:
     // "More like this": the n images nearest to `image` (Curator::similar),
     // answered by similarFound().
     void requestSimilar(ImageId image, int n);
+    // A chain of similar images from one image to another (Curator::chain),
+    // answered by chainFound().
+    void requestChain(ImageId from, ImageId to, int between);
     // The current model's guess for a few images (Curator::scoreImages),
     // answered by imagesScored().
     void requestScore(CategoryId category, const QVector<ImageId> &images);
@@ -50,6 +53,8 @@ Q_SIGNALS:
     void trained(const magpie::training::TrainReport &report);
     void suggested(qint64 category, const QVector<magpie::training::Suggestion> &suggestions);
     void similarFound(qint64 image, const QVector<qint64> &neighbours); // best first
+    // from, the images between, to; `weakest`: the lowest cosine between neighbours in it
+    void chainFound(qint64 from, qint64 to, const QVector<qint64> &chain, float weakest);
     void imagesScored(qint64 category, const QVector<magpie::training::Suggestion> &scored);
     void failed(const QString &job, const QString &message);
 
