@@ -477,6 +477,8 @@ int refineBySwaps(const FeatureMatrix &f, QVector<int> &at, int rows, int cols, 
 
 } // namespace
 
+std::vector<double> principalPlane(const FeatureMatrix &features, quint32 seed) { return project2d(features, seed); }
+
 double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &itemAtCell, int rows,
                              int cols)
 {

@@ -120,6 +120,10 @@ double meanNeighbourDistance(const FeatureMatrix &features, const QVector<int> &
 // The same for `trials` random orders (seeded), averaged.
 double randomNeighbourDistance(const FeatureMatrix &features, int rows, int cols, quint32 seed, int trials);
 
+// The first two principal components of the rows (power iteration with
+// deflation), n x 2 row-major. Deterministic for a seed.
+std::vector<double> principalPlane(const FeatureMatrix &features, quint32 seed);
+
 // Solves the square linear assignment problem: cost is n x n row-major,
 // returns for each row its column, minimising the total. Jonker-Volgenant
 // shortest augmenting paths, O(n^3). Exposed for tests.

@@ -4,6 +4,7 @@
 #include "core/importer.h"
 #include "core/library.h"
 #include "ui/collectionpanel.h"
+#include "ui/mapview.h"
 #include "ui/historystrip.h"
 #include "ui/swipecontroller.h"
 #include "ui/swipeview.h"
@@ -299,6 +300,12 @@ void MainWindow::startTraining()
     // (the trainer is the context: the connection goes with it when another library opens)
     connect(m_collections, &CollectionPanel::moreLikeThisRequested, m_trainer,
             [this](ImageId id) { m_trainer->requestSimilar(id, 35); });
+    connect(m_map, &MapView::moreLikeThisRequested, m_trainer, [this](ImageId id) { m_trainer->requestSimilar(id, 35); });
+    // a new embedding (backbone switch, new images) redraws the map
+    connect(m_trainer, &training::TrainingWorker::embedded, m_map, [this](const training::EmbedReport &r) {
+        if (r.embedded > 0)
+            m_map->refresh();
+    });
     m_trainer->requestEmbed();
 #endif
 }
@@ -484,9 +491,14 @@ void MainWindow::buildUi()
     tabs->setFocusPolicy(Qt::NoFocus);
     tabs->addTab(split, tr("Swipe"));
     tabs->addTab(m_collections, tr("Collections && prints"));
+    m_map = new MapView;
+    connect(m_map, &MapView::message, this, [this](const QString &m) { statusBar()->showMessage(m, 12000); });
+    tabs->addTab(m_map, tr("Map"));
     connect(tabs, &QTabWidget::currentChanged, this, [this](int i) {
         if (i == 1)
             m_collections->reload(); // answers given since may add to a category's yes-set
+        else if (i == 2)
+            m_map->setFocus();
         else
             m_view->setFocus();
     });
@@ -539,6 +551,8 @@ void MainWindow::buildMenus()
                                        [this] { m_tabs->setCurrentIndex(0); });
     m_collectionsTabAction = file->addAction(tr("Go to &Collections"), QKeySequence(Qt::CTRL | Qt::Key_2), this,
                                              &MainWindow::showCollections);
+    m_mapTabAction = file->addAction(tr("Go to the &Map"), QKeySequence(Qt::CTRL | Qt::Key_3), this,
+                                     [this] { m_tabs->setCurrentIndex(2); });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -568,11 +582,10 @@ void MainWindow::buildMenus()
     // embedding, found by the training worker (core's similarity index).
     [[maybe_unused]] QAction *like = view->addAction(tr("Collection: More &Like This (36)"), this, [this] {
 #ifdef MAGPIE_HAVE_TRAINING
-        const bool inCollections = m_tabs->currentIndex() == 1;
-        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
+        const ImageId id = focusedImage();
         if (!id)
-            return statusBar()->showMessage(inCollections ? tr("Select an image of the collection first (click it).")
-                                                          : tr("No image on screen."), 5000);
+            return statusBar()->showMessage(m_tabs->currentIndex() == 0 ? tr("No image on screen.")
+                                                                        : tr("Select an image first (click it)."), 5000);
         if (!m_trainer)
             return statusBar()->showMessage(tr("More like this needs the training engine's embeddings."), 5000);
         m_trainer->requestSimilar(id, 35);
@@ -583,10 +596,9 @@ void MainWindow::buildMenus()
     // A chain of similar images from one picture to another: mark where it
     // starts, then ask for it on the picture where it should end.
     [[maybe_unused]] QAction *chainFrom = view->addAction(tr("Chain: Start &Here"), this, [this] {
-        const bool inCollections = m_tabs->currentIndex() == 1;
-        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
+        const ImageId id = focusedImage();
         if (!id)
-            return statusBar()->showMessage(tr("No image on screen (in a collection: select one first)."), 5000);
+            return statusBar()->showMessage(tr("No image on screen (in a collection or the map: select one first)."), 5000);
         m_chainStart = id;
         statusBar()->showMessage(tr("The chain starts here. Go to another image and choose Queue \u2192 Chain to Here (%1).")
                                      .arg(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText)),
@@ -594,8 +606,7 @@ void MainWindow::buildMenus()
     });
     [[maybe_unused]] QAction *chainTo = view->addAction(tr("Chain to Here (a collection of 12)"), this, [this] {
 #ifdef MAGPIE_HAVE_TRAINING
-        const bool inCollections = m_tabs->currentIndex() == 1;
-        const ImageId id = inCollections ? m_collections->selectedImage() : m_controller->current().image.id;
+        const ImageId id = focusedImage();
         if (!m_chainStart)
             return statusBar()->showMessage(tr("Mark where the chain starts first: Queue \u2192 Chain: Start Here."), 6000);
         if (!id || id == m_chainStart)
@@ -730,6 +741,7 @@ bool MainWindow::openLibrary(const QString &path, bool create)
     lib.reset(); // the controller's worker keeps its own connection
     m_controller->openLibrary(m_path);
     m_collections->setLibrary(m_path);
+    m_map->setLibrary(m_path);
     startTraining();
     addRecent(m_path);
     setWindowTitle(tr("Magpie \u2014 %1").arg(QFileInfo(m_path).fileName()));
@@ -866,6 +878,15 @@ void MainWindow::chooseAndImport()
 
 void MainWindow::showCollections() { m_tabs->setCurrentIndex(1); }
 
+ImageId MainWindow::focusedImage() const
+{
+    switch (m_tabs->currentIndex()) {
+    case 1: return m_collections->selectedImage();
+    case 2: return m_map->selectedImage();
+    default: return m_controller->current().image.id;
+    }
+}
+
 void MainWindow::showKeysHelp()
 {
     const Keymap &km = m_view->keymap();
@@ -882,9 +903,11 @@ void MainWindow::showKeysHelp()
                "<tr><td><b>%5</b></td><td>after Queue \u2192 Chain: Start Here on one image: a chain of 12 similar "
                "images that leads from there to this one, as a collection</td></tr>"
                "<tr><td><b>%2</b></td><td>retrain now</td></tr>"
-               "<tr><td><b>%3, %4</b></td><td>the Swipe tab, the Collections tab</td></tr></table>")
+               "<tr><td><b>%3, %4, %6</b></td><td>the Swipe tab, the Collections tab, the Map (similar pictures near each "
+               "other: wheel zooms, drag moves, 0 fits, double click: more like this)</td></tr></table>")
                 .arg(keyOf(m_likeAction), keyOf(m_retrainAction), keyOf(m_swipeTabAction), keyOf(m_collectionsTabAction),
-                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText).toHtmlEscaped());
+                     QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText).toHtmlEscaped(),
+                     keyOf(m_mapTabAction));
     html += tr("<h3>Collections</h3><table cellspacing=6>"
                "<tr><td><b>click, arrows</b></td><td>select an image</td></tr>"
                "<tr><td><b>Delete</b></td><td>remove it from the collection</td></tr>"

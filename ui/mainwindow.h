@@ -80,6 +80,10 @@ private:
     ImageId m_chainStart = 0; // Queue > Chain: Start Here
     QAction *m_swipeTabAction = nullptr;
     QAction *m_collectionsTabAction = nullptr;
+    QAction *m_mapTabAction = nullptr;
+    class MapView *m_map = nullptr;
+    // The image the person points at: the card (Swipe), the selected one (Collections, Map).
+    ImageId focusedImage() const;
     QListWidget *m_categories = nullptr;
     QLabel *m_session = nullptr;
     QLabel *m_model = nullptr;

@@ -59,6 +59,7 @@ int cmdInfo(const Context &c);
 int cmdCategory(const Context &c);
 int cmdLabels(const Context &c);
 int cmdDemo(const Context &c);
+int cmdMap(const Context &c);
 
 } // namespace cli
 } // namespace magpie

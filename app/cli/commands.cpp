@@ -1,10 +1,13 @@
 #include "app/cli/cli.h"
 
+#include "core/archivemap.h"
 #include "core/importer.h"
 #include "core/labelio.h"
 #include "core/library.h"
 
 #include <QDir>
+#include <QElapsedTimer>
+#include <QImage>
 #include <QFileInfo>
 #include <QJsonArray>
 
@@ -149,6 +152,67 @@ int cmdImport(const Context &c)
     }
     c.printJson({{QStringLiteral("imports"), reports}});
     return result;
+}
+
+int cmdMap(const Context &c)
+{
+    QCommandLineParser p;
+    const QCommandLineOption out({QStringLiteral("o"), QStringLiteral("out")}, QStringLiteral("The picture to write (PNG)."),
+                                 QStringLiteral("FILE"));
+    const QCommandLineOption num({QStringLiteral("n"), QStringLiteral("count")},
+                                 QStringLiteral("At most this many images (a sample of a larger archive; default 2000)."),
+                                 QStringLiteral("N"), QStringLiteral("2000"));
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Side of the square picture in pixels (default 3000)."),
+                                  QStringLiteral("PX"), QStringLiteral("3000"));
+    const QCommandLineOption thumb(QStringLiteral("thumb"), QStringLiteral("Long side of each thumbnail in pixels (default 72)."),
+                                   QStringLiteral("PX"), QStringLiteral("72"));
+    const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the sample (default 1)."), QStringLiteral("S"),
+                                  QStringLiteral("1"));
+    p.addOptions({out, num, size, thumb, seed});
+    int exit = Ok;
+    if (!c.parse(p, QStringLiteral("A 2-D map of the archive: its images (or a sample) placed by the first two principal "
+                                   "components of their embeddings (colour and tone before `embed`), so that similar "
+                                   "pictures lie near each other."),
+                 &exit))
+        return exit;
+    bool okN = false, okS = false, okT = false;
+    const int n = p.value(num).toInt(&okN), px = p.value(size).toInt(&okS), tpx = p.value(thumb).toInt(&okT);
+    if (!p.isSet(out) || !okN || n < 2 || !okS || px < 64 || px > 20000 || !okT || tpx < 4 || tpx > px / 2) {
+        c.error(QStringLiteral("map needs --out FILE.png; -n at least 2, --size 64-20000, --thumb 4 to half the size"));
+        return Usage;
+    }
+    auto lib = c.open(true, &exit);
+    if (!lib)
+        return exit;
+    QElapsedTimer t;
+    t.start();
+    const ArchiveMap map = mapArchive(*lib, n, p.value(seed).toUInt(), c.cancel);
+    if (c.cancel && c.cancel->load())
+        return Cancelled;
+    if (map.ids.size() < 2) {
+        c.error(QStringLiteral("the library has fewer than two readable images to map"));
+        return Failed;
+    }
+    const QImage picture = renderArchiveMap(*lib, map, px, tpx);
+    if (picture.isNull() || !picture.save(p.value(out), "PNG")) {
+        c.error(QStringLiteral("cannot write %1").arg(p.value(out)));
+        return Failed;
+    }
+    const QString source = featureSourceName(map.source);
+    c.print(QStringLiteral("wrote %1: %2 of %3 images, placed by %4 (%5 s)")
+                .arg(p.value(out))
+                .arg(map.ids.size())
+                .arg(map.archiveImages)
+                .arg(source)
+                .arg(t.elapsed() / 1000.0, 0, 'f', 1));
+    for (const QString &note : map.notes)
+        c.print(note);
+    c.printJson({{QStringLiteral("file"), p.value(out)},
+                 {QStringLiteral("images"), int(map.ids.size())},
+                 {QStringLiteral("archive_images"), map.archiveImages},
+                 {QStringLiteral("features"), source},
+                 {QStringLiteral("seconds"), t.elapsed() / 1000.0}});
+    return Ok;
 }
 
 int cmdInfo(const Context &c)

@@ -34,6 +34,7 @@ const char *const kUsage =
     "  category create|list      binary themes and class sets\n"
     "  labels import|export      answers from class folders or CSV; CSV, JSONL, ImageFolder out\n"
     "  collection create|add|remove|list|export  collections; grid prints as PDF, PNG, TIFF or a folder\n"
+    "  map --out FILE.png        a 2-D map of the archive: similar pictures near each other\n"
     "  demo                      run Magpie's main job on the bundled sample archive\n"
     "\n"
     "Global options:\n"
@@ -116,6 +117,8 @@ int main(int argc, char **argv)
             return cmdCollection(ctx);
         if (command == u"demo")
             return cmdDemo(ctx);
+        if (command == u"map")
+            return cmdMap(ctx);
 #ifdef MAGPIE_HAVE_TRAINING
         if (command == u"embed")
             return cmdEmbed(ctx);

@@ -3,6 +3,7 @@
 #include "core/importer.h"
 #include "core/library.h"
 #include "ui/collectionpanel.h"
+#include "ui/mapview.h"
 
 #include <QComboBox>
 #include <QListWidget>
@@ -117,6 +118,35 @@ private Q_SLOTS:
                 list->setCurrentRow(r);
         QCOMPARE(preview->job().items.size(), 3);
         QCOMPARE(order->currentIndex(), 0);
+    }
+
+    // The Map tab: every image of the sample archive, placed off the UI thread;
+    // a click selects one, a double click asks for more like it
+    void mapShowsTheArchive()
+    {
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("m.magpie"));
+        qint64 images = 0;
+        {
+            auto lib = Library::create(path, nullptr);
+            QVERIFY(lib);
+            QVERIFY(importFolder(*lib, QStringLiteral(MAGPIE_SAMPLE_DIR "/themes")).error.isEmpty());
+            images = lib->imageIds(ImageStatus::Ok).size();
+        }
+        MapView map;
+        map.resize(900, 700);
+        map.setLibrary(path);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        QTRY_COMPARE_WITH_TIMEOUT(map.imageCount(), int(images), 30000);
+        QCOMPARE(map.selectedImage(), ImageId(0));
+        const QPoint at = map.imageCentre(int(images) - 1).toPoint(); // the topmost
+        QTest::mouseClick(&map, Qt::LeftButton, {}, at);
+        QVERIFY(map.selectedImage() != 0);
+        QSignalSpy like(&map, &MapView::moreLikeThisRequested);
+        QTest::mouseDClick(&map, Qt::LeftButton, {}, at);
+        QCOMPARE(like.size(), 1);
+        QCOMPARE(like.first().first().value<ImageId>(), map.selectedImage());
     }
 };
 

@@ -1,0 +1,88 @@
+#include "core/archivemap.h"
+
+#include "core/embeddingcache.h"
+#include "core/library.h"
+
+#include <QPainter>
+
+#include <algorithm>
+#include <random>
+
+namespace magpie {
+
+namespace {
+// Scales one coordinate so its 1st and 99th percentiles meet the edges
+// (outliers are clamped instead of squeezing everything else together).
+void spread(std::vector<double> &v)
+{
+    if (v.empty())
+        return;
+    std::vector<double> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    const double lo = sorted[sorted.size() / 100], hi = sorted[sorted.size() - 1 - sorted.size() / 100];
+    const double range = hi - lo > 1e-12 ? hi - lo : 1.0;
+    for (double &x : v)
+        x = std::clamp((x - lo) / range, 0.0, 1.0);
+}
+} // namespace
+
+ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std::atomic<bool> *cancel)
+{
+    ArchiveMap map;
+    QVector<ImageId> ids = lib.imageIds(ImageStatus::Ok);
+    map.archiveImages = ids.size();
+    if (maxImages > 0 && ids.size() > maxImages) {
+        std::mt19937 rng(seed);
+        std::shuffle(ids.begin(), ids.end(), rng);
+        ids.resize(maxImages);
+        std::sort(ids.begin(), ids.end());
+    }
+    if (ids.isEmpty())
+        return map;
+    const EmbeddingLookup embeddings = openEmbeddingCacheCovering(lib.cacheDir(), ids);
+    const FeatureMatrix f = collectFeatures(lib, ids, embeddings, cancel);
+    if ((cancel && cancel->load()) || f.rows() != ids.size())
+        return {};
+    const std::vector<double> xy = principalPlane(f, seed);
+    std::vector<double> x(size_t(ids.size())), y(size_t(ids.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+        x[i] = xy[2 * i];
+        y[i] = xy[2 * i + 1];
+    }
+    spread(x);
+    spread(y);
+    map.ids = ids;
+    map.positions.reserve(ids.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        map.positions << QPointF(x[i], y[i]);
+    map.source = f.source;
+    map.notes = f.notes;
+    return map;
+}
+
+QImage renderArchiveMap(const Library &lib, const ArchiveMap &map, int sizePx, int thumbPx, const QColor &background)
+{
+    sizePx = std::clamp(sizePx, 64, 20000);
+    thumbPx = std::clamp(thumbPx, 4, sizePx / 2);
+    QImage out(sizePx, sizePx, QImage::Format_RGB32);
+    if (out.isNull())
+        return out;
+    out.fill(background);
+    QPainter p(&out);
+    p.setRenderHint(QPainter::SmoothPixmapTransform);
+    const double usable = sizePx - thumbPx; // a thumbnail centred at an edge stays on the picture
+    for (int i = 0; i < map.ids.size(); ++i) {
+        const auto rec = lib.image(map.ids[i]);
+        QImage thumb = rec ? QImage(lib.thumbnailPath(rec->hash)) : QImage();
+        const QPointF centre(thumbPx / 2.0 + map.positions[i].x() * usable, thumbPx / 2.0 + map.positions[i].y() * usable);
+        if (thumb.isNull()) {
+            p.fillRect(QRectF(centre - QPointF(3, 3), QSizeF(6, 6)), QColor(0x9a, 0x9a, 0xa0));
+            continue;
+        }
+        const QSizeF s = QSizeF(thumb.size()).scaled(thumbPx, thumbPx, Qt::KeepAspectRatio);
+        p.drawImage(QRectF(centre - QPointF(s.width() / 2, s.height() / 2), s), thumb);
+    }
+    return out;
+}
+
+} // namespace magpie

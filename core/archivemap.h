@@ -1,0 +1,40 @@
+#pragma once
+
+#include "core/layout.h"
+#include "core/types.h"
+
+#include <QImage>
+#include <QPointF>
+#include <QStringList>
+#include <QVector>
+
+#include <atomic>
+
+namespace magpie {
+
+class Library;
+
+// A 2-D map of the archive: a sample of its images placed by the first two
+// principal components of their embeddings (colour and tone where the library
+// has none yet), so that similar pictures lie near each other.
+struct ArchiveMap
+{
+    QVector<ImageId> ids;
+    QVector<QPointF> positions; // per id, in [0, 1] x [0, 1] (1st and 99th percentiles at the edges)
+    qint64 archiveImages = 0;   // readable images in the library; ids holds a sample of them when larger
+    FeatureMatrix::Source source = FeatureMatrix::Source::ColourTone;
+    QStringList notes;
+};
+
+// Maps at most `maxImages` readable images (a seeded sample when the library
+// holds more). Reads the library and its embedding cache on the calling
+// thread; about 2 s for 2,000 images on two cores. Empty when cancelled.
+ArchiveMap mapArchive(const Library &lib, int maxImages = 2000, quint32 seed = 1,
+                      const std::atomic<bool> *cancel = nullptr);
+
+// The map as a picture: each image's cached thumbnail, `thumbPx` on its long
+// side, centred on its place on a `sizePx` square of `background`.
+QImage renderArchiveMap(const Library &lib, const ArchiveMap &map, int sizePx = 3000, int thumbPx = 72,
+                        const QColor &background = QColor(0x20, 0x21, 0x25));
+
+} // namespace magpie

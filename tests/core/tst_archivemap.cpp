@@ -1,0 +1,85 @@
+// The 2-D map of the archive (core/archivemap.h): similar pictures near each
+// other, a sample of a larger archive, and the map as a picture.
+#include "core/archivemap.h"
+#include "core/importer.h"
+#include "core/library.h"
+
+#include <QImage>
+#include <QPainter>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace magpie;
+
+class TestArchiveMap : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void similarPicturesLieNearEachOther()
+    {
+        // two kinds of picture: warm ones with a dark disc, cold ones with a light bar
+        QTemporaryDir dir;
+        const QString folder = dir.filePath(QStringLiteral("archive"));
+        QVERIFY(QDir().mkpath(folder));
+        for (int i = 0; i < 20; ++i) {
+            const bool warm = i % 2 == 0;
+            QImage img(120 + 3 * i, 90, QImage::Format_RGB32);
+            img.fill(warm ? QColor::fromHsv(10 + i, 200, 220) : QColor::fromHsv(210 + i, 180, 90));
+            QPainter p(&img);
+            p.setPen(Qt::NoPen);
+            p.setBrush(warm ? QColor(40, 20, 10) : QColor(230, 240, 250));
+            if (warm)
+                p.drawEllipse(20 + i, 15, 50, 50);
+            else
+                p.drawRect(10, 30 + i, 100, 20);
+            p.end();
+            QVERIFY(img.save(QStringLiteral("%1/%2_%3.png").arg(folder, warm ? QStringLiteral("warm") : QStringLiteral("cold")).arg(i)));
+        }
+        auto lib = Library::create(dir.filePath(QStringLiteral("m.magpie")), nullptr);
+        QVERIFY(lib);
+        QCOMPARE(importFolder(*lib, folder).added, 20);
+
+        const ArchiveMap map = mapArchive(*lib, 100);
+        QCOMPARE(map.ids.size(), 20);
+        QCOMPARE(map.positions.size(), 20);
+        QCOMPARE(map.archiveImages, qint64(20));
+        QCOMPARE(map.source, FeatureMatrix::Source::ColourTone); // nothing embedded here
+        QVector<bool> warm;
+        for (ImageId id : map.ids)
+            warm << lib->image(id)->relPath.startsWith(QStringLiteral("warm"));
+        for (const QPointF &p : map.positions)
+            QVERIFY(p.x() >= 0 && p.x() <= 1 && p.y() >= 0 && p.y() <= 1);
+        double within = 0, between = 0;
+        int nw = 0, nb = 0;
+        for (int i = 0; i < 20; ++i)
+            for (int j = i + 1; j < 20; ++j) {
+                const QPointF d = map.positions[i] - map.positions[j];
+                const double dist = std::hypot(d.x(), d.y());
+                (warm[i] == warm[j] ? within : between) += dist;
+                ++(warm[i] == warm[j] ? nw : nb);
+            }
+        QVERIFY2(within / nw < 0.5 * between / nb, qPrintable(QStringLiteral("%1 vs %2").arg(within / nw).arg(between / nb)));
+
+        // a larger archive is sampled, the same sample for the same seed
+        const ArchiveMap sample = mapArchive(*lib, 8, 3);
+        QCOMPARE(sample.ids.size(), 8);
+        QCOMPARE(sample.archiveImages, qint64(20));
+        QCOMPARE(mapArchive(*lib, 8, 3).ids, sample.ids);
+
+        // as a picture: the thumbnails on the background
+        const QColor background(0x20, 0x21, 0x25);
+        const QImage picture = renderArchiveMap(*lib, map, 400, 40, background);
+        QCOMPARE(picture.size(), QSize(400, 400));
+        int painted = 0;
+        for (int y = 0; y < 400; y += 4)
+            for (int x = 0; x < 400; x += 4)
+                painted += picture.pixel(x, y) != background.rgb();
+        QVERIFY2(painted > 200, qPrintable(QString::number(painted)));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestArchiveMap)
+#include "tst_archivemap.moc"

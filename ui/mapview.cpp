@@ -1,0 +1,236 @@
+#include "ui/mapview.h"
+
+#include "core/archivemap.h"
+#include "core/library.h"
+
+#include <QFileInfo>
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <cmath>
+
+namespace magpie {
+
+namespace {
+constexpr double kThumb = 56; // long side of a thumbnail at zoom 1, in pixels
+
+MapView::Result makeMap(const QString &path)
+{
+    MapView::Result r;
+    QString err;
+    auto lib = Library::open(path, Library::Mode::ReadOnly, &err); // this thread's own connection
+    if (!lib) {
+        r.error = err;
+        return r;
+    }
+    const ArchiveMap map = mapArchive(*lib, 2000);
+    r.archiveImages = map.archiveImages;
+    r.source = featureSourceName(map.source);
+    for (int i = 0; i < map.ids.size(); ++i) {
+        MapView::Item it;
+        it.id = map.ids[i];
+        it.pos = map.positions[i];
+        if (const auto rec = lib->image(it.id)) {
+            it.thumb = QImage(lib->thumbnailPath(rec->hash));
+            if (!it.thumb.isNull())
+                it.thumb = it.thumb.scaled(int(kThumb * 2), int(kThumb * 2), Qt::KeepAspectRatio, Qt::SmoothTransformation);
+            it.name = QFileInfo(rec->relPath).fileName();
+        }
+        r.items << it;
+    }
+    return r;
+}
+} // namespace
+
+MapView::MapView(QWidget *parent) : QWidget(parent)
+{
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(false);
+    connect(&m_watcher, &QFutureWatcher<Result>::finished, this, [this] {
+        if (m_watcher.future().resultCount() == 0)
+            return;
+        const Result r = m_watcher.result();
+        if (!r.error.isEmpty()) {
+            Q_EMIT message(r.error);
+            return;
+        }
+        m_items = r.items;
+        m_archiveImages = r.archiveImages;
+        m_source = r.source;
+        m_zoom = 1.0;
+        m_pan = {};
+        update();
+        Q_EMIT message(m_items.size() < m_archiveImages
+                           ? tr("The map shows a sample of %1 of the %2 images, placed by %3.").arg(m_items.size()).arg(m_archiveImages).arg(m_source)
+                           : tr("The map shows all %1 images, placed by %2.").arg(m_items.size()).arg(m_source));
+    });
+}
+
+MapView::~MapView() { m_watcher.waitForFinished(); }
+
+void MapView::setLibrary(const QString &path)
+{
+    m_path = path;
+    m_items.clear();
+    m_selected = 0;
+    refresh();
+}
+
+void MapView::refresh()
+{
+    m_stale = true;
+    if (isVisible())
+        start();
+    update();
+}
+
+void MapView::showEvent(QShowEvent *e)
+{
+    QWidget::showEvent(e);
+    if (m_stale)
+        start();
+}
+
+void MapView::start()
+{
+    if (m_path.isEmpty() || m_watcher.isRunning())
+        return;
+    m_stale = false;
+    m_watcher.setFuture(QtConcurrent::run(makeMap, m_path));
+    update();
+}
+
+QRectF MapView::itemRect(const Item &it) const
+{
+    const double side = std::min(width(), height()) - 2 * kThumb;
+    const QPointF origin((width() - side) / 2, (height() - side) / 2);
+    // screen = centre + pan + (place at zoom 1 - centre) x zoom
+    const QPointF centre(width() / 2.0, height() / 2.0);
+    const QPointF c = centre + m_pan + (origin + QPointF(it.pos.x() * side, it.pos.y() * side) - centre) * m_zoom;
+    const double s = kThumb * std::sqrt(m_zoom);
+    const QSizeF size = it.thumb.isNull() ? QSizeF(8, 8) : QSizeF(it.thumb.size()).scaled(s, s, Qt::KeepAspectRatio);
+    return QRectF(c - QPointF(size.width() / 2, size.height() / 2), size);
+}
+
+int MapView::itemAt(const QPointF &pos) const
+{
+    for (int i = int(m_items.size()) - 1; i >= 0; --i) // drawn last = on top
+        if (itemRect(m_items[i]).contains(pos))
+            return i;
+    return -1;
+}
+
+void MapView::select(int index)
+{
+    m_selected = index >= 0 ? m_items[index].id : 0;
+    update();
+    if (index >= 0)
+        Q_EMIT message(tr("%1 \u2014 double click or Ctrl+M: more like this").arg(m_items[index].name));
+}
+
+void MapView::paintEvent(QPaintEvent *)
+{
+    QPainter p(this);
+    p.fillRect(rect(), QColor(0x20, 0x21, 0x25));
+    if (m_items.isEmpty()) {
+        p.setPen(QColor(0x9a, 0x9a, 0xa0));
+        p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
+                   m_watcher.isRunning() ? tr("Making the map\u2026")
+                   : m_path.isEmpty()    ? tr("Open a library to see its map.")
+                                         : tr("No images to map yet: import a folder."));
+        return;
+    }
+    p.setRenderHint(QPainter::SmoothPixmapTransform);
+    const QRectF view = rect();
+    QRectF chosen;
+    for (const Item &it : m_items) {
+        const QRectF r = itemRect(it);
+        if (!r.intersects(view))
+            continue;
+        if (it.thumb.isNull())
+            p.fillRect(r, QColor(0x9a, 0x9a, 0xa0));
+        else
+            p.drawImage(r, it.thumb);
+        if (it.id == m_selected)
+            chosen = r;
+    }
+    if (!chosen.isNull()) {
+        p.setPen(QPen(QColor(0xff, 0xb3, 0x1a), 3));
+        p.drawRect(chosen.adjusted(-3, -3, 3, 3));
+    }
+    p.setPen(QColor(0x9a, 0x9a, 0xa0));
+    p.drawText(rect().adjusted(10, 6, -10, -6), Qt::AlignBottom | Qt::AlignLeft,
+               tr("%1 images by %2 \u00b7 wheel: zoom \u00b7 drag: move \u00b7 0: fit \u00b7 double click: more like this")
+                   .arg(m_items.size())
+                   .arg(m_source));
+}
+
+void MapView::wheelEvent(QWheelEvent *e)
+{
+    const double factor = std::pow(1.0015, e->angleDelta().y());
+    const double zoom = std::clamp(m_zoom * factor, 0.5, 40.0);
+    // keep the point under the pointer where it is
+    const QPointF centre(width() / 2.0, height() / 2.0);
+    const QPointF at = e->position();
+    const QPointF before = (at - m_pan - centre) / m_zoom;
+    m_zoom = zoom;
+    m_pan = at - centre - before * m_zoom;
+    update();
+}
+
+void MapView::mousePressEvent(QMouseEvent *e)
+{
+    m_pressAt = e->position();
+    m_panAtPress = m_pan;
+    m_dragging = false;
+}
+
+void MapView::mouseMoveEvent(QMouseEvent *e)
+{
+    if (!(e->buttons() & Qt::LeftButton))
+        return;
+    if ((e->position() - m_pressAt).manhattanLength() > 4)
+        m_dragging = true;
+    if (m_dragging) {
+        m_pan = m_panAtPress + (e->position() - m_pressAt);
+        update();
+    }
+}
+
+void MapView::mouseReleaseEvent(QMouseEvent *e)
+{
+    if (!m_dragging)
+        select(itemAt(e->position()));
+    m_dragging = false;
+}
+
+void MapView::mouseDoubleClickEvent(QMouseEvent *e)
+{
+    const int i = itemAt(e->position());
+    if (i >= 0) {
+        select(i);
+        Q_EMIT moreLikeThisRequested(m_items[i].id);
+    }
+}
+
+void MapView::keyPressEvent(QKeyEvent *e)
+{
+    if (e->key() == Qt::Key_0 && e->modifiers() == Qt::NoModifier) {
+        m_zoom = 1.0;
+        m_pan = {};
+        update();
+        return;
+    }
+    if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Minus) {
+        m_zoom = std::clamp(m_zoom * (e->key() == Qt::Key_Plus ? 1.25 : 0.8), 0.5, 40.0);
+        update();
+        return;
+    }
+    QWidget::keyPressEvent(e);
+}
+
+} // namespace magpie
