@@ -898,7 +898,7 @@ void MainWindow::showKeysHelp()
                "(it answers its letter there); 0 the class without a one-letter name (\u201cnone\u201d)</td></tr>"
                "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
                "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
-    html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen (or the one selected in a collection) "
+    html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen (or the one selected in a collection or on the map) "
                "and the 35 most like it, as a collection</td></tr>"
                "<tr><td><b>%5</b></td><td>after Queue \u2192 Chain: Start Here on one image: a chain of 12 similar "
                "images that leads from there to this one, as a collection</td></tr>"

@@ -162,6 +162,9 @@ void MapView::paintEvent(QPaintEvent *)
         p.setPen(QPen(QColor(0xff, 0xb3, 0x1a), 3));
         p.drawRect(chosen.adjusted(-3, -3, 3, 3));
     }
+    // the legend on a band of its own, readable over the thumbnails when zoomed in
+    const int band = fontMetrics().height() + 12;
+    p.fillRect(QRect(0, height() - band, width(), band), QColor(0x20, 0x21, 0x25, 230));
     p.setPen(QColor(0x9a, 0x9a, 0xa0));
     p.drawText(rect().adjusted(10, 6, -10, -6), Qt::AlignBottom | Qt::AlignLeft,
                tr("%1 images by %2 \u00b7 wheel: zoom \u00b7 drag: move \u00b7 0: fit \u00b7 double click: more like this")
