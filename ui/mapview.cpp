@@ -53,6 +53,12 @@ MapView::MapView(QWidget *parent) : QWidget(parent)
     connect(&m_watcher, &QFutureWatcher<Result>::finished, this, [this] {
         if (m_watcher.future().resultCount() == 0)
             return;
+        if (m_jobPath != m_path || m_stale) { // another library opened meanwhile, or new embeddings: again
+            m_stale = true;
+            if (isVisible())
+                start();
+            return;
+        }
         const Result r = m_watcher.result();
         if (!r.error.isEmpty()) {
             Q_EMIT message(r.error);
@@ -100,6 +106,7 @@ void MapView::start()
     if (m_path.isEmpty() || m_watcher.isRunning())
         return;
     m_stale = false;
+    m_jobPath = m_path;
     m_watcher.setFuture(QtConcurrent::run(makeMap, m_path));
     update();
 }

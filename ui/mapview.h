@@ -70,6 +70,7 @@ private:
     void select(int index);
 
     QString m_path;
+    QString m_jobPath; // the library the running job maps
     bool m_stale = true;
     QVector<Item> m_items;
     qint64 m_archiveImages = 0;
