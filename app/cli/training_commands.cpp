@@ -18,6 +18,7 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QSet>
 #include <QTextStream>
 
 namespace magpie::cli {
@@ -408,9 +409,19 @@ int cmdSuggest(const Context &c)
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
     const auto list = cur->suggest(*cat, *q, n, classId, p.value(seed).toULongLong());
-    if (list.isEmpty())
-        c.error(QStringLiteral("nothing to suggest in %1: every image is answered there%2")
-                    .arg(cat->name, cur->lastError().isEmpty() ? QString() : QStringLiteral(" (%1)").arg(cur->lastError())));
+    if (list.isEmpty()) {
+        // every image answered, or none of the unanswered ones embedded yet
+        QSet<ImageId> answered;
+        for (const Answer &a : lib->answers(cat->id)) answered.insert(a.imageId);
+        qint64 open = 0;
+        for (ImageId id : lib->imageIds(ImageStatus::Ok)) open += !answered.contains(id);
+        if (open > 0)
+            c.error(QStringLiteral("nothing to suggest in %1 yet: none of its %2 unanswered images is embedded (run "
+                                   "`magpie-cli embed` first)").arg(cat->name).arg(open));
+        else
+            c.error(QStringLiteral("nothing to suggest in %1: every image is answered there%2")
+                        .arg(cat->name, cur->lastError().isEmpty() ? QString() : QStringLiteral(" (%1)").arg(cur->lastError())));
+    }
     QJsonArray arr;
     for (const auto &s : list) {
         // unscored (no model yet): no score to show, and the order is random

@@ -248,6 +248,12 @@ private Q_SLOTS:
         const Run list = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"), QStringLiteral("list")});
         QCOMPARE(list.json()[QStringLiteral("collections")].toArray().first().toObject()[QStringLiteral("items")].toInt(), 1);
 
+#ifdef MAGPIE_HAVE_TRAINING
+        // nothing embedded yet: suggest says so (it used to say every image was answered)
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("faces")}).exit, 0);
+        const Run none = cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("faces")});
+        QVERIFY2(none.err.contains("magpie-cli embed"), none.err.constData());
+#endif
         // a custom paper is the sheet as given: 300x200 mm is landscape
         const QString out = m_tmp.filePath(QStringLiteral("custom-print"));
         const QStringList exportArgs{QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"),
