@@ -11,8 +11,9 @@
 namespace magpie {
 
 namespace {
-// Scales one coordinate so its 1st and 99th percentiles meet the edges
-// (outliers are clamped instead of squeezing everything else together).
+// Scales one coordinate so its 1st and 99th percentiles fall 8 % inside the
+// edges: the few beyond keep their order in that margin (compressed) instead
+// of squeezing everything else together or piling up on the border.
 void spread(std::vector<double> &v)
 {
     if (v.empty())
@@ -20,9 +21,17 @@ void spread(std::vector<double> &v)
     std::vector<double> sorted = v;
     std::sort(sorted.begin(), sorted.end());
     const double lo = sorted[sorted.size() / 100], hi = sorted[sorted.size() - 1 - sorted.size() / 100];
+    const double min = sorted.front(), max = sorted.back();
     const double range = hi - lo > 1e-12 ? hi - lo : 1.0;
-    for (double &x : v)
-        x = std::clamp((x - lo) / range, 0.0, 1.0);
+    constexpr double margin = 0.08;
+    for (double &x : v) {
+        if (x < lo)
+            x = margin * (lo - min > 1e-12 ? (x - min) / (lo - min) : 1.0);
+        else if (x > hi)
+            x = 1 - margin * (max - hi > 1e-12 ? (max - x) / (max - hi) : 1.0);
+        else
+            x = margin + (1 - 2 * margin) * (x - lo) / range;
+    }
 }
 } // namespace
 

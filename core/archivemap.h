@@ -20,7 +20,7 @@ class Library;
 struct ArchiveMap
 {
     QVector<ImageId> ids;
-    QVector<QPointF> positions; // per id, in [0, 1] x [0, 1] (1st and 99th percentiles at the edges)
+    QVector<QPointF> positions; // per id, in [0, 1] x [0, 1] (1st to 99th percentile in [0.08, 0.92], the rest outside)
     qint64 archiveImages = 0;   // readable images in the library; ids holds a sample of them when larger
     FeatureMatrix::Source source = FeatureMatrix::Source::ColourTone;
     QStringList notes;

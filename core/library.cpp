@@ -855,6 +855,20 @@ ImageId Library::findByPath(const QString &pathIn) const
     QVector<ImageId> ids;
     while (base.next())
         ids << base.value(0).toLongLong();
+    if (!ids.isEmpty() || path.contains(QLatin1Char('.')))
+        return ids.size() == 1 ? ids.first() : 0;
+    // 4. a unique file name without its extension, as the GUI names images in titles
+    QSqlQuery stem = d->prepare(QStringLiteral(
+        "SELECT id FROM images WHERE rel_path LIKE ? ESCAPE '\\' OR rel_path LIKE ? ESCAPE '\\' LIMIT 8"));
+    stem.addBindValue(QString(esc + QStringLiteral(".%")));
+    stem.addBindValue(QString(QStringLiteral("%/") + esc + QStringLiteral(".%")));
+    if (!d->exec(stem))
+        return 0;
+    while (stem.next()) {
+        const ImageId id = stem.value(0).toLongLong();
+        if (const auto rec = image(id); rec && QFileInfo(rec->relPath).completeBaseName() == path)
+            ids << id;
+    }
     return ids.size() == 1 ? ids.first() : 0;
 }
 

@@ -90,7 +90,8 @@ public:
     // An image with this content: Ok first, else Missing (a moved file). 0 if none.
     ImageId findByHash(const QByteArray &hash, ImageStatus status) const;
     // Finds an image by absolute path, by path relative to a root, or by a
-    // file name that is unique in the library. 0 if none or ambiguous.
+    // file name that is unique in the library, or by such a name without its
+    // extension ("img_00779"). 0 if none or ambiguous.
     ImageId findByPath(const QString &path) const;
     // Inserts (id == 0) or updates rows, all in one transaction. New ids are
     // written back into `rows`.

@@ -236,7 +236,8 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
             return Q_EMIT message(err);
         pushUndo();
         const qint64 id = currentId();
-        if (m_order->currentIndex() == 0) {
+        const bool wasSimilar = m_order->currentIndex() == 0;
+        if (wasSimilar) {
             const QVector<int> shown = m_preview->itemsInCellOrder();
             collections::reorder(*lib, id, shown);
             from = int(shown.indexOf(from));
@@ -246,6 +247,9 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
         lib.reset();
         setOrderMode(1); // the person's order from now on, for this collection
         relayout();
+        if (wasSimilar)
+            Q_EMIT message(tr("The sheet's order is now the collection's own order, with your move "
+                              "(Ctrl+Z brings back the order it had)."));
     });
     connect(m_preview, &SheetPreview::removeRequested, this, &CollectionPanel::removeImage);
     connect(m_preview, &SheetPreview::moreLikeThisRequested, this, &CollectionPanel::moreLikeThisRequested);
@@ -515,7 +519,7 @@ void CollectionPanel::pushUndo()
     auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
     if (!lib || !currentId())
         return;
-    m_undo.append({currentId(), lib->collectionEntries(currentId())});
+    m_undo.append({currentId(), lib->collectionEntries(currentId()), collections::keepsOwnOrder(*lib, currentId())});
     if (m_undo.size() > 100)
         m_undo.removeFirst();
 }
@@ -524,7 +528,8 @@ void CollectionPanel::undo()
 {
     if (m_undo.isEmpty())
         return Q_EMIT message(tr("Nothing to undo in the collections."));
-    const auto [id, entries] = m_undo.takeLast();
+    const UndoStep step = m_undo.takeLast();
+    const qint64 id = step.collection;
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
     if (!lib)
@@ -532,11 +537,19 @@ void CollectionPanel::undo()
     bool exists = false;
     for (const CollectionInfo &c : lib->collections())
         exists |= c.id == id;
-    if (!exists || !lib->setCollectionEntries(id, entries))
+    const QVector<ImageId> now = exists ? lib->collectionItems(id) : QVector<ImageId>();
+    if (!exists || !lib->setCollectionEntries(id, step.entries))
         return Q_EMIT message(exists ? lib->lastError() : tr("That collection is gone; nothing to undo."));
+    collections::setKeepsOwnOrder(*lib, id, step.ownOrder);
     lib.reset();
     reload(id);
-    Q_EMIT message(tr("Undone: the collection has its %1 images back as they were.").arg(entries.size()));
+    // the image that comes back is selected
+    for (const CollectionItem &e : step.entries)
+        if (!now.contains(e.imageId)) {
+            m_preview->selectImage(e.imageId);
+            break;
+        }
+    Q_EMIT message(tr("Undone: the collection has its %1 images back as they were.").arg(step.entries.size()));
 }
 
 void CollectionPanel::removeImage(ImageId image)
@@ -556,7 +569,7 @@ void CollectionPanel::removeImage(ImageId image)
     const QVector<CollectionItem> before = lib->collectionEntries(currentId());
     if (collections::remove(*lib, currentId(), {image}) != 1)
         return Q_EMIT message(lib->lastError());
-    m_undo.append({currentId(), before});
+    m_undo.append({currentId(), before, collections::keepsOwnOrder(*lib, currentId())});
     QString file;
     if (const auto rec = lib->image(image))
         file = QFileInfo(rec->relPath).fileName();

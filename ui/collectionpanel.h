@@ -118,7 +118,13 @@ private:
     QProgressBar *m_progress = nullptr;
     QPushButton *m_exportButton = nullptr;
     QFutureWatcher<PrintExportResult> m_export;
-    QVector<QPair<qint64, QVector<CollectionItem>>> m_undo;
+    struct UndoStep
+    {
+        qint64 collection = 0;
+        QVector<CollectionItem> entries;
+        bool ownOrder = false; // its order mode then (a drag on the similar sheet changes it)
+    };
+    QVector<UndoStep> m_undo;
 };
 
 } // namespace magpie

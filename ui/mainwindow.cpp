@@ -290,10 +290,16 @@ void MainWindow::startTraining()
                     for (int k = 0; k < 2; ++k)
                         if (const auto rec = lib->image(k ? to : from))
                             names[k] = QFileInfo(rec->relPath).completeBaseName();
+                // cosine between neighbours: near 1 alike, below about 0.5 a jump
                 makeCollection(tr("From %1 to %2").arg(names[0], names[1]), chain,
-                               tr("a chain of %1 similar images (the weakest link: cosine %2)")
-                                   .arg(chain.size())
-                                   .arg(weakest, 0, 'f', 2),
+                               weakest < 0.5f
+                                   ? tr("a chain of %1 images; one step is a jump (similarity %2 of 1): this archive has "
+                                        "little between the two")
+                                         .arg(chain.size())
+                                         .arg(weakest, 0, 'f', 2)
+                                   : tr("a chain of %1 images, each like the one before (similarity %2 of 1 at least)")
+                                         .arg(chain.size())
+                                         .arg(weakest, 0, 'f', 2),
                                true, true);
             });
     // "more like this" from an image of a collection (its context menu, Ctrl+M)
@@ -600,9 +606,14 @@ void MainWindow::buildMenus()
         if (!id)
             return statusBar()->showMessage(tr("No image on screen (in a collection or the map: select one first)."), 5000);
         m_chainStart = id;
-        statusBar()->showMessage(tr("The chain starts here. Go to another image and choose Queue \u2192 Chain to Here (%1).")
-                                     .arg(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText)),
-                                 10000);
+        QString name;
+        QString err;
+        if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+            if (const auto rec = lib->image(id))
+                name = QFileInfo(rec->relPath).fileName();
+        statusBar()->showMessage(tr("The chain starts at %1. Go to another image and choose Queue \u2192 Chain to Here (%2).")
+                                     .arg(name, QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M).toString(QKeySequence::NativeText)),
+                                 12000);
     });
     [[maybe_unused]] QAction *chainTo = view->addAction(tr("Chain to Here (a collection of 12)"), this, [this] {
 #ifdef MAGPIE_HAVE_TRAINING
@@ -1033,6 +1044,8 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
         reloadCategories();
         if (m_controller->hasCategory())
             m_controller->setCategory(m_controller->category()); // new images join the queue
+        if (r.added > 0)
+            m_map->refresh(); // colour and tone now; again when the new images are embedded
 #ifdef MAGPIE_HAVE_TRAINING
         if (m_trainer)
             m_trainer->requestEmbed(); // embed what is new

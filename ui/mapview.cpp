@@ -70,6 +70,8 @@ MapView::MapView(QWidget *parent) : QWidget(parent)
         m_zoom = 1.0;
         m_pan = {};
         update();
+        if (m_items.isEmpty())
+            return Q_EMIT message(tr("No images to map yet: import a folder."));
         Q_EMIT message(m_items.size() < m_archiveImages
                            ? tr("The map shows a sample of %1 of the %2 images, placed by %3.").arg(m_items.size()).arg(m_archiveImages).arg(m_source)
                            : tr("The map shows all %1 images, placed by %2.").arg(m_items.size()).arg(m_source));
@@ -125,6 +127,9 @@ QRectF MapView::itemRect(const Item &it) const
 
 int MapView::itemAt(const QPointF &pos) const
 {
+    for (int i = 0; i < m_items.size(); ++i) // the selected one is drawn on top
+        if (m_items[i].id == m_selected && itemRect(m_items[i]).contains(pos))
+            return i;
     for (int i = int(m_items.size()) - 1; i >= 0; --i) // drawn last = on top
         if (itemRect(m_items[i]).contains(pos))
             return i;
@@ -153,21 +158,27 @@ void MapView::paintEvent(QPaintEvent *)
     }
     p.setRenderHint(QPainter::SmoothPixmapTransform);
     const QRectF view = rect();
-    QRectF chosen;
-    for (const Item &it : m_items) {
-        const QRectF r = itemRect(it);
-        if (!r.intersects(view))
-            continue;
+    const auto draw = [&](const Item &it, const QRectF &r) {
         if (it.thumb.isNull())
             p.fillRect(r, QColor(0x9a, 0x9a, 0xa0));
         else
             p.drawImage(r, it.thumb);
-        if (it.id == m_selected)
-            chosen = r;
+    };
+    const Item *chosen = nullptr;
+    for (const Item &it : m_items) {
+        if (it.id == m_selected) {
+            chosen = &it;
+            continue;
+        }
+        const QRectF r = itemRect(it);
+        if (r.intersects(view))
+            draw(it, r);
     }
-    if (!chosen.isNull()) {
+    if (chosen) { // the selected picture on top of its neighbours, framed
+        const QRectF r = itemRect(*chosen);
+        draw(*chosen, r);
         p.setPen(QPen(QColor(0xff, 0xb3, 0x1a), 3));
-        p.drawRect(chosen.adjusted(-3, -3, 3, 3));
+        p.drawRect(r.adjusted(-3, -3, 3, 3));
     }
     // the legend on a band of its own, readable over the thumbnails when zoomed in
     const int band = fontMetrics().height() + 12;

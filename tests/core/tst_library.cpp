@@ -275,6 +275,12 @@ private Q_SLOTS:
         QCOMPARE(lib->findByPath(QStringLiteral("one.jpg")), a);
         QCOMPARE(lib->findByPath(QStringLiteral("nothing.jpg")), 0);
         QCOMPARE(lib->findByPath(QStringLiteral("%.jpg")), 0); // LIKE wildcards are literal
+        // the name without its extension, as the GUI's titles show it, where it is unique
+        QCOMPARE(lib->findByPath(QStringLiteral("one")), a);
+        QCOMPARE(lib->findByPath(QStringLiteral("on")), 0);
+        addImage(*lib, QStringLiteral("other/two.png"));
+        QCOMPARE(lib->findByPath(QStringLiteral("two")), 0); // two.jpg and two.png: ambiguous
+        QCOMPARE(lib->findByPath(QStringLiteral("o_e")), 0);
     }
 
     void collectionsAndModels()

@@ -94,6 +94,7 @@ private Q_SLOTS:
         QCOMPARE(preview->selectedImage(), expected[3]); // the next one is selected
         QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
         QCOMPARE(shownIds(), expected);
+        QCOMPARE(preview->selectedImage(), expected[2]); // the image that came back
         {
             auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
             QCOMPARE(lib->collectionItems(colId), expected);
@@ -104,6 +105,7 @@ private Q_SLOTS:
             auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
             QCOMPARE(lib->collectionItems(colId), ids);
         }
+        QCOMPARE(order->currentIndex(), 0); // and its order mode: similar together again
 
         // the arranged order belongs to that collection: another one opens similar together
         {
