@@ -215,6 +215,8 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
     auto *ll = new QVBoxLayout(left);
     ll->setContentsMargins(8, 8, 8, 8);
     m_list = new QListWidget;
+    m_list->setTextElideMode(Qt::ElideRight); // long names end in "…" rather than a scroll bar
+    m_list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     ll->addWidget(new QLabel(tr("COLLECTIONS")));
     ll->addWidget(m_list, 1);
     auto *fromCat = new QPushButton(tr("+ From a category\u2019s yes-answers"));
@@ -491,7 +493,9 @@ void CollectionPanel::showCollection()
     for (const CollectionInfo &c : lib->collections())
         if (c.id == id) {
             m_title->setText(c.title.isEmpty() ? c.name : c.title);
+            m_title->setCursorPosition(0); // a long title shows its start
             m_subtitle->setText(c.subtitle);
+            m_subtitle->setCursorPosition(0);
         }
     // each collection keeps its own order: similar together unless the person arranged it
     const bool own = collections::keepsOwnOrder(*lib, id);
