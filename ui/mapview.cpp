@@ -120,7 +120,10 @@ QRectF MapView::itemRect(const Item &it) const
     // screen = centre + pan + (place at zoom 1 - centre) x zoom
     const QPointF centre(width() / 2.0, height() / 2.0);
     const QPointF c = centre + m_pan + (origin + QPointF(it.pos.x() * side, it.pos.y() * side) - centre) * m_zoom;
-    const double s = kThumb * std::sqrt(m_zoom);
+    // thumbnails shrink as the map fills (about 1.2 x the spacing of an even
+    // spread, 24 to 56 px at the fit view) and grow as it is zoomed
+    const double spacing = side / std::sqrt(std::max<double>(1, m_items.size()));
+    const double s = std::clamp(1.2 * spacing, 24.0, kThumb) * std::sqrt(m_zoom);
     const QSizeF size = it.thumb.isNull() ? QSizeF(8, 8) : QSizeF(it.thumb.size()).scaled(s, s, Qt::KeepAspectRatio);
     return QRectF(c - QPointF(size.width() / 2, size.height() / 2), size);
 }
