@@ -163,6 +163,11 @@ QSizeF paperSizeMm(const PrintOptions &o)
     return s;
 }
 
+namespace {
+// The widest margin a sheet takes (sheetGeometry clamps to it): a third of its short side.
+double widestMarginMm(const QSizeF &trim) { return std::min(trim.width(), trim.height()) / 3; }
+} // namespace
+
 QSize rasterSize(const PrintOptions &o)
 {
     const int dpi = std::clamp(o.dpi, 150, 600);
@@ -219,7 +224,7 @@ SheetGeometry sheetGeometry(const PrintJob &job)
     const double bleed = std::clamp(o.bleedMm, 0.0, 50.0);
     g.sheetMm = QSizeF(trim.width() + 2 * bleed, trim.height() + 2 * bleed);
     g.trimRect = QRectF(QPointF(bleed, bleed), trim);
-    const double margin = std::clamp(o.marginMm, 0.0, std::min(trim.width(), trim.height()) / 3);
+    const double margin = std::clamp(o.marginMm, 0.0, widestMarginMm(trim));
     g.contentRect = g.trimRect.adjusted(margin, margin, -margin, -margin);
 
     QRectF grid = g.contentRect;
@@ -542,8 +547,7 @@ PrintExportResult exportPrint(const PrintJob &job, ExportFormat format, const QS
     PrintExportResult res;
     res.warnings = job.notes;
     {
-        const QSizeF trim = paperSizeMm(job.options);
-        const double most = std::min(trim.width(), trim.height()) / 3;
+        const double most = widestMarginMm(paperSizeMm(job.options));
         if (job.options.marginMm > most)
             res.warnings << QStringLiteral("A margin of %1 mm does not fit this paper; %2 mm used.")
                                 .arg(job.options.marginMm)

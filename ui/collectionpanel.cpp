@@ -150,10 +150,6 @@ void SheetPreview::keyPressEvent(QKeyEvent *e)
         Q_EMIT removeRequested(m_selected);
         return;
     }
-    if (e->key() == Qt::Key_M && e->modifiers() == Qt::ControlModifier && m_selected) {
-        Q_EMIT moreLikeThisRequested(m_selected);
-        return;
-    }
     // arrows walk the cells that hold an image
     const int cols = std::max(1, sheetGeometry(m_job).cols);
     int step = 0;
@@ -570,10 +566,11 @@ void CollectionPanel::removeImage(ImageId image)
             const int n = k + 1 < shown.size() ? shown[k + 1] : (k > 0 ? shown[k - 1] : -1);
             next = n >= 0 ? m_preview->job().items[n].id : 0;
         }
-    const QVector<CollectionItem> before = lib->collectionEntries(currentId());
-    if (collections::remove(*lib, currentId(), {image}) != 1)
+    pushUndo();
+    if (collections::remove(*lib, currentId(), {image}) != 1) {
+        m_undo.removeLast();
         return Q_EMIT message(lib->lastError());
-    m_undo.append({currentId(), before, collections::keepsOwnOrder(*lib, currentId())});
+    }
     QString file;
     if (const auto rec = lib->image(image))
         file = QFileInfo(rec->relPath).fileName();

@@ -309,7 +309,7 @@ void MainWindow::startTraining()
     connect(m_map, &MapView::moreLikeThisRequested, m_trainer, [this](ImageId id) { m_trainer->requestSimilar(id, 35); });
     // a new embedding (backbone switch, new images) redraws the map
     connect(m_trainer, &training::TrainingWorker::embedded, m_map, [this](const training::EmbedReport &r) {
-        if (r.embedded > 0)
+        if (r.embedded > 0 && r.remaining == 0) // once the whole archive is embedded, not after every part
             m_map->refresh();
     });
     m_trainer->requestEmbed();

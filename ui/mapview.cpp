@@ -49,7 +49,6 @@ MapView::Result makeMap(const QString &path)
 MapView::MapView(QWidget *parent) : QWidget(parent)
 {
     setFocusPolicy(Qt::StrongFocus);
-    setMouseTracking(false);
     connect(&m_watcher, &QFutureWatcher<Result>::finished, this, [this] {
         if (m_watcher.future().resultCount() == 0)
             return;
