@@ -33,7 +33,14 @@ bool useCuda()
 {
     static const bool cuda = [] {
         const char *env = std::getenv("MAGPIE_DEVICE");
-        return !(env && std::strcmp(env, "cpu") == 0) && torch::cuda::is_available();
+        const bool on = !(env && std::strcmp(env, "cpu") == 0) && torch::cuda::is_available();
+        // cuDNN convolutions use TF32 on Ampere and later unless told not
+        // to: about 1e-3 relative per layer, fine for embedding and training.
+        // MAGPIE_GPU_TF32=0 asks for full float32 (to compare with the CPU).
+        const char *tf32 = std::getenv("MAGPIE_GPU_TF32");
+        if (on && tf32 && std::strcmp(tf32, "0") == 0)
+            at::globalContext().setAllowTF32CuDNN(false);
+        return on;
     }();
     return cuda;
 }

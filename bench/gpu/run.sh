@@ -3,7 +3,8 @@
 # and an installed PyTorch, and nothing else (no Qt, OpenCV, npm or network).
 # Builds the engine alone (-DMAGPIE_ENGINE_ONLY=ON: LibTorch + the standard
 # library) against the LibTorch that comes with PyTorch, then:
-#   1. checks that the GPU gives the CPU's features (same images, both devices);
+#   1. checks that the GPU gives the CPU's features (same images, both devices;
+#      TF32 convolutions as by default, and full float32);
 #   2. embedding throughput on the GPU, uint8 images in host memory to float
 #      features back in host memory, batches of 64 and 256 (goal >= 5,000 img/s);
 #   3. a deep pass on 5,000 images x 5 epochs, 27 classes, blocks 9-10 as
@@ -42,11 +43,15 @@ field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 tmp=$(mktemp -d)
 "$bench" device --features-out "$tmp/dev.bin"
 MAGPIE_DEVICE=cpu "$bench" device --features-out "$tmp/cpu.bin" >/dev/null
+# cuDNN convolutions run in TF32 by default on Ampere and later;
+# MAGPIE_GPU_TF32=0 asks for full float32, which should agree to ~1e-5.
+MAGPIE_GPU_TF32=0 "$bench" device --features-out "$tmp/dev32.bin" >/dev/null
 if [[ -n $py ]] && "$py" -c 'import numpy' 2>/dev/null; then
-  "$py" - "$tmp/dev.bin" "$tmp/cpu.bin" <<'PY'
+  "$py" - "$tmp/cpu.bin" "$tmp/dev.bin" "$tmp/dev32.bin" <<'PY'
 import sys, numpy as np
-a, b = (np.fromfile(f, np.float32) for f in sys.argv[1:3])
-print('{"figure":"device_agreement","max_abs_diff":%.3g,"max_abs_feature":%.3g}' % (np.abs(a - b).max(), np.abs(b).max()))
+cpu, tf32, fp32 = (np.fromfile(f, np.float32) for f in sys.argv[1:4])
+for name, a in (("default (TF32 convolutions)", tf32), ("MAGPIE_GPU_TF32=0", fp32)):
+    print('{"figure":"device_agreement","gpu":"%s","max_abs_diff":%.3g,"max_abs_feature":%.3g}' % (name, np.abs(a - cpu).max(), np.abs(cpu).max()))
 PY
 else
   cmp -s "$tmp/dev.bin" "$tmp/cpu.bin" && echo "features identical on both devices" || echo "features differ (no numpy here to say by how much)"

@@ -1,6 +1,6 @@
 // bench_training [embed|retrain|score|similar|deep|device|all] [--threads N] [--rows N]
 //                [--embeddings FILE.f16[,FILE...]] [--backbone FILE.mbb] [--batch N] [--images N] [--epochs N]
-//                [--tune-from N] [--features-out FILE]
+//                [--tune-from N] [--features-out FILE] [--images-out FILE]
 // Engine benchmarks on synthetic inputs; prints one JSON object per figure
 // with the median of several runs. The learning-curve and themes figures run
 // through magpie-cli (bench/training/curator.py).
@@ -153,14 +153,18 @@ void benchDeep(int images, int epochs, int tuneFrom)
 
 // The features of 16 synthetic images on this process's device, written to
 // `path` as raw floats: bench/gpu/run.sh runs it once on the GPU and once with
-// MAGPIE_DEVICE=cpu and compares the two files.
-void checkDevice(const std::string &path)
+// MAGPIE_DEVICE=cpu and compares the two files. `imagesOut`: the 16 images
+// themselves (16 x S x S x 3 uint8, HWC), for checking a TorchScript file in
+// Python against the engine (bench/gpu/torchscript_check.py).
+void checkDevice(const std::string &path, const std::string &imagesOut)
 {
     std::string err;
     auto b = Backbone::load(g_backbone, &err);
     if (!b) { std::fprintf(stderr, "%s\n", err.c_str()); return; }
     const int n = 16, D = b->info().featureDim;
     const auto img = syntheticImages(n, b->info().inputSize, 27, nullptr, 9);
+    if (!imagesOut.empty())
+        std::ofstream(imagesOut, std::ios::binary).write(reinterpret_cast<const char *>(img.data()), static_cast<std::streamsize>(img.size()));
     std::vector<float> here(static_cast<std::size_t>(n * D));
     const bool ok = b->embed(img.data(), n, here.data(), &err);
     if (ok && !path.empty()) std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(here.data()),
@@ -425,6 +429,7 @@ int main(int argc, char **argv)
     std::string embeddings;
     int batch = 32, images = 5000, epochs = 5, tuneFrom = 9;
     std::string featuresOut;
+    std::string imagesOut;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -433,6 +438,7 @@ int main(int argc, char **argv)
         else if (a == "--images" && i + 1 < argc) images = std::atoi(argv[++i]);
         else if (a == "--epochs" && i + 1 < argc) epochs = std::atoi(argv[++i]);
         else if (a == "--features-out" && i + 1 < argc) featuresOut = argv[++i];
+        else if (a == "--images-out" && i + 1 < argc) imagesOut = argv[++i];
         else if (a == "--tune-from" && i + 1 < argc) tuneFrom = std::atoi(argv[++i]);
         else if (a == "--embeddings" && i + 1 < argc) embeddings = argv[++i];
         else if (a == "--rows" && i + 1 < argc) rows = std::atoll(argv[++i]);
@@ -440,7 +446,7 @@ int main(int argc, char **argv)
         else what = a;
     }
     initRuntime(threads);
-    if (what == "device") checkDevice(featuresOut);
+    if (what == "device") checkDevice(featuresOut, imagesOut);
     if (what == "embed" || what == "all") {
         benchEmbed(batch, 5);
     }
