@@ -141,7 +141,7 @@ int cmdEmbed(const Context &c)
 {
     QCommandLineParser p;
     p.addOption(kBackboneOpt);
-    const QCommandLineOption batch(QStringLiteral("batch"), QStringLiteral("Images per batch (default 32)."), QStringLiteral("N"), QStringLiteral("32"));
+    const QCommandLineOption batch(QStringLiteral("batch"), QStringLiteral("Images per batch (default 32; at least 256 on a GPU)."), QStringLiteral("N"), QStringLiteral("32"));
     p.addOption(batch);
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Embeds every image not yet in the embedding cache."), &exit)) return exit;

@@ -95,6 +95,7 @@ private Q_SLOTS:
     void onlyNoAnswersMakeNoConfidentYes();
     void deepPassThatValidatesWorseKeepsTheModel();
     void chainLeadsFromOneImageToTheOther();
+    void overlappedDecodingEmbedsTheSame();
 };
 
 void TestCurator::chainLeadsFromOneImageToTheOther()
@@ -133,6 +134,65 @@ void TestCurator::chainLeadsFromOneImageToTheOther()
     // an image without an embedding: no chain, and a reason
     QVERIFY(cur.chain(a, 999999, 3).isEmpty());
     QVERIFY(!cur.lastError().isEmpty());
+}
+
+void TestCurator::overlappedDecodingEmbedsTheSame()
+{
+    // On a GPU the next batch is decoded while the network runs on this one.
+    // Forced on here (MAGPIE_EMBED_OVERLAP=1), with a cancel between batches
+    // and a file that has vanished: the same rows as decoding in turn.
+    QTemporaryDir serialDir, overlapDir;
+    auto serial = paintedLibrary(serialDir, 9);
+    auto overlapped = paintedLibrary(overlapDir, 9);
+    QVERIFY(serial && overlapped);
+    for (auto *lib : {serial.get(), overlapped.get()}) { // no file, no thumbnail: it cannot be decoded
+        const ImageId gone = idOf(*lib, QStringLiteral("img4.png"));
+        const auto rec = lib->image(gone);
+        QVERIFY(rec);
+        QVERIFY(QFile::remove(rec->absPath));
+        QFile::remove(lib->thumbnailPath(rec->hash));
+    }
+    EmbedReport r;
+    qputenv("MAGPIE_EMBED_OVERLAP", "0");
+    {
+        Curator cur(*serial, QStringLiteral(MAGPIE_BACKBONE_FILE));
+        QVERIFY2(cur.embed(&r, {}, nullptr, 2), qPrintable(cur.lastError()));
+        QCOMPARE(r.embedded, qint64(8));
+        QCOMPARE(r.failed, qint64(1));
+    }
+    qputenv("MAGPIE_EMBED_OVERLAP", "1");
+    {
+        Curator cur(*overlapped, QStringLiteral(MAGPIE_BACKBONE_FILE));
+        std::atomic<bool> stop{false};
+        QVector<qint64> progress;
+        QVERIFY2(cur.embed(&r, [&](qint64 done, qint64) { progress << done; if (done >= 4) stop = true; }, &stop, 2),
+                 qPrintable(cur.lastError()));
+        QVERIFY(r.cancelled);
+        QCOMPARE(progress, (QVector<qint64>{2, 4}));
+        const qint64 first = r.embedded, firstFailed = r.failed; // 4 and 0, or 3 and 1 if the vanished file came first (import order varies)
+        QCOMPARE(first + firstFailed, qint64(4));
+        stop = false;
+        QVERIFY2(cur.embed(&r, {}, &stop, 2), qPrintable(cur.lastError()));
+        QVERIFY(!r.cancelled);
+        QCOMPARE(first + r.embedded, qint64(8));
+        QCOMPARE(firstFailed + r.failed, qint64(1));
+    }
+    qunsetenv("MAGPIE_EMBED_OVERLAP");
+    for (int i = 0; i < 9; ++i) {
+        const QString name = QStringLiteral("img%1.png").arg(i);
+        const std::vector<float> a = embeddingOf(*serial, idOf(*serial, name));
+        const std::vector<float> b = embeddingOf(*overlapped, idOf(*overlapped, name));
+        QCOMPARE(a.empty(), i == 4);
+        QCOMPARE(a.size(), b.size());
+        float diff = 0, largest = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+            diff = std::max(diff, std::abs(a[k] - b[k]));
+            largest = std::max(largest, std::abs(a[k]));
+        }
+        // The same up to the last bit of float16: the CPU network itself is not
+        // bit-reproducible run to run (oneDNN), and a wrong image is off by ~1.
+        QVERIFY2(diff <= 1e-3f * largest, qPrintable(name + QStringLiteral(": ") + QString::number(diff)));
+    }
 }
 
 void TestCurator::onlyNoAnswersMakeNoConfidentYes()
