@@ -703,8 +703,9 @@ int cmdChain(const Context &c)
     p.addPositionalArgument(QStringLiteral("FROM"), QStringLiteral("Image id or path where the chain starts."));
     p.addPositionalArgument(QStringLiteral("TO"), QStringLiteral("Image id or path where it ends."));
     int exit = Ok;
-    if (!c.parse(p, QStringLiteral("A chain of similar images that leads from one image to another: for points "
-                                   "spread evenly between their embeddings, the nearest image not yet in the chain."),
+    if (!c.parse(p, QStringLiteral("A chain of similar images that leads from one image to another: among the "
+                                   "images nearest the line between their embeddings, the path whose weakest step "
+                                   "is most alike."),
                  &exit))
         return exit;
     bool numOk = false;

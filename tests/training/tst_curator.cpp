@@ -129,6 +129,19 @@ void TestCurator::chainLeadsFromOneImageToTheOther()
     QVERIFY2(cos(a, first) - cos(a, last) + cos(b, last) - cos(b, first) > 0,
              qPrintable(QStringLiteral("%1 %2 %3 %4").arg(cos(a, first)).arg(cos(a, last)).arg(cos(b, last)).arg(cos(b, first))));
     QCOMPARE(chain[1].second, float(cos(a, first))); // each carries its cosine to the one before
+    // One image between: the one whose weaker link to the two ends is strongest
+    // (the chain takes the path whose weakest step is most alike).
+    const QVector<ImageRecord> all = lib->images(ImageStatus::Ok);
+    for (int k = 0; k + 1 < 6; ++k) {
+        const ImageId x = all[k].id, y = all[11 - k].id;
+        double best = -2;
+        for (const ImageRecord &w : all)
+            if (w.id != x && w.id != y) best = std::max(best, std::min(cos(x, w.id), cos(w.id, y)));
+        const auto one = cur.chain(x, y, 1);
+        QCOMPARE(one.size(), 3);
+        QVERIFY2(std::min(one[1].second, one[2].second) >= best - 1e-4,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(std::min(one[1].second, one[2].second)).arg(best)));
+    }
     // more steps than images: every other image once, then the end
     QCOMPARE(cur.chain(a, b, 100).size(), 12);
     // an image without an embedding: no chain, and a reason

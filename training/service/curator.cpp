@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -1132,48 +1133,174 @@ QVector<QPair<ImageId, float>> Curator::chain(ImageId from, ImageId to, int betw
     d->error.clear();
     const EmbeddingStore &st = *d->store;
     const std::size_t dim = static_cast<std::size_t>(st.dim());
-    const auto unit = [&](ImageId id, std::vector<float> *v) {
-        const std::int64_t row = st.rowOf(id);
-        if (row < 0) return false;
-        v->resize(dim);
-        st.rowFloat(row, v->data());
+    const auto unitRow = [&](std::int64_t row, float *v) {
+        st.rowFloat(row, v);
         double n = 0;
-        for (float x : *v) n += double(x) * x;
+        for (std::size_t i = 0; i < dim; ++i) n += double(v[i]) * v[i];
         const float inv = n > 0 ? float(1.0 / std::sqrt(n)) : 0.0f;
-        for (float &x : *v) x *= inv;
-        return true;
+        for (std::size_t i = 0; i < dim; ++i) v[i] *= inv;
     };
-    std::vector<float> a, b;
-    for (const auto &[id, v] : {std::pair<ImageId, std::vector<float> *>{from, &a}, {to, &b}})
-        if (!unit(id, v)) {
+    const std::int64_t rowA = st.rowOf(from), rowB = st.rowOf(to);
+    for (const auto &[id, row] : {std::pair{from, rowA}, std::pair{to, rowB}})
+        if (row < 0) {
             d->error = QStringLiteral("image %1 has no embedding (run embed)").arg(id);
             return out;
         }
-    const auto cosine = [&](const std::vector<float> &x, const std::vector<float> &y) {
-        double s = 0;
-        for (std::size_t i = 0; i < dim; ++i) s += double(x[i]) * y[i];
-        return float(s);
-    };
+    std::vector<float> a(dim), b(dim);
+    unitRow(rowA, a.data());
+    unitRow(rowB, b.data());
+
+    // The candidates: the nearest images of points spread along the line
+    // between the two embeddings (and of the two ends themselves).
     const auto &ids = st.ids();
-    QSet<ImageId> used{from, to};
+    std::vector<std::int64_t> pool{rowA, rowB};
+    QSet<std::int64_t> inPool{rowA, rowB};
     const auto accept = [&](std::int64_t r) {
-        const ImageId id = ids[static_cast<std::size_t>(r)];
-        return !used.contains(id) && st.rowOf(id) == r;
+        return !inPool.contains(r) && st.rowOf(ids[static_cast<std::size_t>(r)]) == r; // newest row of its image
     };
-    out.push_back({from, 1.0f});
-    std::vector<float> previous = a, q(dim), v;
-    for (int k = 1; k <= between; ++k) {
-        const float t = float(k) / float(between + 1);
+    const int points = 24, perPoint = std::max(32, between + 8);
+    std::vector<float> q(dim);
+    for (int k = 0; k < points; ++k) {
+        const float t = float(k) / float(points - 1);
         for (std::size_t i = 0; i < dim; ++i) q[i] = (1 - t) * a[i] + t * b[i];
-        const auto found = d->similarityIndex()->search(Impl::rowsOf(st), q.data(), 1, accept);
-        if (found.empty()) break; // fewer images than steps
-        const ImageId id = ids[static_cast<std::size_t>(found.front().row)];
-        used.insert(id);
-        unit(id, &v);
-        out.push_back({id, cosine(previous, v)});
-        previous = v;
+        for (const Neighbour &n : d->similarityIndex()->search(Impl::rowsOf(st), q.data(), perPoint, accept))
+            if (!inPool.contains(n.row)) {
+                inPool.insert(n.row);
+                pool.push_back(n.row);
+            }
     }
-    out.push_back({to, cosine(previous, b)});
+    const std::size_t P = pool.size();
+    std::vector<float> unit(P * dim);
+    for (std::size_t i = 0; i < P; ++i) unitRow(pool[i], unit.data() + i * dim);
+    std::vector<float> sim(P * P, 1.0f);
+    for (std::size_t i = 0; i < P; ++i)
+        for (std::size_t j = i + 1; j < P; ++j) {
+            const float *x = unit.data() + i * dim, *y = unit.data() + j * dim;
+            float acc[8] = {}; // eight running sums: vectorised without -ffast-math
+            std::size_t k = 0;
+            for (; k + 8 <= dim; k += 8)
+                for (int l = 0; l < 8; ++l) acc[l] += x[k + l] * y[k + l];
+            float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            for (; k < dim; ++k) s += x[k] * y[k];
+            sim[i * P + j] = sim[j * P + i] = s;
+        }
+    const auto S = [&](std::size_t i, std::size_t j) { return sim[i * P + j]; };
+
+    // Up to 64 images between: over the candidates, the walk of exactly
+    // between + 1 steps whose weakest step is most alike, then whose steps'
+    // similarities have the largest product (dynamic programming by steps).
+    // Used unless it visits an image twice.
+    const auto better = [](float m1, double s1, float m2, double s2) {
+        return m1 > m2 + 1e-6f || (m1 > m2 - 1e-6f && s1 > s2);
+    };
+    const std::size_t hops = static_cast<std::size_t>(between) + 1;
+    if (between <= 64 && P >= hops + 1) {
+        std::vector<float> worst(P, -3.0f), nextWorst(P);
+        std::vector<double> logSum(P, -1e300), nextSum(P);
+        std::vector<std::size_t> back(hops * P, P);
+        worst[0] = 2.0f;
+        logSum[0] = 0;
+        for (std::size_t h = 0; h < hops; ++h) {
+            std::fill(nextWorst.begin(), nextWorst.end(), -3.0f);
+            std::fill(nextSum.begin(), nextSum.end(), -1e300);
+            for (std::size_t u = 0; u < P; ++u) {
+                if (worst[u] < -2.5f || (u == 1 && h > 0)) continue; // B only at the end
+                for (std::size_t v = 1; v < P; ++v) {
+                    if (v == u || ((v == 1) != (h + 1 == hops))) continue;
+                    const float m = std::min(worst[u], S(u, v));
+                    const double sum = logSum[u] + std::log(std::max(double(S(u, v)), 1e-3));
+                    if (better(m, sum, nextWorst[v], nextSum[v])) {
+                        nextWorst[v] = m;
+                        nextSum[v] = sum;
+                        back[h * P + v] = u;
+                    }
+                }
+            }
+            worst.swap(nextWorst);
+            logSum.swap(nextSum);
+        }
+        std::vector<std::size_t> walk{1};
+        for (std::size_t h = hops; h-- > 0 && walk.back() != P;) walk.push_back(back[h * P + walk.back()]);
+        QSet<std::size_t> seen(walk.begin(), walk.end());
+        if (walk.back() == 0 && walk.size() == hops + 1 && static_cast<std::size_t>(seen.size()) == walk.size()) {
+            std::reverse(walk.begin(), walk.end());
+            out.push_back({from, 1.0f});
+            for (std::size_t k = 1; k < walk.size(); ++k)
+                out.push_back({ids[static_cast<std::size_t>(pool[walk[k]])], S(walk[k - 1], walk[k])});
+            return out;
+        }
+    }
+
+    // Otherwise the widest path from A (0) to B (1): the largest weakest link
+    // any path through the candidates can have ...
+    std::vector<float> width(P, -2.0f);
+    std::vector<char> done(P, 0);
+    width[0] = 2.0f;
+    for (std::size_t step = 0; step < P; ++step) {
+        std::size_t u = P;
+        for (std::size_t v = 0; v < P; ++v)
+            if (!done[v] && (u == P || width[v] > width[u])) u = v;
+        if (u == P || u == 1) break;
+        done[u] = 1;
+        for (std::size_t v = 0; v < P; ++v)
+            if (!done[v]) width[v] = std::max(width[v], std::min(width[u], S(u, v)));
+    }
+    const float weakest = std::min(width[1], 1.0f);
+    // ... then, over links at least that strong, the path whose similarities
+    // have the largest product (fewest and closest steps).
+    std::vector<double> cost(P, std::numeric_limits<double>::infinity());
+    std::vector<std::size_t> prev(P, P);
+    std::fill(done.begin(), done.end(), 0);
+    cost[0] = 0;
+    for (std::size_t step = 0; step < P; ++step) {
+        std::size_t u = P;
+        for (std::size_t v = 0; v < P; ++v)
+            if (!done[v] && std::isfinite(cost[v]) && (u == P || cost[v] < cost[u])) u = v;
+        if (u == P || u == 1) break;
+        done[u] = 1;
+        for (std::size_t v = 0; v < P; ++v) {
+            if (done[v] || S(u, v) < weakest - 1e-6f) continue;
+            const double c = cost[u] - std::log(std::max(double(S(u, v)), 1e-3));
+            if (c < cost[v]) { cost[v] = c; prev[v] = u; }
+        }
+    }
+    std::vector<std::size_t> path;
+    for (std::size_t v = 1; v != P; v = prev[v]) {
+        path.push_back(v);
+        if (v == 0) break;
+    }
+    if (path.empty() || path.back() != 0) path = {1, 0}; // (cannot happen: A links to B directly)
+    std::reverse(path.begin(), path.end());
+
+    // Exactly `between` images between the ends: a long path loses the image
+    // whose neighbours are most alike; a short one gains, where it keeps the
+    // weakest link strongest, the candidate nearest both sides of a link.
+    std::vector<char> onPath(P, 0);
+    for (std::size_t v : path) onPath[v] = 1;
+    while (path.size() > static_cast<std::size_t>(between) + 2) {
+        std::size_t best = 1;
+        for (std::size_t k = 2; k + 1 < path.size(); ++k)
+            if (S(path[k - 1], path[k + 1]) > S(path[best - 1], path[best + 1])) best = k;
+        onPath[path[best]] = 0;
+        path.erase(path.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+    while (path.size() < static_cast<std::size_t>(between) + 2) {
+        std::size_t at = 0, pick = P;
+        float bestScore = -3.0f;
+        for (std::size_t k = 0; k + 1 < path.size(); ++k)
+            for (std::size_t w = 0; w < P; ++w) {
+                if (onPath[w]) continue;
+                // the weakest of the two new links, ahead of the rest of the chain
+                const float score = std::min(S(path[k], w), S(w, path[k + 1]));
+                if (score > bestScore) { bestScore = score; at = k; pick = w; }
+            }
+        if (pick == P) break; // fewer images than steps
+        onPath[pick] = 1;
+        path.insert(path.begin() + static_cast<std::ptrdiff_t>(at) + 1, pick);
+    }
+    out.push_back({from, 1.0f});
+    for (std::size_t k = 1; k < path.size(); ++k)
+        out.push_back({ids[static_cast<std::size_t>(pool[path[k]])], S(path[k - 1], path[k])});
     return out;
 }
 

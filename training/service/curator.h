@@ -177,11 +177,13 @@ public:
     // index up to date on a background thread, and rows it does not cover yet
     // are searched exactly).
     QVector<QPair<ImageId, float>> similar(ImageId image, int n);
-    // A chain of similar images that leads from `from` to `to`: `from`, then
-    // for each of `between` points spread evenly on the line between the two
-    // embeddings the nearest image not yet in the chain, then `to`. Each entry
-    // carries its cosine to the previous one (1 for `from`). Empty with
-    // lastError() when either has no embedding.
+    // A chain of similar images that leads from `from` to `to` through
+    // `between` images (fewer when the library has fewer): among the nearest
+    // images of points spread along the line between the two embeddings, the
+    // path whose weakest link is strongest, then the one with the closest
+    // steps, cut or filled to length. Each entry carries its cosine to the
+    // previous one (1 for `from`). Empty with lastError() when either has no
+    // embedding.
     QVector<QPair<ImageId, float>> chain(ImageId from, ImageId to, int between);
     // Waits for the similarity index update that embed() started (the CLI
     // does, so that the index is saved before it exits); false with
