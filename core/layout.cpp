@@ -190,7 +190,11 @@ GridShape chooseGrid(int n, double aspect)
         const double cellAspect = aspect * rows / cols;
         const double squareness = std::abs(std::log(cellAspect));
         const double empty = double(rows * cols - n) / n;
-        const double score = squareness + empty;
+        // a last row less than half full looks like a leftover (49 as 9 x 6
+        // leaves one image alone): penalised beyond its empty cells
+        const int lastRow = n - (rows - 1) * cols;
+        const double leftover = rows > 1 ? 2 * std::max(0.0, 0.5 - double(lastRow) / cols) : 0.0;
+        const double score = squareness + empty + leftover;
         if (score < bestScore - 1e-12) {
             bestScore = score;
             best = {rows, cols};

@@ -59,7 +59,8 @@ FeatureMatrix collectFeatures(const Library &lib, const QVector<ImageId> &ids,
 
 // The grid shape for n items on an area whose aspect (width/height) is
 // `aspect`: cells as close to square as possible (|log cell aspect|) plus a
-// penalty for the fraction of empty cells. chooseGrid(16, 1) = 4x4;
+// penalty for the fraction of empty cells and for a last row less than half
+// full. chooseGrid(16, 1) = 4x4;
 // chooseGrid(0) = 0x0. To get cells of proportion q instead of square, pass
 // aspect / q (the print sheet passes the images' median proportions).
 struct GridShape

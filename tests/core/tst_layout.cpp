@@ -68,6 +68,22 @@ private Q_SLOTS:
         QCOMPARE(g.cols, cols);
     }
 
+    void noImageLeftAloneOnTheLastRow()
+    {
+        // 49 on a page of cells about 2:3 was 9 rows of 6 with one image alone
+        // at the bottom; now the last row is at least a third full from 20 images on.
+        for (int n = 20; n <= 200; ++n) // (7 as 3 x 3 still has one alone: 2 x 4 would be far from square)
+            for (double aspect : {0.5, 0.667, 0.707, 1.0, 1.414, 2.0}) {
+                const GridShape g = magpie::chooseGrid(n, aspect);
+                QVERIFY(g.rows * g.cols >= n);
+                const int last = n - (g.rows - 1) * g.cols;
+                QVERIFY2(g.rows == 1 || 3 * last >= g.cols,
+                         qPrintable(QStringLiteral("%1 at %2: %3 x %4").arg(n).arg(aspect).arg(g.rows).arg(g.cols)));
+            }
+        const GridShape g = magpie::chooseGrid(49, 0.667);
+        QVERIFY(!(g.rows == 9 && g.cols == 6));
+    }
+
     void assignmentIsOptimal()
     {
         // Brute force against the solver on small random matrices.
