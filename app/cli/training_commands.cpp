@@ -430,8 +430,9 @@ int cmdSuggest(const Context &c)
                          s.className.isEmpty() ? QStringLiteral("-") : s.className,
                          s.scored ? training::queueName(s.queue) : QStringLiteral("unscored"), s.path));
         arr.append(QJsonObject{{QStringLiteral("image"), s.imageId}, {QStringLiteral("path"), s.path},
-                               {QStringLiteral("score"), s.score}, {QStringLiteral("class"), s.className},
-                               {QStringLiteral("queue"), training::queueName(s.queue)}});
+                               {QStringLiteral("score"), s.scored ? QJsonValue(s.score) : QJsonValue()},
+                               {QStringLiteral("class"), s.className},
+                               {QStringLiteral("queue"), s.scored ? training::queueName(s.queue) : QStringLiteral("unscored")}});
     }
     c.printJson({{QStringLiteral("suggestions"), arr}, {QStringLiteral("note"), cur->lastError()}});
     return Ok;

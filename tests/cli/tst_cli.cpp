@@ -253,6 +253,14 @@ private Q_SLOTS:
         QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("faces")}).exit, 0);
         const Run none = cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("faces")});
         QVERIFY2(none.err.contains("magpie-cli embed"), none.err.constData());
+        // embedded, no model yet: suggestions are unscored, not "harvest" with score 0
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("embed")}).exit, 0);
+        const Run fresh = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("suggest"), QStringLiteral("-c"),
+                               QStringLiteral("faces")});
+        QCOMPARE(fresh.exit, 0);
+        const QJsonObject first = fresh.json()[QStringLiteral("suggestions")].toArray().first().toObject();
+        QCOMPARE(first[QStringLiteral("queue")].toString(), QStringLiteral("unscored"));
+        QVERIFY(first[QStringLiteral("score")].isNull());
 #endif
         // a custom paper is the sheet as given: 300x200 mm is landscape
         const QString out = m_tmp.filePath(QStringLiteral("custom-print"));
