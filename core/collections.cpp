@@ -47,10 +47,27 @@ QVector<ImageId> resolveImages(const Library &lib, const QStringList &tokens, QS
         if (token.isEmpty())
             continue;
         bool isNumber = false;
-        const ImageId asId = token.toLongLong(&isNumber);
+        const bool explicitId = token.startsWith(QLatin1String("id:"));
+        const ImageId asId = (explicitId ? token.mid(3) : token).toLongLong(&isNumber);
         ImageId id = 0;
         if (isNumber && asId > 0 && lib.image(asId))
             id = asId;
+        if (explicitId) {
+            if (id) out << id;
+            else if (unresolved) *unresolved << token;
+            continue;
+        }
+        if (id) {
+            // "3" may also be the file 3.jpg (scans are often numbered): never guess
+            const ImageId byName = lib.findByPath(token);
+            if (byName && byName != id) {
+                if (unresolved)
+                    *unresolved << QStringLiteral("%1 (ambiguous: image id %1 is %2, and %3 is another image; write id:%1 or "
+                                                  "the file name with its extension)")
+                                       .arg(token, lib.image(id)->relPath, lib.image(byName)->relPath);
+                continue;
+            }
+        }
         if (!id)
             id = lib.findByPath(QFileInfo(token).isAbsolute() ? QDir::cleanPath(token) : token);
         if (!id && QFileInfo::exists(token))

@@ -26,8 +26,10 @@ std::optional<CollectionInfo> find(const Library &lib, const QString &name);
 // themselves; images whose status is not Ok are left out.
 QVector<ImageId> yesImages(const Library &lib, const Category &category, ClassId classId = 0);
 
-// Resolves ids ("123") or paths (absolute, relative to a root, or a unique
-// file name) to image ids. Unresolved tokens go to *unresolved.
+// Resolves ids ("123", or "id:123") or paths (absolute, relative to a root,
+// or a unique file name) to image ids. Unresolved tokens go to *unresolved; a
+// number that is both an image's id and another image's file name ("3" and
+// 3.jpg) is not guessed: it goes there with a note on how to say which.
 QVector<ImageId> resolveImages(const Library &lib, const QStringList &tokens, QStringList *unresolved);
 
 // Appends images not already in the collection (in the given order).

@@ -62,9 +62,15 @@ std::optional<Category> category(const Context &c, const Library &lib, const QCo
 
 // An image id, a path as imported (relative to its import root), or a path
 // to the file from here (as `collection add` takes them).
-ImageId resolveImage(const Library &lib, const QString &s)
+// `why`: on failure, why (an ambiguous number says how to choose).
+ImageId resolveImage(const Library &lib, const QString &s, QString *why = nullptr)
 {
-    const QVector<ImageId> ids = collections::resolveImages(lib, {s}, nullptr);
+    QStringList unresolved;
+    const QVector<ImageId> ids = collections::resolveImages(lib, {s}, &unresolved);
+    if (why)
+        *why = !unresolved.isEmpty() && unresolved.first() != s.trimmed()
+                   ? unresolved.first()
+                   : QStringLiteral("%1 is not an image of this library").arg(s);
     return ids.isEmpty() ? 0 : ids.first();
 }
 
@@ -503,10 +509,12 @@ int cmdAnswer(const Context &c)
     for (const Row &r : rows) {
         Answer a;
         a.categoryId = cat->id;
-        a.imageId = resolveImage(*lib, r.image);
+        QString unresolved;
+        a.imageId = resolveImage(*lib, r.image, &unresolved);
         const auto v = parseAnswer(r.value);
         a.classId = cat->kind == CategoryKind::Binary ? 0 : classOf(r.cls);
-        const QString why = !a.imageId ? QStringLiteral("not an image of this library")
+        const QString why = !a.imageId ? (unresolved.contains(QLatin1String("ambiguous")) ? unresolved
+                                                                                           : QStringLiteral("not an image of this library"))
                             : !v ? QStringLiteral("the answer \u201c%1\u201d is not yes, no or skip").arg(r.value)
                             : a.classId < 0 ? (r.cls.isEmpty() ? QStringLiteral("%1 is a class set: give --class").arg(cat->name)
                                                                : QStringLiteral("\u201c%1\u201d is not a class of %2").arg(r.cls, cat->name))
@@ -613,9 +621,10 @@ int cmdSimilar(const Context &c)
         c.error(QStringLiteral("give one IMAGE"));
         return Usage;
     }
-    const ImageId id = resolveImage(*lib, p.positionalArguments().first());
+    QString why;
+    const ImageId id = resolveImage(*lib, p.positionalArguments().first(), &why);
     if (!id) {
-        c.error(QStringLiteral("no image %1").arg(p.positionalArguments().first()));
+        c.error(why);
         return Failed;
     }
     auto cur = makeCurator(c, *lib, p, &exit);
@@ -723,9 +732,10 @@ int cmdChain(const Context &c)
     if (!lib) return exit;
     ImageId ends[2] = {0, 0};
     for (int k = 0; k < 2; ++k) {
-        ends[k] = resolveImage(*lib, p.positionalArguments()[k]);
+        QString why;
+        ends[k] = resolveImage(*lib, p.positionalArguments()[k], &why);
         if (!ends[k]) {
-            c.error(QStringLiteral("no image %1").arg(p.positionalArguments()[k]));
+            c.error(why);
             return Failed;
         }
     }

@@ -71,6 +71,30 @@ private Q_SLOTS:
         QCOMPARE(unresolved, (QStringList{QStringLiteral("nope.jpg"), QStringLiteral("99999")}));
     }
 
+    void numberThatIsAlsoAFileNameIsNotGuessed()
+    {
+        // Scans are often numbered: "3" is image id 3 and also some other image's 3.jpg.
+        ImageRecord r;
+        r.rootId = m_lib->roots().keys().first();
+        r.relPath = QStringLiteral("pages/%1.jpg").arg(m_ids[2]);
+        r.hash = QByteArrayLiteral("0ddba11");
+        r.width = r.height = 100;
+        r.format = QStringLiteral("jpeg");
+        QVector<ImageRecord> rows{r};
+        QVERIFY(m_lib->writeImages(rows));
+        const ImageId page = rows.first().id;
+        QVERIFY(page != m_ids[2]);
+        const QString number = QString::number(m_ids[2]);
+        QStringList unresolved;
+        QVERIFY(collections::resolveImages(*m_lib, {number}, &unresolved).isEmpty());
+        QCOMPARE(unresolved.size(), 1);
+        QVERIFY2(unresolved.first().contains(QLatin1String("ambiguous")) && unresolved.first().contains(QLatin1String("id:")),
+                 qPrintable(unresolved.first()));
+        // either said plainly
+        QCOMPARE(collections::resolveImages(*m_lib, {QStringLiteral("id:") + number}, nullptr), (QVector<ImageId>{m_ids[2]}));
+        QCOMPARE(collections::resolveImages(*m_lib, {number + QStringLiteral(".jpg")}, nullptr), (QVector<ImageId>{page}));
+    }
+
     void addRemoveReorder()
     {
         const qint64 c = m_lib->createCollection(QStringLiteral("plate"), QStringLiteral("A plate of A's"));
