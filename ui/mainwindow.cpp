@@ -190,6 +190,8 @@ void MainWindow::startTraining()
             m_controller->modelFetchFailed(request);
         }
         m_training = false;
+        if (job == u"train")
+            m_deepRunning = false;
         if (!isBusy()) { // the job's progress bar goes with it (an import owns the bar while it runs)
             m_progress->setVisible(false);
             m_cancel->setVisible(false);
@@ -229,6 +231,11 @@ void MainWindow::startTraining()
         }
     });
     connect(m_trainer, &training::TrainingWorker::trained, this, [this](const training::TrainReport &r) {
+        // (a deep pass that validates worse ends in failed(), which says so)
+        if (m_deepRunning && r.metricsJson.contains(QLatin1String("\"mode\":\"deep\""))) {
+            m_deepRunning = false;
+            statusBar()->showMessage(tr("Deep pass finished: its model is now in use."), 10000);
+        }
         if (r.categoryId != m_controller->category().id) {
             // trained for the category the person has since left: it is kept
             // and shown when they come back to it
@@ -641,8 +648,11 @@ void MainWindow::buildMenus()
 #ifdef MAGPIE_HAVE_TRAINING
         if (!m_trainer || !m_controller->hasCategory())
             return statusBar()->showMessage(tr("Pick a category first (and build Magpie with its training engine)."), 6000);
+        if (m_deepRunning) // a second request would queue another pass behind this one, even after Cancel
+            return statusBar()->showMessage(tr("A deep pass is already running (Cancel, beside its progress bar, stops it)."), 6000);
         training::TrainOptions o;
         o.deep = true;
+        m_deepRunning = true;
         o.timeBoxSeconds = QSettings().value(QStringLiteral("training/deepSeconds"), 120).toDouble();
         m_training = true;
         m_modelText = tr("model: deep pass on \u201c%1\u201d (up to %2 s, in the background)\u2026")

@@ -115,6 +115,7 @@ private:
     int m_pendingFetch = 0; // a queue request waiting for the model's suggestions
     int m_answersSinceTrain = 0;
     bool m_training = false;
+    bool m_deepRunning = false; // a deep pass asked for and not yet finished, failed or cancelled
     bool m_hasModel = false; // the current category has a trained model version
     QString m_modelText;
     QAction *m_likeAction = nullptr;    // More Like This: its shortcut is quoted in the help

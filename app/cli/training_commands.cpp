@@ -275,6 +275,14 @@ int cmdTrain(const Context &c)
     if (!lib) return exit;
     const auto cat = category(c, *lib, p, &exit);
     if (!cat) return exit;
+    if (p.isSet(fast) && p.isSet(deep)) {
+        c.error(QStringLiteral("--fast and --deep: choose one"));
+        return Usage;
+    }
+    if (p.isSet(deep) && p.value(epochs).toInt() < 1) {
+        c.error(QStringLiteral("--epochs wants 1 or more, not \u201c%1\u201d").arg(p.value(epochs)));
+        return Usage;
+    }
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
     training::TrainOptions o;
@@ -291,7 +299,7 @@ int cmdTrain(const Context &c)
     if (p.value(priorW) != QLatin1String("auto")) {
         bool isNumber = false;
         const double w = p.value(priorW).toDouble(&isNumber);
-        if (!isNumber) {
+        if (!isNumber || w < 0 || w > 1) {
             c.error(QStringLiteral("--prior-weight: a number from 0 to 1, or auto"));
             return Usage;
         }
@@ -310,8 +318,9 @@ int cmdTrain(const Context &c)
     const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
     c.endProgress();
     if (!ok) {
-        c.error(cur->lastError());
-        return Failed;
+        const bool interrupted = c.cancel && c.cancel->load();
+        c.error(interrupted ? QStringLiteral("Interrupted; the model in use is unchanged.") : cur->lastError());
+        return interrupted ? Cancelled : Failed;
     }
     c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson));
     c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},

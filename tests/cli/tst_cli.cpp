@@ -93,6 +93,11 @@ private Q_SLOTS:
         cases.append({{QStringLiteral("--library"), lib, QStringLiteral("similar"), QStringLiteral("-n"), QStringLiteral("0"),
                        QStringLiteral("1")}, 2});
         cases.append({{QStringLiteral("--library"), lib, QStringLiteral("chain"), QStringLiteral("1")}, 2}); // needs FROM and TO
+        for (const QStringList &bad : {QStringList{QStringLiteral("--fast"), QStringLiteral("--deep")},
+                                       QStringList{QStringLiteral("--deep"), QStringLiteral("--epochs"), QStringLiteral("0")},
+                                       QStringList{QStringLiteral("--prior-weight"), QStringLiteral("2")}})
+            cases.append({QStringList{QStringLiteral("--library"), lib, QStringLiteral("train"), QStringLiteral("-c"),
+                                      QStringLiteral("t")} + bad, 2});
 #endif
         for (const auto &[args, code] : cases) {
             const Run r = cli(QStringList{QStringLiteral("--json")} + args);
