@@ -598,9 +598,22 @@ int cmdEval(const Context &c)
     for (const auto &[name, acc] : r.perClassAccuracy) per.insert(name, acc);
     c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 unknown)")
                 .arg(r.accuracy, 0, 'f', 4).arg(r.evaluated).arg(r.skippedAnswered).arg(r.unknown));
-    c.printJson({{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
-                 {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
-                 {QStringLiteral("per_class_accuracy"), per}});
+    if (r.evaluated > 0)
+        c.print(QStringLiteral("always \u201c%1\u201d would score %2").arg(r.baselineClass).arg(r.baseline, 0, 'f', 4));
+    QJsonObject json{{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
+                     {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
+                     {QStringLiteral("per_class_accuracy"), per}, {QStringLiteral("baseline"), r.baseline},
+                     {QStringLiteral("baseline_class"), r.baselineClass}};
+    if (cat->kind == CategoryKind::Binary && r.evaluated > 0) {
+        // a rare theme: accuracy hides a model that finds few of the yes images
+        const double precision = r.yesCalled ? double(r.yesRight) / r.yesCalled : 0;
+        const double recall = r.yesTrue ? double(r.yesRight) / r.yesTrue : 0;
+        c.print(QStringLiteral("yes: precision %1 (%2 of %3 called yes), recall %4 (%2 of %5 found)")
+                    .arg(precision, 0, 'f', 4).arg(r.yesRight).arg(r.yesCalled).arg(recall, 0, 'f', 4).arg(r.yesTrue));
+        json.insert(QStringLiteral("yes_precision"), precision);
+        json.insert(QStringLiteral("yes_recall"), recall);
+    }
+    c.printJson(json);
     if (r.evaluated == 0) {
         c.error(QStringLiteral("nothing to evaluate: every image of the truth CSV is answered in %1 or unknown here")
                     .arg(cat->name));

@@ -96,6 +96,7 @@ private Q_SLOTS:
     void deepPassThatValidatesWorseKeepsTheModel();
     void chainLeadsFromOneImageToTheOther();
     void overlappedDecodingEmbedsTheSame();
+    void evaluationSaysWhatAlwaysNoWouldScore();
 };
 
 void TestCurator::chainLeadsFromOneImageToTheOther()
@@ -206,6 +207,40 @@ void TestCurator::overlappedDecodingEmbedsTheSame()
         // bit-reproducible run to run (oneDNN), and a wrong image is off by ~1.
         QVERIFY2(diff <= 1e-3f * largest, qPrintable(name + QStringLiteral(": ") + QString::number(diff)));
     }
+}
+
+void TestCurator::evaluationSaysWhatAlwaysNoWouldScore()
+{
+    // A theme answered on 8 images, evaluated on the other 12 (3 of them yes):
+    // accuracy comes with the majority baseline and the yes precision/recall counts.
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 20);
+    QVERIFY(lib);
+    auto theme = lib->createCategory(QStringLiteral("round"), CategoryKind::Binary);
+    QVERIFY(theme);
+    QVector<QPair<ImageId, ClassId>> truth;
+    for (int i = 0; i < 20; ++i) {
+        const ImageId id = idOf(*lib, QStringLiteral("img%1.png").arg(i));
+        const bool yes = i % 2 == 1 && (i < 8 || i % 4 == 1); // 1 3 5 7 answered; 9 13 17 evaluated
+        if (i < 8) QVERIFY(lib->answer({id, theme->id, 0, yes ? AnswerValue::Yes : AnswerValue::No}));
+        truth.push_back({id, yes ? 1 : 0});
+    }
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    TrainReport tr;
+    QVERIFY2(cur.train(*theme, TrainOptions(), &tr), qPrintable(cur.lastError()));
+    EvalReport r;
+    QVERIFY2(cur.evaluate(*theme, truth, &r), qPrintable(cur.lastError()));
+    QCOMPARE(r.skippedAnswered, 8);
+    QCOMPARE(r.evaluated, 12);
+    QCOMPARE(r.baselineClass, QStringLiteral("no"));
+    QCOMPARE(r.baseline, 9.0 / 12.0);
+    QCOMPARE(r.yesTrue, 3);
+    QVERIFY(r.yesRight <= r.yesCalled && r.yesRight <= r.yesTrue);
+    // accuracy agrees with the counts: right yes + right no
+    const int rightNo = (12 - r.yesTrue) - (r.yesCalled - r.yesRight);
+    QCOMPARE(r.accuracy, double(r.yesRight + rightNo) / 12.0);
 }
 
 void TestCurator::onlyNoAnswersMakeNoConfidentYes()

@@ -1332,8 +1332,19 @@ bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>>
         auto &pc = per[cls];
         ++pc.second;
         if (predicted == cls) { ++correct; ++pc.first; }
+        if (c.kind == CategoryKind::Binary) {
+            r->yesTrue += cls == 1;
+            r->yesCalled += predicted == 1;
+            r->yesRight += cls == 1 && predicted == 1;
+        }
     }
     r->accuracy = r->evaluated ? static_cast<double>(correct) / r->evaluated : 0;
+    for (auto it = per.cbegin(); it != per.cend(); ++it)
+        if (r->evaluated && double(it.value().second) / r->evaluated > r->baseline) {
+            r->baseline = double(it.value().second) / r->evaluated;
+            r->baselineClass = c.kind == CategoryKind::Binary ? (it.key() ? QStringLiteral("yes") : QStringLiteral("no"))
+                                                               : classNameOf(c, it.key());
+        }
     for (auto it = per.cbegin(); it != per.cend(); ++it) {
         const QString name = c.kind == CategoryKind::Binary ? (it.key() ? QStringLiteral("yes") : QStringLiteral("no"))
                                                             : classNameOf(c, it.key());

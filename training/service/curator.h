@@ -99,6 +99,9 @@ struct EvalReport
     int skippedAnswered = 0;  // ground-truth images answered in the category (not evaluated)
     int unknown = 0;          // files not in the library / not embedded / unknown label
     double accuracy = 0;      // top-1 (class set) or at p >= 0.5 (binary)
+    double baseline = 0;      // the accuracy of always naming the commonest true class
+    QString baselineClass;    // that class
+    int yesTrue = 0, yesCalled = 0, yesRight = 0; // binary: true yes, called yes, both
     QVector<QPair<QString, double>> perClassAccuracy;
 };
 
