@@ -161,6 +161,7 @@ void MainWindow::startTraining()
 #ifdef MAGPIE_HAVE_TRAINING
     delete m_trainer;
     m_trainer = nullptr;
+    m_deepRunning = false; // its jobs went with it
     m_modelText.clear();
     QString backbone = QStringLiteral("general");
     {

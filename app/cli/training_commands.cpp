@@ -727,7 +727,7 @@ int cmdChain(const Context &c)
     QCommandLineParser p;
     p.addOption(kBackboneOpt);
     const QCommandLineOption num({QStringLiteral("n"), QStringLiteral("count")},
-                                 QStringLiteral("Images between the two (default 8)."), QStringLiteral("N"), QStringLiteral("8"));
+                                 QStringLiteral("Images between the two (default 8, at most 64)."), QStringLiteral("N"), QStringLiteral("8"));
     const QCommandLineOption save(QStringLiteral("collection"),
                                   QStringLiteral("Also keep the chain as a collection of this name (in the chain's order)."),
                                   QStringLiteral("NAME"));
@@ -742,8 +742,8 @@ int cmdChain(const Context &c)
         return exit;
     bool numOk = false;
     const int n = p.value(num).toInt(&numOk);
-    if (!numOk || n < 1 || n > 1000) {
-        c.error(QStringLiteral("-n wants a number of images between 1 and 1000, not \u201c%1\u201d").arg(p.value(num)));
+    if (!numOk || n < 1 || n > 64) {
+        c.error(QStringLiteral("-n wants a number of images between 1 and 64, not \u201c%1\u201d").arg(p.value(num)));
         return Usage;
     }
     if (p.positionalArguments().size() != 2) {

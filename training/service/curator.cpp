@@ -1158,7 +1158,10 @@ QVector<QPair<ImageId, float>> Curator::chain(ImageId from, ImageId to, int betw
     const auto accept = [&](std::int64_t r) {
         return !inPool.contains(r) && st.rowOf(ids[static_cast<std::size_t>(r)]) == r; // newest row of its image
     };
-    const int points = 24, perPoint = std::max(32, between + 8);
+    // At most 24 x 64 candidates: their similarities are computed pair by
+    // pair (about a second at 1,500), so a chain is at most 64 steps long
+    // (the CLI's limit), and a library smaller than the steps gives all it has.
+    const int points = 24, perPoint = std::clamp(between + 8, 32, 64);
     std::vector<float> q(dim);
     for (int k = 0; k < points; ++k) {
         const float t = float(k) / float(points - 1);

@@ -181,7 +181,7 @@ public:
     // are searched exactly).
     QVector<QPair<ImageId, float>> similar(ImageId image, int n);
     // A chain of similar images that leads from `from` to `to` through
-    // `between` images (fewer when the library has fewer): among the nearest
+    // `between` images (at most 64; fewer when the library has fewer): among the nearest
     // images of points spread along the line between the two embeddings, the
     // path whose weakest link is strongest, then the one with the closest
     // steps, cut or filled to length. Each entry carries its cosine to the
