@@ -108,12 +108,12 @@ bool resolveLabel(Library &lib, Category &category, const QString &label, bool c
     const QString name = label.trimmed();
     if (name.isEmpty())
         return false;
-    for (const ClassInfo &c : category.classes)
-        if (c.name == name) {
-            *cls = c.id;
-            *value = AnswerValue::Yes;
-            return true;
-        }
+    // exact, else the one class that matches ignoring case ("a" answers A)
+    if (const ClassId id = classIdOf(category, name)) {
+        *cls = id;
+        *value = AnswerValue::Yes;
+        return true;
+    }
     if (name.compare(QLatin1String("skip"), Qt::CaseInsensitive) == 0) {
         *cls = 0;
         *value = AnswerValue::Skip;

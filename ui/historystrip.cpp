@@ -111,17 +111,29 @@ void HistoryStrip::mousePressEvent(QMouseEvent *e)
     const int i = indexAt(e->position().toPoint());
     if (i < 0)
         return;
+    if (i >= int(m_c->history().size()))
+        return;
+    // The answer given is checked; &-accelerators (Y, N, S) pick one from the keyboard.
+    const Answer given = m_c->history()[size_t(i)].answer;
     QMenu menu(this);
     const Category &cat = m_c->category();
+    const auto mark = [](QAction *a, bool on) {
+        a->setCheckable(true);
+        a->setChecked(on);
+    };
     if (cat.kind == CategoryKind::Binary) {
-        menu.addAction(tr("Yes"), this, [this, i] { m_c->changeHistory(i, AnswerValue::Yes); });
-        menu.addAction(tr("No"), this, [this, i] { m_c->changeHistory(i, AnswerValue::No); });
+        mark(menu.addAction(tr("&Yes"), this, [this, i] { m_c->changeHistory(i, AnswerValue::Yes); }),
+             given.value == AnswerValue::Yes);
+        mark(menu.addAction(tr("&No"), this, [this, i] { m_c->changeHistory(i, AnswerValue::No); }),
+             given.value == AnswerValue::No);
     } else {
-        QMenu *classes = menu.addMenu(tr("It is\u2026"));
+        QMenu *classes = menu.addMenu(tr("&It is\u2026"));
         for (const ClassInfo &c : cat.classes)
-            classes->addAction(c.name, this, [this, i, id = c.id] { m_c->changeHistory(i, AnswerValue::Yes, id); });
+            mark(classes->addAction(c.name, this, [this, i, id = c.id] { m_c->changeHistory(i, AnswerValue::Yes, id); }),
+                 given.value == AnswerValue::Yes && given.classId == c.id);
     }
-    menu.addAction(tr("Skip"), this, [this, i] { m_c->changeHistory(i, AnswerValue::Skip); });
+    mark(menu.addAction(tr("&Skip"), this, [this, i] { m_c->changeHistory(i, AnswerValue::Skip); }),
+         given.value == AnswerValue::Skip);
     menu.exec(e->globalPosition().toPoint());
 }
 

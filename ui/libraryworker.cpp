@@ -59,9 +59,9 @@ void LibraryWorker::fetch(int request, qint64 category, const QString &mode, int
 {
     if (!m_lib)
         return;
-    // Without a model every mode draws from the unanswered images: "audit" and
-    // "mix" in a fixed shuffled order, the others in import order.
-    const quint32 seed = (mode == u"audit" || mode == u"mix" || mode == u"novel") ? kShuffleSeed : 0u;
+    // Without a model every mode draws from the unanswered images in a fixed
+    // shuffled order (import order would show the first book's pages first).
+    const quint32 seed = kShuffleSeed;
     QVector<Proposal> out;
     for (const ImageRecord &r : m_lib->unanswered(category, count, seed, exclude)) {
         Proposal p;

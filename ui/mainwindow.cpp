@@ -821,7 +821,7 @@ void MainWindow::onCounts(const LibraryCounts &counts, qint64)
             const QString answers = cc.category.kind == CategoryKind::Binary
                                         ? tr("theme \u00b7 %1 yes \u00b7 %2 no").arg(yes).arg(no)
                                     : no == 0 ? tr("%1 classes \u00b7 %2 answered").arg(cc.category.classes.size()).arg(yes)
-                                              : tr("%1 classes \u00b7 %2 answered \u00b7 %3 \u201cnot this class\u201d")
+                                              : tr("%1 classes \u00b7 %2 answered\n%3 \u201cnot this class\u201d")
                                                     .arg(cc.category.classes.size())
                                                     .arg(yes)
                                                     .arg(no);

@@ -102,7 +102,7 @@ void SwipeController::shutdown()
 QStringList SwipeController::modes()
 {
     return {QStringLiteral("mix"), QStringLiteral("harvest"), QStringLiteral("teach"), QStringLiteral("audit"),
-            QStringLiteral("novel")};
+            QStringLiteral("novel"), QStringLiteral("random")};
 }
 
 void SwipeController::setCategory(const Category &category)
@@ -140,7 +140,10 @@ void SwipeController::setMode(const QString &mode)
         return;
     m_mode = mode;
     Q_EMIT modeChanged(mode);
-    // keep the current image; refill what comes after it in the new mode
+    // the new queue's first image replaces the card on screen when it comes
+    // (until then the card stays, so the stage never goes blank); the card
+    // left unanswered comes back in a later queue
+    m_replaceCurrent = m_hasCurrent;
     m_upcoming.clear();
     m_exhausted = false;
     m_fetchRequest = 0;
@@ -206,8 +209,10 @@ QSize SwipeController::fitInto(const QSize &image, const QSize &box)
     if (image.isEmpty() || box.isEmpty())
         return image;
     QSize s = image.scaled(box, Qt::KeepAspectRatio);
-    if (s.width() > image.width() * 2) // small scans: enlarged, but not into blocks
-        s = image * 2;
+    // small scans (a 96-px initial, a 60-px stamp): enlarged up to 4 times, so
+    // that the letter reads on a large screen, but not into a blur of blocks
+    if (s.width() > image.width() * 4)
+        s = image * 4;
     return s;
 }
 
@@ -321,7 +326,9 @@ void SwipeController::refreshQueue(const QVector<Proposal> &fresh)
     for (const Proposal &p : fresh)
         if (!m_hasCurrent || p.image.id != m_current.image.id)
             m_upcoming.push_back(p);
-    if (m_hasCurrent) {
+    if (m_hasCurrent && m_replaceCurrent && !m_upcoming.empty()) {
+        advance(); // the queue was changed: its first image replaces the card
+    } else if (m_hasCurrent) {
         // the current image stays; only its guess may change
         for (const Proposal &p : fresh)
             if (p.image.id == m_current.image.id) {
@@ -370,6 +377,7 @@ void SwipeController::fillCurrentGuess(ImageId id, const QString &guess, float c
 
 void SwipeController::advance()
 {
+    m_replaceCurrent = false;
     if (m_upcoming.empty()) {
         m_hasCurrent = false;
         m_current = {};
@@ -449,7 +457,7 @@ void SwipeController::onFetched(int request, const QVector<Proposal> &proposals)
             ++added;
         }
     m_exhausted = added == 0;
-    if (!m_hasCurrent && !m_upcoming.empty())
+    if ((!m_hasCurrent || m_replaceCurrent) && !m_upcoming.empty())
         advance();
     else
         prefetch();

@@ -165,6 +165,7 @@ private:
     int m_prefetch = 10;
 
     bool m_hasCurrent = false;
+    bool m_replaceCurrent = false; // the queue changed: its first image takes the card's place
     Proposal m_current;
     std::deque<Proposal> m_upcoming;
     std::map<CategoryId, std::deque<HistoryItem>> m_histories; // per category

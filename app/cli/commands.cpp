@@ -397,6 +397,11 @@ int cmdLabels(const Context &c)
                      {QStringLiteral("invalid"), r.invalid},
                      {QStringLiteral("created_classes"), QJsonArray::fromStringList(r.createdClasses)},
                      {QStringLiteral("issues"), issuesJson(r.issues)}});
+        if (r.answers == 0) {
+            c.error(QStringLiteral("nothing was written: no row named both an image of this library and a class of %1")
+                        .arg(cat->name));
+            return Failed;
+        }
         return Ok;
     }
     if (sub == u"export") {

@@ -58,7 +58,9 @@ std::unique_ptr<Library> Context::open(bool readOnly, int *exit) const
                   .arg(libraryPath);
     if (!lib) {
         if (json)
-            printJson(QJsonObject{{QStringLiteral("error"), err}, {QStringLiteral("kind"), libraryErrorName(kind)}});
+            printJson(QJsonObject{{QStringLiteral("error"), err},
+                                  {QStringLiteral("kind"), libraryErrorName(kind)},
+                                  {QStringLiteral("exit"), int(NoLibrary)}});
         error(err);
         *exit = NoLibrary;
     }

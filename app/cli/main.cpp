@@ -24,6 +24,7 @@ void onSignal(int)
 
 const char *const kUsage =
     "Usage: magpie-cli [--library FILE] [--json] [--quiet] <command> [options]\n"
+    "       (the global options may also follow the command)\n"
     "\n"
     "Curate a large image archive with a classifier in the loop.\n"
     "\n"
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
     ctx.cancel = &g_cancel;
     ctx.libraryPath = qEnvironmentVariable("MAGPIE_LIBRARY", QStringLiteral("magpie.library"));
 
-    // Global options come before the command; everything after it belongs to the command.
+    // Global options before the command (and after it, below).
     const QStringList all = QCoreApplication::arguments();
     int i = 1;
     QTextStream err(stderr);
@@ -101,7 +102,32 @@ int main(int argc, char **argv)
         return Usage;
     }
     const QString command = all[i];
-    ctx.args = QStringList{QStringLiteral("magpie-cli ") + command} + all.mid(i + 1);
+    // The global options are also taken after the command (`magpie-cli suggest
+    // -c x --json`), up to a "--" that ends the options.
+    QStringList rest;
+    for (int k = i + 1; k < all.size(); ++k) {
+        const QString a = all[k];
+        if (a == u"--") {
+            rest += all.mid(k);
+            break;
+        }
+        if (a == u"--json") {
+            ctx.json = true;
+        } else if (a == u"--quiet" || a == u"-q") {
+            ctx.quiet = true;
+        } else if (a == u"-L" || a == u"--library") {
+            if (k + 1 >= all.size()) {
+                err << "magpie-cli: " << a << " needs a file\n";
+                return Usage;
+            }
+            ctx.libraryPath = all[++k];
+        } else if (a.startsWith(QStringLiteral("--library="))) {
+            ctx.libraryPath = a.mid(10);
+        } else {
+            rest += a;
+        }
+    }
+    ctx.args = QStringList{QStringLiteral("magpie-cli ") + command} + rest;
     const auto dispatch = [&]() -> int {
         if (command == u"init")
             return cmdInit(ctx);

@@ -191,9 +191,23 @@ QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 miss
 {
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
     QStringList lines;
-    lines << QStringLiteral("model version %1 from %2 answers in %3 s (%4)")
-                 .arg(version).arg(answers).arg(seconds, 0, 'f', 2)
-                 .arg(m.value(QStringLiteral("mode")).toString(QStringLiteral("fast")));
+    const QJsonObject deep = m.value(QStringLiteral("deep")).toObject();
+    if (!deep.isEmpty()) {
+        // the head takes a fraction of a second; the pass and the re-embedding are the time
+        const double pass = deep.value(QStringLiteral("seconds")).toDouble();
+        const double reembed = deep.value(QStringLiteral("reembed_seconds")).toDouble();
+        lines << QStringLiteral("model version %1 from %2 answers (deep) in %3 s: %4 epochs in %5 s on %6, embedding "
+                                "%7 s, head %8 s")
+                     .arg(version).arg(answers).arg(pass + reembed + seconds, 0, 'f', 1)
+                     .arg(deep.value(QStringLiteral("epochs")).toInt()).arg(pass, 0, 'f', 1)
+                     .arg(deep.value(QStringLiteral("device")).toString(QStringLiteral("the CPU")))
+                     .arg(reembed, 0, 'f', 1).arg(seconds, 0, 'f', 2);
+    } else {
+        lines << QStringLiteral("model version %1 from %2 %3 in %4 s (%5)")
+                     .arg(version).arg(answers).arg(answers == 1 ? QStringLiteral("answer") : QStringLiteral("answers"))
+                     .arg(seconds, 0, 'f', 2)
+                     .arg(m.value(QStringLiteral("mode")).toString(QStringLiteral("fast")));
+    }
     if (m.contains(QStringLiteral("accuracy")))
         lines << QStringLiteral("held out (%1): %2 % of %3 answers right")
                      .arg(m.value(QStringLiteral("validation")).toString(QStringLiteral("k-fold")))
@@ -323,6 +337,19 @@ int cmdTrain(const Context &c)
         return interrupted ? Cancelled : Failed;
     }
     c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson));
+    {
+        // A model from a handful of answers is little better than a guess (a
+        // backbone's prior head carries a class set's first answers; not a deep pass's).
+        const QJsonObject m = QJsonDocument::fromJson(r.metricsJson.toUtf8()).object();
+        const bool deep = m.contains(QStringLiteral("deep"));
+        const int few = deep ? 20 : 6;
+        if (r.examples < few && (deep || !m.contains(QStringLiteral("prior"))))
+            c.error(QStringLiteral("warning: trained on %1 %2 only; %3 wants %4 or more (with yes and no, or several classes) "
+                                   "before its order means much")
+                        .arg(r.examples).arg(r.examples == 1 ? QStringLiteral("answer") : QStringLiteral("answers"),
+                                             deep ? QStringLiteral("a deep pass") : QStringLiteral("a model"))
+                        .arg(few));
+    }
     c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},
                  {QStringLiteral("train_seconds"), r.trainSeconds}, {QStringLiteral("missing_embeddings"), r.missingEmbeddings},
                  {QStringLiteral("metrics"), QJsonDocument::fromJson(r.metricsJson.toUtf8()).object()}});
@@ -408,8 +435,7 @@ int cmdSuggest(const Context &c)
     }
     ClassId classId = 0;
     if (p.isSet(cls)) {
-        for (const ClassInfo &ci : cat->classes)
-            if (ci.name == p.value(cls)) classId = ci.id;
+        classId = labelio::classIdOf(*cat, p.value(cls));
         if (!classId) {
             c.error(QStringLiteral("no class %1 in %2").arg(p.value(cls), cat->name));
             return Usage;
@@ -424,12 +450,14 @@ int cmdSuggest(const Context &c)
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
     const auto list = cur->suggest(*cat, *q, n, classId, p.value(seed).toULongLong());
+    bool notEmbedded = false;
     if (list.isEmpty()) {
         // every image answered, or none of the unanswered ones embedded yet
         QSet<ImageId> answered;
         for (const Answer &a : lib->answers(cat->id)) answered.insert(a.imageId);
         qint64 open = 0;
         for (ImageId id : lib->imageIds(ImageStatus::Ok)) open += !answered.contains(id);
+        notEmbedded = open > 0;
         if (open > 0)
             c.error(QStringLiteral("nothing to suggest in %1 yet: none of its %2 unanswered images is embedded (run "
                                    "`magpie-cli embed` first)").arg(cat->name).arg(open));
@@ -449,8 +477,13 @@ int cmdSuggest(const Context &c)
                                {QStringLiteral("class"), s.className},
                                {QStringLiteral("queue"), s.scored ? training::queueName(s.queue) : QStringLiteral("unscored")}});
     }
-    c.printJson({{QStringLiteral("suggestions"), arr}, {QStringLiteral("note"), cur->lastError()}});
-    return Ok;
+    QJsonObject out{{QStringLiteral("suggestions"), arr}, {QStringLiteral("note"), cur->lastError()}};
+    if (notEmbedded) {
+        out.insert(QStringLiteral("error"), c.lastError);
+        out.insert(QStringLiteral("exit"), int(Failed));
+    }
+    c.printJson(out);
+    return notEmbedded ? Failed : Ok; // nothing embedded is a failure; everything answered is not
 }
 
 int cmdAnswer(const Context &c)
@@ -539,7 +572,7 @@ int cmdAnswer(const Context &c)
         answers.push_back(a);
     }
     const int written = lib->answerBatch(answers);
-    c.print(QStringLiteral("%1 answers recorded, %2 skipped").arg(written).arg(bad));
+    c.print(QStringLiteral("%1 %2 recorded, %3 skipped").arg(written).arg(written == 1 ? QStringLiteral("answer") : QStringLiteral("answers")).arg(bad));
     c.printJson({{QStringLiteral("recorded"), written}, {QStringLiteral("skipped"), bad}});
     return written == answers.size() && bad == 0 ? Ok : Failed;
 }
@@ -574,18 +607,23 @@ int cmdEval(const Context &c)
     auto cur = makeCurator(c, *lib, p, &exit);
     if (!cur) return exit;
     QVector<QPair<ImageId, ClassId>> gt;
-    int unknown = 0;
+    int unknown = 0, badLabel = 0;
+    QStringList badLabels;
     for (qsizetype i = 1; i < table.size(); ++i) {
         const ImageId id = resolveImage(*lib, table[i].value(fi));
-        const QString label = table[i].value(li);
+        const QString label = table[i].value(li).trimmed();
         ClassId cls = -1;
         if (cat->kind == CategoryKind::Binary) {
             if (const auto v = parseAnswer(label); v && *v != AnswerValue::Skip) cls = *v == AnswerValue::Yes ? 1 : 0;
-        } else {
-            for (const ClassInfo &ci : cat->classes)
-                if (ci.name == label) cls = ci.id;
+        } else if (const ClassId k = labelio::classIdOf(*cat, label)) {
+            cls = k;
         }
-        if (!id || cls < 0) { ++unknown; continue; }
+        if (!id) { ++unknown; continue; }
+        if (cls < 0) {
+            ++badLabel;
+            if (badLabels.size() < 5 && !badLabels.contains(label)) badLabels << label;
+            continue;
+        }
         gt.push_back({id, cls});
     }
     training::EvalReport r;
@@ -596,12 +634,18 @@ int cmdEval(const Context &c)
     r.unknown += unknown;
     QJsonObject per;
     for (const auto &[name, acc] : r.perClassAccuracy) per.insert(name, acc);
-    c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 unknown)")
+    c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 not in this library)")
                 .arg(r.accuracy, 0, 'f', 4).arg(r.evaluated).arg(r.skippedAnswered).arg(r.unknown));
+    if (badLabel > 0)
+        c.error(QStringLiteral("warning: %1 rows skipped: their label is not %2 (%3)")
+                    .arg(badLabel)
+                    .arg(cat->kind == CategoryKind::Binary ? QStringLiteral("yes or no") : QStringLiteral("a class of ") + cat->name,
+                         badLabels.join(QStringLiteral(", "))));
     if (r.evaluated > 0)
         c.print(QStringLiteral("always \u201c%1\u201d would score %2").arg(r.baselineClass).arg(r.baseline, 0, 'f', 4));
     QJsonObject json{{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
                      {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
+                     {QStringLiteral("unknown_label"), badLabel},
                      {QStringLiteral("per_class_accuracy"), per}, {QStringLiteral("baseline"), r.baseline},
                      {QStringLiteral("baseline_class"), r.baselineClass}};
     if (cat->kind == CategoryKind::Binary && r.evaluated > 0) {

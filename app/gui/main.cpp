@@ -18,6 +18,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QKeyEvent>
+#include <QMessageBox>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTimer>
@@ -191,11 +192,29 @@ int main(int argc, char **argv)
             afterOpen();
         }
     } else {
-        if (library.isEmpty())
+        const bool named = !library.isEmpty();
+        if (!named)
             library = QSettings().value(QStringLiteral("recent")).toStringList().value(0);
-        if (!library.isEmpty() && QFileInfo::exists(library))
+        if (!library.isEmpty() && QFileInfo::exists(library)) {
             w->openLibrary(library);
-        afterOpen();
+            afterOpen();
+        } else if (named) {
+            // a mistyped path: say so (an empty window said nothing), and offer
+            // to make a new library there
+            QTimer::singleShot(0, w, [w, library, afterOpen] {
+                const auto b = QMessageBox::question(
+                    w, QObject::tr("No library there"),
+                    QObject::tr("There is no Magpie library at\n%1\n\nCreate a new, empty library there? "
+                                "(No: open or create one from the Library menu.)")
+                        .arg(QDir::toNativeSeparators(QFileInfo(library).absoluteFilePath())),
+                    QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+                if (b == QMessageBox::Yes)
+                    w->openLibrary(library, true);
+                afterOpen();
+            });
+        } else {
+            afterOpen();
+        }
     }
     return app.exec();
 }

@@ -295,6 +295,84 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("another Magpie process"), r.err.constData());
         // reading still works while it is held
         QCOMPARE(cli({QStringLiteral("-L"), m_lib, QStringLiteral("info")}).exit, 0);
+        // a script reads the same from JSON, the exit code included
+        const Run j = cli({QStringLiteral("-L"), m_lib, QStringLiteral("--json"), QStringLiteral("category"),
+                           QStringLiteral("create"), QStringLiteral("rocks")});
+        QCOMPARE(j.exit, 3);
+        QCOMPARE(j.json()[QStringLiteral("exit")].toInt(), 3);
+        QVERIFY2(j.json()[QStringLiteral("error")].toString().contains(QStringLiteral("another Magpie process")), j.out.constData());
+    }
+
+    void globalOptionsAfterTheCommand()
+    {
+        // --json, --quiet and -L are read after the command name too, as a
+        // script writer types them; `--` ends the options
+        const QString L = m_tmp.filePath(QStringLiteral("after.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        Run r = cli({QStringLiteral("import"), QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"), QStringLiteral("-L"), L,
+                     QStringLiteral("--quiet"), QStringLiteral("--json")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("imports")].toArray().first().toObject()[QStringLiteral("added")].toInt(), 240);
+        r = cli({QStringLiteral("info"), QStringLiteral("--library=") + L, QStringLiteral("--json")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("images")].toInt(), 240);
+        // a command's own options still reach it
+        QCOMPARE(cli({QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("Initials"), QStringLiteral("--letters"),
+                      QStringLiteral("-L"), L}).exit, 0);
+    }
+
+    void labelsImportMatchesClassesInAnyCase()
+    {
+        const QString L = m_tmp.filePath(QStringLiteral("case.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("import"),
+                      QStringLiteral(MAGPIE_SAMPLE_DIR "/initials")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("Initials"),
+                      QStringLiteral("--letters")}).exit, 0);
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        const QStringList files = sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name);
+        const QString csv = m_tmp.filePath(QStringLiteral("lower.csv"));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
+        f.write(QStringLiteral("file,label\n%1,a\n%2,NONE\n").arg(files[0], files[1]).toUtf8());
+        f.close();
+        Run r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("import"),
+                     QStringLiteral("-c"), QStringLiteral("Initials"), QStringLiteral("--csv"), csv});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("answers")].toInt(), 2);
+        QCOMPARE(r.json()[QStringLiteral("invalid")].toInt(), 0);
+        auto lib = Library::open(L, Library::Mode::ReadOnly, nullptr);
+        QVERIFY(lib);
+        const auto cat = lib->category(QStringLiteral("Initials"));
+        QVERIFY(cat);
+        QSet<QString> got;
+        for (const Answer &a : lib->answers(cat->id))
+            for (const ClassInfo &ci : cat->classes)
+                if (ci.id == a.classId) got.insert(ci.name);
+        QCOMPARE(got, (QSet<QString>{QStringLiteral("A"), QStringLiteral("none")})); // no new classes "a" or "NONE"
+        QCOMPARE(cat->classes.size(), 27);
+        lib.reset();
+        // a file that writes nothing is a failure, and says why
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
+        f.write(QStringLiteral("file,label\n%1,AA\nno-such-file.jpg,B\n").arg(files[0]).toUtf8());
+        f.close();
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("import"), QStringLiteral("-c"),
+                 QStringLiteral("Initials"), QStringLiteral("--csv"), csv});
+        QCOMPARE(r.exit, 1);
+        QVERIFY2(r.err.contains("nothing was written"), r.err.constData());
+#ifdef MAGPIE_HAVE_TRAINING
+        // one answer is one answer
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("Initials"),
+                 QStringLiteral("--value"), QStringLiteral("yes"), QStringLiteral("--class"), QStringLiteral("b"), files[2]});
+        QCOMPARE(r.exit, 0);
+        QVERIFY2(r.out.startsWith("1 answer recorded"), r.out.constData());
+        // nothing embedded yet: suggest fails (exit 1), in JSON too
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("suggest"), QStringLiteral("-c"), QStringLiteral("Initials"),
+                 QStringLiteral("--json")});
+        QCOMPARE(r.exit, 1);
+        QCOMPARE(r.json()[QStringLiteral("exit")].toInt(), 1);
+        QVERIFY2(r.json()[QStringLiteral("error")].toString().contains(QStringLiteral("embed")), r.out.constData());
+#endif
     }
 };
 

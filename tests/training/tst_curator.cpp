@@ -645,6 +645,14 @@ void TestCurator::deepPassThatValidatesWorseKeepsTheModel()
     const auto versions = lib->modelVersions(cat->id);
     QCOMPARE(versions.size(), 1);
     QCOMPARE(versions.last().id, fast.modelVersion);
+    // Its backbone file stays (the message names it); the embeddings made for
+    // it are gone: only the library's own backbone has a cache.
+    QVERIFY2(cur.lastError().contains(QStringLiteral(".mbb")), qPrintable(cur.lastError()));
+    QCOMPARE(QDir(lib->cacheDir() + QStringLiteral("/models")).entryList({QStringLiteral("*.mbb")}, QDir::Files).size(), 1);
+    const QStringList caches = QDir(lib->cacheDir()).entryList({QStringLiteral("embeddings-*")}, QDir::Files);
+    QVERIFY2(!caches.isEmpty(), qPrintable(caches.join(QLatin1Char(' '))));
+    for (const QString &f : caches)
+        QVERIFY2(f.contains(cur.backboneVersion()), qPrintable(caches.join(QLatin1Char(' '))));
 }
 
 QTEST_MAIN(TestCurator)

@@ -244,6 +244,37 @@ struct Curator::Impl
         return it->second.second.get();
     }
 
+    // Whether a deep pass that validates at `accuracy` may replace the model in
+    // use: not when it is clearly worse (more than 5 points). If not, the error
+    // says so and the embeddings made for its backbone are removed (they would
+    // grow with the archive for every rejected pass); the backbone file stays.
+    bool deepPassIsBetter(const Category &c, double accuracy, const QString &tunedFile)
+    {
+        const auto versions = lib.modelVersions(c.id);
+        if (versions.isEmpty()) return true;
+        const QJsonObject before = QJsonDocument::fromJson(versions.last().metricsJson.toUtf8()).object();
+        const double was = before.value(QStringLiteral("accuracy")).toDouble(-1);
+        if (was < 0 || accuracy >= was - 0.05) return true;
+        error = QStringLiteral("the deep pass validated at %1 % against %2 % for model v%3, so model v%3 stays "
+                               "(a deep pass needs more answers; its backbone is kept in %4)")
+                    .arg(accuracy * 100, 0, 'f', 0).arg(was * 100, 0, 'f', 0).arg(versions.last().id)
+                    .arg(QDir::toNativeSeparators(tunedFile));
+        auto it = tuned.find(tunedFile);
+        if (it != tuned.end()) {
+            QString data = QString::fromStdString(it->second.second->dataPath());
+            if (pendingStore == it->second.second.get()) {
+                pending.clear();
+                pendingStore = nullptr;
+            }
+            tuned.erase(it); // closes the store's files
+            if (data.endsWith(QLatin1String(".f16"))) {
+                data.chop(4);
+                for (const char *ext : {".f16", ".ids", ".key", ".sim"}) QFile::remove(data + QLatin1String(ext));
+            }
+        }
+        return false;
+    }
+
     bool ensureBackbone()
     {
         if (backbone) return true;
@@ -693,13 +724,32 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
             d->error = QStringLiteral("cancelled");
             return false;
         }
-        QString problem;
+        // Embed the answered images first: the head and its validation need only
+        // them, and a pass that validates worse than the model in use is dropped
+        // before the archive is embedded for it (below). A binary theme with
+        // unanswered images as weak "no" examples needs the archive now.
         QElapsedTimer te;
         te.start();
-        st = d->tunedStore(tunedFile, &problem, cancel, progress);
-        if (!st) {
-            d->error = problem;
-            return false;
+        {
+            std::string err;
+            auto bb = Backbone::load(tunedFile.toStdString(), &err);
+            std::unique_ptr<EmbeddingStore> tst;
+            if (bb)
+                tst = EmbeddingStore::open(d->lib.cacheDir().toStdString(), bb->info().version, bb->info().featureDim, &err);
+            if (!bb || !tst) {
+                d->error = QString::fromStdString(err);
+                return false;
+            }
+            const qint64 first = c.kind == CategoryKind::Binary && o.unlabeledWeight > 0
+                                     ? 0
+                                     : std::max<qint64>(1, d->lib.answeredImageIds().size());
+            EmbedReport er;
+            if (!d->embedInto(*bb, *tst, &er, progress, cancel, 32, first) || er.cancelled) {
+                if (er.cancelled) d->error = QStringLiteral("cancelled");
+                return false;
+            }
+            d->tuned.erase(tunedFile);
+            st = d->tuned.emplace(tunedFile, std::make_pair(std::move(bb), std::move(tst))).first->second.second.get();
         }
         backboneVersion = QString::fromStdString(d->tuned[tunedFile].first->info().version);
         deepMetrics = QJsonObject{{QStringLiteral("images"), static_cast<int>(y.size())},
@@ -857,11 +907,33 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                                              {QStringLiteral("support"), m.support[static_cast<std::size_t>(i)]}});
             }
             metrics.insert(QStringLiteral("per_class"), per);
+            // A deep pass on a few answers can overfit: one that validates
+            // clearly worse than the model in use (its own figure is optimistic
+            // at that) does not replace it. Its backbone file stays; the
+            // embeddings made for it are dropped.
+            if (o.deep && !d->deepPassIsBetter(c, m.accuracy, tunedFile)) return false;
             // honest probabilities: a head that separates a few answers
             // perfectly would say "100 %" of everything
             head->soften(m.temperature);
             metrics.insert(QStringLiteral("temperature"), m.temperature);
-        } else if (c.kind == CategoryKind::Binary) {
+        }
+    }
+    if (o.deep) {
+        // The pass is kept: now the rest of the archive.
+        QElapsedTimer te;
+        te.start();
+        QString problem;
+        st = d->tunedStore(tunedFile, &problem, cancel, progress);
+        if (!st) {
+            d->error = problem;
+            return false;
+        }
+        deepMetrics.insert(QStringLiteral("reembed_seconds"),
+                           deepMetrics.value(QStringLiteral("reembed_seconds")).toDouble() + te.nsecsElapsed() / 1e9);
+        metrics.insert(QStringLiteral("deep"), deepMetrics);
+    }
+    if (o.validate && !metrics.contains(QStringLiteral("accuracy"))) {
+        if (c.kind == CategoryKind::Binary) {
             // Nothing held out says how often it is right (too few answers, or
             // only "no" so far): its order of images is still worth showing,
             // but no image gets more than 90 %.
@@ -869,24 +941,6 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
             metrics.insert(QStringLiteral("temperature"), t);
             metrics.insert(QStringLiteral("temperature_note"),
                            QStringLiteral("not validated: softened so that no image gets more than 90 %"));
-        }
-    }
-    // A deep pass on a few answers can overfit: one that validates clearly worse
-    // than the model in use (its own figure is optimistic at that) does not
-    // replace it. The tuned backbone stays on disk; the error says so.
-    if (o.deep && metrics.contains(QStringLiteral("accuracy"))) {
-        const auto versions = d->lib.modelVersions(c.id);
-        if (!versions.isEmpty()) {
-            const QJsonObject before = QJsonDocument::fromJson(versions.last().metricsJson.toUtf8()).object();
-            const double was = before.value(QStringLiteral("accuracy")).toDouble(-1);
-            const double now = metrics.value(QStringLiteral("accuracy")).toDouble();
-            if (was >= 0 && now < was - 0.05) {
-                d->error = QStringLiteral("the deep pass validated at %1 % against %2 % for model v%3, so model v%3 stays "
-                                          "(a deep pass needs more answers; its backbone is kept in %4)")
-                               .arg(now * 100, 0, 'f', 0).arg(was * 100, 0, 'f', 0).arg(versions.last().id)
-                               .arg(QDir::toNativeSeparators(tunedFile));
-                return false;
-            }
         }
     }
     const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
