@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QGuiApplication>
 #include <QJsonArray>
+#include <QSet>
 #include <QJsonObject>
 #include <QTextStream>
 
@@ -308,9 +309,15 @@ int addOrRemove(const Context &c, bool add)
                 .arg(n)
                 .arg(col->name)
                 .arg(lib->collectionItems(col->id).size()));
+    const int notIn = add ? 0 : int(QSet<ImageId>(ids.begin(), ids.end()).size()) - n;
+    if (notIn > 0)
+        c.error(QStringLiteral("warning: %1 of the images named %2 not in \u201c%3\u201d")
+                    .arg(notIn).arg(notIn == 1 ? QStringLiteral("was") : QStringLiteral("were"), col->name));
     c.printJson({{add ? QStringLiteral("added") : QStringLiteral("removed"), n},
-                 {QStringLiteral("unmatched"), QJsonArray::fromStringList(unresolved)}});
-    return Ok;
+                 {QStringLiteral("unmatched"), QJsonArray::fromStringList(unresolved)},
+                 {QStringLiteral("exit"), unresolved.isEmpty() ? int(Ok) : int(Failed)}});
+    // as `answer` does: a name that matches no image fails the command (the rest is done)
+    return unresolved.isEmpty() ? Ok : Failed;
 }
 
 int list(const Context &c)

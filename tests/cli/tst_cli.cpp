@@ -252,6 +252,12 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("fake.png is unreadable"), r.err.constData());
         const Run list = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"), QStringLiteral("list")});
         QCOMPARE(list.json()[QStringLiteral("collections")].toArray().first().toObject()[QStringLiteral("items")].toInt(), 1);
+        // removing an image that does not exist fails (it said "Removed 0" and exited 0)
+        const Run gone = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("collection"),
+                              QStringLiteral("remove"), QStringLiteral("Faces"), QStringLiteral("999")});
+        QCOMPARE(gone.exit, 1);
+        QCOMPARE(gone.json()[QStringLiteral("removed")].toInt(), 0);
+        QVERIFY2(gone.err.contains("no image matches"), gone.err.constData());
 
 #ifdef MAGPIE_HAVE_TRAINING
         // nothing embedded yet: suggest says so (it used to say every image was answered)
