@@ -2,11 +2,13 @@
 
 #include "core/embeddingcache.h"
 #include "core/library.h"
+#include "core/tsne.h"
 
 #include <QPainter>
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 namespace magpie {
 
@@ -52,7 +54,23 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
     const FeatureMatrix f = collectFeatures(lib, ids, embeddings, cancel);
     if ((cancel && cancel->load()) || f.rows() != ids.size())
         return {};
-    const std::vector<double> xy = principalPlane(f, seed);
+    // t-SNE keeps neighbourhoods (similar pictures together, groups apart);
+    // its cost grows with the square of the sample, so a larger one gets the
+    // principal plane
+    std::vector<double> xy;
+    if (ids.size() <= kTsneMaxImages) {
+        TsneOptions o;
+        o.threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+        xy = tsne2d(f, seed, o, cancel);
+        map.method = QStringLiteral("t-SNE");
+    } else {
+        xy = principalPlane(f, seed);
+        map.method = QStringLiteral("principal plane");
+        map.notes << QStringLiteral("%1 images: placed on the principal plane (t-SNE up to %2)")
+                         .arg(ids.size()).arg(kTsneMaxImages);
+    }
+    if ((cancel && cancel->load()) || xy.size() != size_t(ids.size()) * 2)
+        return {};
     std::vector<double> x(size_t(ids.size())), y(size_t(ids.size()));
     for (size_t i = 0; i < x.size(); ++i) {
         x[i] = xy[2 * i];
@@ -65,7 +83,7 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
     for (size_t i = 0; i < x.size(); ++i)
         map.positions << QPointF(x[i], y[i]);
     map.source = f.source;
-    map.notes = f.notes;
+    map.notes = f.notes + map.notes;
     return map;
 }
 

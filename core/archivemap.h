@@ -14,21 +14,25 @@ namespace magpie {
 
 class Library;
 
-// A 2-D map of the archive: a sample of its images placed by the first two
-// principal components of their embeddings (colour and tone where the library
-// has none yet), so that similar pictures lie near each other.
+// A 2-D map of the archive: a sample of its images placed by t-SNE of their
+// embeddings (colour and tone where the library has none yet), so that
+// similar pictures lie near each other; the first two principal components
+// for a sample above kTsneMaxImages.
+constexpr int kTsneMaxImages = 4000;
+
 struct ArchiveMap
 {
     QVector<ImageId> ids;
     QVector<QPointF> positions; // per id, in [0, 1] x [0, 1] (1st to 99th percentile in [0.08, 0.92], the rest outside)
     qint64 archiveImages = 0;   // readable images in the library; ids holds a sample of them when larger
     FeatureMatrix::Source source = FeatureMatrix::Source::ColourTone;
+    QString method;             // "t-SNE" or "principal plane"
     QStringList notes;
 };
 
 // Maps at most `maxImages` readable images (a seeded sample when the library
 // holds more). Reads the library and its embedding cache on the calling
-// thread; about 2 s for 2,000 images on two cores. Empty when cancelled.
+// thread; a few seconds for 2,000 images on two cores. Empty when cancelled.
 ArchiveMap mapArchive(const Library &lib, int maxImages = 2000, quint32 seed = 1,
                       const std::atomic<bool> *cancel = nullptr);
 

@@ -168,11 +168,15 @@ int cmdMap(const Context &c)
                                    QStringLiteral("PX"), QStringLiteral("72"));
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the sample (default 1)."), QStringLiteral("S"),
                                   QStringLiteral("1"));
-    p.addOptions({out, num, size, thumb, seed});
+    const QCommandLineOption positions(QStringLiteral("positions"),
+                                       QStringLiteral("Also write each image's place to this CSV: image,x,y,path (x, y in 0-1)."),
+                                       QStringLiteral("FILE.csv"));
+    p.addOptions({out, num, size, thumb, seed, positions});
     int exit = Ok;
-    if (!c.parse(p, QStringLiteral("A 2-D map of the archive: its images (or a sample) placed by the first two principal "
-                                   "components of their embeddings (colour and tone before `embed`), so that similar "
-                                   "pictures lie near each other."),
+    if (!c.parse(p, QStringLiteral("A 2-D map of the archive: its images (or a sample) placed by t-SNE of their "
+                                   "embeddings (colour and tone before `embed`), so that similar pictures lie near each "
+                                   "other and kinds of picture apart. Above 4,000 images: the first two principal "
+                                   "components."),
                  &exit))
         return exit;
     bool okN = false, okS = false, okT = false;
@@ -198,12 +202,28 @@ int cmdMap(const Context &c)
         c.error(QStringLiteral("cannot write %1").arg(p.value(out)));
         return Failed;
     }
+    if (p.isSet(positions)) {
+        QFile f(p.value(positions));
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
+            c.error(QStringLiteral("cannot write %1").arg(p.value(positions)));
+            return Failed;
+        }
+        QTextStream s(&f);
+        s << "image,x,y,path\n";
+        for (int i = 0; i < map.ids.size(); ++i) {
+            const auto rec = lib->image(map.ids[i]);
+            QString path = rec ? rec->absPath : QString();
+            if (path.contains(QLatin1Char(',')) || path.contains(QLatin1Char('"')))
+                path = QLatin1Char('"') + path.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+            s << map.ids[i] << ',' << map.positions[i].x() << ',' << map.positions[i].y() << ',' << path << '\n';
+        }
+    }
     const QString source = featureSourceName(map.source);
-    c.print(QStringLiteral("wrote %1: %2 of %3 images, placed by %4 (%5 s)")
+    c.print(QStringLiteral("wrote %1: %2 of %3 images, %4 of %5 (%6 s)")
                 .arg(p.value(out))
                 .arg(map.ids.size())
                 .arg(map.archiveImages)
-                .arg(source)
+                .arg(map.method, source)
                 .arg(t.elapsed() / 1000.0, 0, 'f', 1));
     for (const QString &note : map.notes)
         c.print(note);
@@ -211,6 +231,7 @@ int cmdMap(const Context &c)
                  {QStringLiteral("images"), int(map.ids.size())},
                  {QStringLiteral("archive_images"), map.archiveImages},
                  {QStringLiteral("features"), source},
+                 {QStringLiteral("method"), map.method},
                  {QStringLiteral("seconds"), t.elapsed() / 1000.0}});
     return Ok;
 }

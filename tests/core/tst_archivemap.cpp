@@ -3,13 +3,16 @@
 #include "core/archivemap.h"
 #include "core/importer.h"
 #include "core/library.h"
+#include "core/tsne.h"
 
 #include <QImage>
 #include <QPainter>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 using namespace magpie;
 
@@ -78,6 +81,51 @@ private Q_SLOTS:
             for (int x = 0; x < 400; x += 4)
                 painted += picture.pixel(x, y) != background.rgb();
         QVERIFY2(painted > 200, qPrintable(QString::number(painted)));
+        QCOMPARE(map.method, QStringLiteral("t-SNE"));
+    }
+
+    void tsneKeepsManyKindsApart()
+    {
+        // Eight kinds of picture, each a cloud around its own axis of a 16-d
+        // space: every pair of kinds is equally far apart, so no plane of
+        // principal components can show more than a few of them apart (most
+        // centres fall on the same spot). t-SNE keeps each image among its kind.
+        const int kinds = 8, per = 25, dim = 16;
+        FeatureMatrix f;
+        f.dim = dim;
+        f.source = FeatureMatrix::Source::Embeddings;
+        std::mt19937 rng(7);
+        std::normal_distribution<float> noise(0.f, 0.5f);
+        QVector<int> kind;
+        for (int k = 0; k < kinds; ++k)
+            for (int i = 0; i < per; ++i) {
+                for (int c = 0; c < dim; ++c)
+                    f.values.push_back((c == k ? 5.f : 0.f) + noise(rng));
+                kind << k;
+            }
+        // the share of each point's 5 nearest neighbours on the map that are of its kind
+        const auto agreement = [&](const std::vector<double> &xy) {
+            const int n = int(kind.size());
+            int same = 0;
+            for (int i = 0; i < n; ++i) {
+                std::vector<std::pair<double, int>> d;
+                for (int j = 0; j < n; ++j)
+                    if (j != i)
+                        d.push_back({std::hypot(xy[2 * i] - xy[2 * j], xy[2 * i + 1] - xy[2 * j + 1]), j});
+                std::partial_sort(d.begin(), d.begin() + 5, d.end());
+                for (int t = 0; t < 5; ++t)
+                    same += kind[d[t].second] == kind[i];
+            }
+            return double(same) / (5.0 * n);
+        };
+        const std::vector<double> t = tsne2d(f, 1);
+        QCOMPARE(t.size(), size_t(kinds * per * 2));
+        const double tsne = agreement(t), pca = agreement(principalPlane(f, 1));
+        QVERIFY2(tsne > 0.95, qPrintable(QStringLiteral("t-SNE %1").arg(tsne)));
+        QVERIFY2(pca < 0.75, qPrintable(QStringLiteral("principal plane %1").arg(pca))); // the premise
+        QCOMPARE(tsne2d(f, 1), t); // deterministic
+        std::atomic<bool> cancel{true};
+        QVERIFY(tsne2d(f, 1, {}, &cancel).empty());
     }
 };
 
