@@ -18,7 +18,7 @@ namespace magpie {
 namespace {
 constexpr double kThumb = 56; // long side of a thumbnail at zoom 1, in pixels
 
-MapView::Result makeMap(const QString &path)
+MapView::Result makeMap(const QString &path, const std::atomic<bool> *cancel)
 {
     MapView::Result r;
     QString err;
@@ -27,9 +27,10 @@ MapView::Result makeMap(const QString &path)
         r.error = err;
         return r;
     }
-    const ArchiveMap map = mapArchive(*lib, 2000);
+    const ArchiveMap map = mapArchive(*lib, 2000, 1, cancel);
     r.archiveImages = map.archiveImages;
-    r.source = featureSourceName(map.source);
+    r.source = map.method.isEmpty() ? featureSourceName(map.source)
+                                    : QStringLiteral("%1 of %2").arg(map.method, featureSourceName(map.source));
     for (int i = 0; i < map.ids.size(); ++i) {
         MapView::Item it;
         it.id = map.ids[i];
@@ -77,7 +78,11 @@ MapView::MapView(QWidget *parent) : QWidget(parent)
     });
 }
 
-MapView::~MapView() { m_watcher.waitForFinished(); }
+MapView::~MapView()
+{
+    m_cancel.store(true); // a map still being made (seconds for 2,000 images) stops
+    m_watcher.waitForFinished();
+}
 
 void MapView::setLibrary(const QString &path)
 {
@@ -108,7 +113,7 @@ void MapView::start()
         return;
     m_stale = false;
     m_jobPath = m_path;
-    m_watcher.setFuture(QtConcurrent::run(makeMap, m_path));
+    m_watcher.setFuture(QtConcurrent::run(makeMap, m_path, &m_cancel));
     update();
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include "core/types.h"
 
 #include <QFutureWatcher>
@@ -76,6 +78,7 @@ private:
     qint64 m_archiveImages = 0;
     QString m_source;
     QFutureWatcher<Result> m_watcher;
+    std::atomic<bool> m_cancel{false};
     double m_zoom = 1.0;
     QPointF m_pan;        // widget offset of the map's origin
     QPointF m_pressAt;
