@@ -67,20 +67,33 @@ int main(int argc, char **argv)
     const QStringList all = QCoreApplication::arguments();
     int i = 1;
     QTextStream err(stderr);
-    for (; i < all.size(); ++i) {
-        const QString a = all[i];
+    // --json, --quiet, -L FILE, --library=FILE at all[k]: taken (k moves past
+    // a value) -> Taken; not one of them -> Other; -L without a file -> Missing
+    enum Global { Other, Taken, Missing };
+    const auto global = [&](int &k) -> Global {
+        const QString a = all[k];
         if (a == u"--json") {
             ctx.json = true;
         } else if (a == u"--quiet" || a == u"-q") {
             ctx.quiet = true;
         } else if (a == u"-L" || a == u"--library") {
-            if (i + 1 >= all.size()) {
+            if (k + 1 >= all.size()) {
                 err << "magpie-cli: " << a << " needs a file\n";
-                return Usage;
+                return Missing;
             }
-            ctx.libraryPath = all[++i];
+            ctx.libraryPath = all[++k];
         } else if (a.startsWith(QStringLiteral("--library="))) {
             ctx.libraryPath = a.mid(10);
+        } else {
+            return Other;
+        }
+        return Taken;
+    };
+    for (; i < all.size(); ++i) {
+        const QString a = all[i];
+        if (const Global g = global(i); g != Other) {
+            if (g == Missing)
+                return Usage;
         } else if (a == u"-h" || a == u"--help" || a == u"help") {
             QTextStream(stdout) << kUsage;
 #ifdef MAGPIE_HAVE_TRAINING
@@ -111,21 +124,11 @@ int main(int argc, char **argv)
             rest += all.mid(k);
             break;
         }
-        if (a == u"--json") {
-            ctx.json = true;
-        } else if (a == u"--quiet" || a == u"-q") {
-            ctx.quiet = true;
-        } else if (a == u"-L" || a == u"--library") {
-            if (k + 1 >= all.size()) {
-                err << "magpie-cli: " << a << " needs a file\n";
-                return Usage;
-            }
-            ctx.libraryPath = all[++k];
-        } else if (a.startsWith(QStringLiteral("--library="))) {
-            ctx.libraryPath = a.mid(10);
-        } else {
+        const Global g = global(k);
+        if (g == Missing)
+            return Usage;
+        if (g == Other)
             rest += a;
-        }
     }
     ctx.args = QStringList{QStringLiteral("magpie-cli ") + command} + rest;
     const auto dispatch = [&]() -> int {
