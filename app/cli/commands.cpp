@@ -414,16 +414,18 @@ int cmdLabels(const Context &c)
         if (!r.createdClasses.isEmpty())
             c.print(QStringLiteral("New classes: ") + r.createdClasses.join(QLatin1Char(' ')));
         printIssues(c, r.issues, 10);
-        c.printJson({{QStringLiteral("answers"), r.answers}, {QStringLiteral("unmatched"), r.unmatched},
-                     {QStringLiteral("invalid"), r.invalid},
-                     {QStringLiteral("created_classes"), QJsonArray::fromStringList(r.createdClasses)},
-                     {QStringLiteral("issues"), issuesJson(r.issues)}});
+        QJsonObject out{{QStringLiteral("answers"), r.answers}, {QStringLiteral("unmatched"), r.unmatched},
+                        {QStringLiteral("invalid"), r.invalid},
+                        {QStringLiteral("created_classes"), QJsonArray::fromStringList(r.createdClasses)},
+                        {QStringLiteral("issues"), issuesJson(r.issues)}};
         if (r.answers == 0) {
             c.error(QStringLiteral("nothing was written: no row named both an image of this library and a class of %1")
                         .arg(cat->name));
-            return Failed;
+            out.insert(QStringLiteral("error"), c.lastError);
+            out.insert(QStringLiteral("exit"), int(Failed));
         }
-        return Ok;
+        c.printJson(out);
+        return r.answers == 0 ? Failed : Ok;
     }
     if (sub == u"export") {
         const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("csv, jsonl (the decision log) or imagefolder."),

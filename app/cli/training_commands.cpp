@@ -196,10 +196,12 @@ QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 miss
         // the head takes a fraction of a second; the pass and the re-embedding are the time
         const double pass = deep.value(QStringLiteral("seconds")).toDouble();
         const double reembed = deep.value(QStringLiteral("reembed_seconds")).toDouble();
-        lines << QStringLiteral("model version %1 from %2 answers (deep) in %3 s: %4 epochs in %5 s on %6, embedding "
+        const int epochs = deep.value(QStringLiteral("epochs")).toInt();
+        lines << QStringLiteral("model version %1 from %2 answers (deep) in %3 s: %4 in %5 s on %6, embedding "
                                 "%7 s, head %8 s")
                      .arg(version).arg(answers).arg(pass + reembed + seconds, 0, 'f', 1)
-                     .arg(deep.value(QStringLiteral("epochs")).toInt()).arg(pass, 0, 'f', 1)
+                     .arg(epochs == 1 ? QStringLiteral("1 epoch") : QStringLiteral("%1 epochs").arg(epochs))
+                     .arg(pass, 0, 'f', 1)
                      .arg(deep.value(QStringLiteral("device")).toString(QStringLiteral("the CPU")))
                      .arg(reembed, 0, 'f', 1).arg(seconds, 0, 'f', 2);
     } else {

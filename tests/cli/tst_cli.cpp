@@ -363,9 +363,11 @@ private Q_SLOTS:
         f.write(QStringLiteral("file,label\n%1,AA\nno-such-file.jpg,B\n").arg(files[0]).toUtf8());
         f.close();
         r = cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("import"), QStringLiteral("-c"),
-                 QStringLiteral("Initials"), QStringLiteral("--csv"), csv});
+                 QStringLiteral("Initials"), QStringLiteral("--csv"), csv, QStringLiteral("--json")});
         QCOMPARE(r.exit, 1);
         QVERIFY2(r.err.contains("nothing was written"), r.err.constData());
+        QCOMPARE(r.json()[QStringLiteral("exit")].toInt(), 1);
+        QVERIFY2(r.json()[QStringLiteral("error")].toString().contains(QStringLiteral("nothing was written")), r.out.constData());
 #ifdef MAGPIE_HAVE_TRAINING
         // one answer is one answer
         r = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("Initials"),

@@ -219,9 +219,11 @@ struct Curator::Impl
     QVector<ImageRecord> pending;
     const EmbeddingStore *pendingStore = nullptr;
     qint64 pendingImages = -1, pendingTotal = 0;
-    // Backbone and embeddings of a fine-tuned model (embedded on first use).
+    // Backbone and embeddings of a fine-tuned model (embedded on first use;
+    // `maxImages` > 0: at most that many more now, answered images first, the
+    // rest on a later call).
     EmbeddingStore *tunedStore(const QString &file, QString *problem, const std::atomic<bool> *cancel = nullptr,
-                               const ProgressFn &progress = {})
+                               const ProgressFn &progress = {}, qint64 maxImages = 0)
     {
         auto it = tuned.find(file);
         if (it == tuned.end()) {
@@ -237,7 +239,7 @@ struct Curator::Impl
             it = tuned.emplace(file, std::make_pair(std::move(bb), std::move(st))).first;
         }
         EmbedReport r;
-        if (!embedInto(*it->second.first, *it->second.second, &r, progress, cancel, 32) || r.cancelled) {
+        if (!embedInto(*it->second.first, *it->second.second, &r, progress, cancel, 32, maxImages) || r.cancelled) {
             *problem = r.cancelled ? QStringLiteral("cancelled") : error;
             return nullptr;
         }
@@ -245,10 +247,10 @@ struct Curator::Impl
     }
 
     // Whether a deep pass that validates at `accuracy` may replace the model in
-    // use: not when it is clearly worse (more than 5 points). If not, the error
-    // says so and the embeddings made for its backbone are removed (they would
+    // use: not when it is clearly worse (more than 5 points). If not, it is
+    // dropped: the error says so and the embeddings made for its backbone are removed (they would
     // grow with the archive for every rejected pass); the backbone file stays.
-    bool deepPassIsBetter(const Category &c, double accuracy, const QString &tunedFile)
+    bool keepOrDropDeepPass(const Category &c, double accuracy, const QString &tunedFile)
     {
         const auto versions = lib.modelVersions(c.id);
         if (versions.isEmpty()) return true;
@@ -730,26 +732,14 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         // unanswered images as weak "no" examples needs the archive now.
         QElapsedTimer te;
         te.start();
-        {
-            std::string err;
-            auto bb = Backbone::load(tunedFile.toStdString(), &err);
-            std::unique_ptr<EmbeddingStore> tst;
-            if (bb)
-                tst = EmbeddingStore::open(d->lib.cacheDir().toStdString(), bb->info().version, bb->info().featureDim, &err);
-            if (!bb || !tst) {
-                d->error = QString::fromStdString(err);
-                return false;
-            }
-            const qint64 first = c.kind == CategoryKind::Binary && o.unlabeledWeight > 0
-                                     ? 0
-                                     : std::max<qint64>(1, d->lib.answeredImageIds().size());
-            EmbedReport er;
-            if (!d->embedInto(*bb, *tst, &er, progress, cancel, 32, first) || er.cancelled) {
-                if (er.cancelled) d->error = QStringLiteral("cancelled");
-                return false;
-            }
-            d->tuned.erase(tunedFile);
-            st = d->tuned.emplace(tunedFile, std::make_pair(std::move(bb), std::move(tst))).first->second.second.get();
+        const qint64 first = c.kind == CategoryKind::Binary && o.unlabeledWeight > 0
+                                 ? 0
+                                 : std::max<qint64>(1, d->lib.answeredImageIds().size());
+        QString problem;
+        st = d->tunedStore(tunedFile, &problem, cancel, progress, first);
+        if (!st) {
+            d->error = problem;
+            return false;
         }
         backboneVersion = QString::fromStdString(d->tuned[tunedFile].first->info().version);
         deepMetrics = QJsonObject{{QStringLiteral("images"), static_cast<int>(y.size())},
@@ -911,7 +901,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
             // clearly worse than the model in use (its own figure is optimistic
             // at that) does not replace it. Its backbone file stays; the
             // embeddings made for it are dropped.
-            if (o.deep && !d->deepPassIsBetter(c, m.accuracy, tunedFile)) return false;
+            if (o.deep && !d->keepOrDropDeepPass(c, m.accuracy, tunedFile)) return false;
             // honest probabilities: a head that separates a few answers
             // perfectly would say "100 %" of everything
             head->soften(m.temperature);
