@@ -56,9 +56,10 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
         return {};
     // t-SNE keeps neighbourhoods (similar pictures together, groups apart);
     // its cost grows with the square of the sample, so a larger one gets the
-    // principal plane
+    // principal plane, and so does a handful of images (t-SNE would pile each
+    // kind on one spot)
     std::vector<double> xy;
-    if (ids.size() <= kTsneMaxImages) {
+    if (ids.size() >= kTsneMinImages && ids.size() <= kTsneMaxImages) {
         TsneOptions o;
         o.threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
         xy = tsne2d(f, seed, o, cancel);
@@ -66,8 +67,9 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
     } else {
         xy = principalPlane(f, seed);
         map.method = QStringLiteral("principal plane");
-        map.notes << QStringLiteral("%1 images: placed on the principal plane (t-SNE up to %2)")
-                         .arg(ids.size()).arg(kTsneMaxImages);
+        if (ids.size() > kTsneMaxImages)
+            map.notes << QStringLiteral("%1 images: placed on the principal plane (t-SNE up to %2)")
+                             .arg(ids.size()).arg(kTsneMaxImages);
     }
     if ((cancel && cancel->load()) || xy.size() != size_t(ids.size()) * 2)
         return {};

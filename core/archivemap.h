@@ -17,7 +17,9 @@ class Library;
 // A 2-D map of the archive: a sample of its images placed by t-SNE of their
 // embeddings (colour and tone where the library has none yet), so that
 // similar pictures lie near each other; the first two principal components
-// for a sample above kTsneMaxImages.
+// for a sample above kTsneMaxImages or below kTsneMinImages (a few dozen
+// images: t-SNE would pile each kind on one spot).
+constexpr int kTsneMinImages = 100;
 constexpr int kTsneMaxImages = 4000;
 
 struct ArchiveMap

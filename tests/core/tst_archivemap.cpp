@@ -81,7 +81,7 @@ private Q_SLOTS:
             for (int x = 0; x < 400; x += 4)
                 painted += picture.pixel(x, y) != background.rgb();
         QVERIFY2(painted > 200, qPrintable(QString::number(painted)));
-        QCOMPARE(map.method, QStringLiteral("t-SNE"));
+        QCOMPARE(map.method, QStringLiteral("principal plane")); // 20 images: t-SNE would pile each kind up
     }
 
     void tsneKeepsManyKindsApart()
