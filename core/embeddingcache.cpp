@@ -61,11 +61,34 @@ EmbeddingLookup openEmbeddingCache(const QString &cacheDir, const QString &versi
     };
 }
 
+QString libraryEmbeddingVersionFile(const QString &cacheDir)
+{
+    return cacheDir + QStringLiteral("/embeddings.library");
+}
+
+namespace {
+// The caches in `cacheDir`: the library backbone's first (named in
+// embeddings.library), then the others, newest first.
+QFileInfoList cachesInOrder(const QString &cacheDir)
+{
+    QFileInfoList found = QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files, QDir::Time);
+    QFile named(libraryEmbeddingVersionFile(cacheDir));
+    if (named.open(QIODevice::ReadOnly | QIODevice::Text)) {
+        const QString file = QStringLiteral("embeddings-") + QString::fromUtf8(named.readAll()).trimmed() + QStringLiteral(".f16");
+        for (int i = 0; i < found.size(); ++i)
+            if (found[i].fileName() == file) {
+                found.move(i, 0);
+                break;
+            }
+    }
+    return found;
+}
+} // namespace
+
 EmbeddingLookup openEmbeddingCacheCovering(const QString &cacheDir, const QVector<ImageId> &ids,
                                            EmbeddingCacheInfo *info, QString *error)
 {
-    const QFileInfoList found =
-        QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files, QDir::Time);
+    const QFileInfoList found = cachesInOrder(cacheDir);
     for (const QFileInfo &fi : found) {
         const QString version = fi.completeBaseName().mid(int(std::strlen("embeddings-")));
         EmbeddingCacheInfo candidate;
@@ -127,8 +150,7 @@ std::shared_ptr<Cache> openCache(const QString &cacheDir, const QString &version
     if (!version.isEmpty()) {
         path = cacheDir + QStringLiteral("/embeddings-") + version + QStringLiteral(".f16");
     } else {
-        const QFileInfoList found =
-            QDir(cacheDir).entryInfoList({QStringLiteral("embeddings-*.f16")}, QDir::Files, QDir::Time);
+        const QFileInfoList found = cachesInOrder(cacheDir);
         if (found.isEmpty())
             return fail(QStringLiteral("No embedding cache in %1.").arg(cacheDir));
         path = found.first().absoluteFilePath();

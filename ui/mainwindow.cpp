@@ -676,27 +676,52 @@ void MainWindow::buildMenus()
     m_retrainAction = fast;
     QMenu *backbones = model->addMenu(tr("&Backbone"));
 #ifdef MAGPIE_HAVE_TRAINING
-    auto *group = new QActionGroup(backbones);
-    const QStringList labels{tr("&General (MobileNetV2, ImageNet)"), tr("&Letters (tuned on decorative initials)")};
-    const QStringList names = training::Curator::backboneNames();
-    for (int i = 0; i < names.size(); ++i) {
-        QAction *a = backbones->addAction(i < labels.size() ? labels[i] : names[i]);
-        a->setCheckable(true);
-        a->setData(names[i]);
-        group->addAction(a);
-        connect(a, &QAction::triggered, this, [this, name = names[i]] { setBackbone(name); });
-    }
-    connect(backbones, &QMenu::aboutToShow, this, [this, group] {
+    // Rebuilt each time it opens: the library's backbone, then the current
+    // category's own choice (a letters class set gets the letters backbone).
+    connect(backbones, &QMenu::aboutToShow, this, [this, backbones] {
+        backbones->clear();
+        const QStringList labels{tr("General (MobileNetV2, ImageNet)"), tr("Letters (tuned on decorative initials)")};
+        const QStringList names = training::Curator::backboneNames();
         QString current = QStringLiteral("general");
+        QString own;
+        bool hasOwn = false;
         QString err;
         if (!m_path.isEmpty())
-            if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+            if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
                 current = training::Curator::libraryBackbone(*lib);
-        for (QAction *a : group->actions()) {
-            a->setChecked(a->data().toString() == current);
-            a->setEnabled(!m_path.isEmpty() && !training::Curator::resolveBackbone(a->data().toString()).isEmpty());
+                if (m_controller->hasCategory())
+                    own = training::Curator::categoryBackbone(*lib, m_controller->category().id, &hasOwn);
+            }
+        backbones->addSection(tr("Library"));
+        auto *libGroup = new QActionGroup(backbones);
+        for (int i = 0; i < names.size(); ++i) {
+            QAction *a = backbones->addAction(QStringLiteral("&%1").arg(i < labels.size() ? labels[i] : names[i]));
+            a->setCheckable(true);
+            a->setChecked(names[i] == current);
+            a->setEnabled(!m_path.isEmpty() && !training::Curator::resolveBackbone(names[i]).isEmpty());
+            libGroup->addAction(a);
+            connect(a, &QAction::triggered, this, [this, name = names[i]] { setBackbone(name); });
+        }
+        if (!m_controller->hasCategory())
+            return;
+        const Category cat = m_controller->category();
+        backbones->addSection(tr("\u201c%1\u201d only").arg(cat.name));
+        auto *catGroup = new QActionGroup(backbones);
+        QAction *follow = backbones->addAction(tr("Same as the library"));
+        follow->setCheckable(true);
+        follow->setChecked(!hasOwn);
+        catGroup->addAction(follow);
+        connect(follow, &QAction::triggered, this, [this, id = cat.id] { setCategoryBackbone(id, QString()); });
+        for (int i = 0; i < names.size(); ++i) {
+            QAction *a = backbones->addAction(i < labels.size() ? labels[i] : names[i]);
+            a->setCheckable(true);
+            a->setChecked(hasOwn && names[i] == own);
+            a->setEnabled(!training::Curator::resolveBackbone(names[i]).isEmpty());
+            catGroup->addAction(a);
+            connect(a, &QAction::triggered, this, [this, id = cat.id, name = names[i]] { setCategoryBackbone(id, name); });
         }
     });
+    backbones->addAction(tr("General"))->setEnabled(false); // replaced when it opens (an empty menu does not open)
 #else
     backbones->setEnabled(false);
 #endif
@@ -747,6 +772,30 @@ void MainWindow::setBackbone(const QString &name)
                              10000);
     startTraining(); // a new worker embeds with the new backbone
 #else
+    Q_UNUSED(name)
+#endif
+}
+
+void MainWindow::setCategoryBackbone(CategoryId category, const QString &name)
+{
+#ifdef MAGPIE_HAVE_TRAINING
+    QString err;
+    auto lib = m_path.isEmpty() ? nullptr : Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib || !training::Curator::setCategoryBackbone(*lib, category, name, &err)) {
+        QMessageBox::warning(this, tr("Cannot change the backbone"), err);
+        return;
+    }
+    const QString effective = training::Curator::categoryBackbone(*lib, category);
+    lib.reset();
+    statusBar()->showMessage(tr("\u201c%1\u201d: %2 backbone. Embedding the archive with it in the background if needed; "
+                                "the next retrain (%3) builds the model on it.")
+                                 .arg(m_controller->hasCategory() && m_controller->category().id == category
+                                          ? m_controller->category().name : QString::number(category),
+                                      effective, m_retrainAction->shortcut().toString(QKeySequence::NativeText)),
+                             10000);
+    startTraining(); // a new worker embeds with it and scores the category on it
+#else
+    Q_UNUSED(category)
     Q_UNUSED(name)
 #endif
 }
@@ -1099,9 +1148,22 @@ void MainWindow::newCategory(bool classSet)
         QMessageBox::warning(this, tr("Cannot create the category"), lib->lastError());
         return;
     }
+#ifdef MAGPIE_HAVE_TRAINING
+    const QString own = training::Curator::adoptSuggestedBackbone(*lib, *cat);
+#endif
     lib.reset();
     reloadCategories();
     selectCategory(cat->name);
+#ifdef MAGPIE_HAVE_TRAINING
+    if (!own.isEmpty()) {
+        statusBar()->showMessage(tr("\u201c%1\u201d uses the %2 backbone, whose prior head proposes letters from the first "
+                                    "card; embedding the archive with it in the background (Model \u203a Backbone changes it).")
+                                     .arg(cat->name, own),
+                                 10000);
+        if (m_trainer)
+            m_trainer->requestEmbed();
+    }
+#endif
 }
 
 void MainWindow::createDefaultSampleCategories()
@@ -1113,8 +1175,13 @@ void MainWindow::createDefaultSampleCategories()
     const QStringList letters = letterClasses();
     if (!lib->category(QStringLiteral("portraits")))
         lib->createCategory(QStringLiteral("portraits"), CategoryKind::Binary);
-    if (!lib->category(QStringLiteral("Initials")))
-        lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+    if (!lib->category(QStringLiteral("Initials"))) {
+        const auto initials = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+#ifdef MAGPIE_HAVE_TRAINING
+        if (initials)
+            training::Curator::adoptSuggestedBackbone(*lib, *initials);
+#endif
+    }
     lib.reset();
     reloadCategories();
     selectCategory(QStringLiteral("portraits"));

@@ -41,6 +41,7 @@ public:
     bool openLibrary(const QString &path, bool create = false);
     // The library's backbone (general / letters): stored in the library, then re-embeds.
     void setBackbone(const QString &name);
+    void setCategoryBackbone(CategoryId category, const QString &name); // empty: follow the library's
     // Imports a folder in the background with progress; `then` runs after.
     void importFolder(const QString &folder, std::function<void()> then = {});
     void selectCategory(const QString &name);

@@ -4,6 +4,9 @@
 #include "core/importer.h"
 #include "core/labelio.h"
 #include "core/library.h"
+#ifdef MAGPIE_HAVE_TRAINING
+#include "training/service/curator.h"
+#endif
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -305,7 +308,12 @@ int cmdCategory(const Context &c)
                                          QStringLiteral("Make a class set with these comma-separated classes."),
                                          QStringLiteral("A,B,..."));
         const QCommandLineOption letters(QStringLiteral("letters"), QStringLiteral("Make a class set A-Z plus none."));
-        p.addOptions({classes, letters});
+        const QCommandLineOption backboneOpt(QStringLiteral("backbone"),
+                                             QStringLiteral("The backbone it trains on: general, letters, or library (follow the "
+                                                            "library's; the default, except for a class set of letters, which "
+                                                            "gets letters)."),
+                                             QStringLiteral("NAME"));
+        p.addOptions({classes, letters, backboneOpt});
         int exit = Ok;
         if (!sc.parse(p, QStringLiteral("Create a binary theme (yes/no), or a class set with --classes or --letters."), &exit))
             return exit;
@@ -322,16 +330,43 @@ int cmdCategory(const Context &c)
             cls = letterClasses();
         else if (p.isSet(classes))
             cls = p.value(classes).split(QLatin1Char(','), Qt::SkipEmptyParts);
-        auto cat = lib->createCategory(name, cls.isEmpty() ? CategoryKind::Binary : CategoryKind::ClassSet, cls);
+        const CategoryKind kind = cls.isEmpty() ? CategoryKind::Binary : CategoryKind::ClassSet;
+        QString backbone = p.value(backboneOpt);
+#ifdef MAGPIE_HAVE_TRAINING
+        if (!p.isSet(backboneOpt)) backbone = training::Curator::suggestedBackbone(kind, cls);
+        if (!backbone.isEmpty() && backbone != u"library" && !training::Curator::backboneNames().contains(backbone)) {
+            c.error(QStringLiteral("unknown backbone %1 (choose %2, or library)")
+                        .arg(backbone, training::Curator::backboneNames().join(QStringLiteral(", "))));
+            return Usage;
+        }
+        if (backbone == training::Curator::libraryBackbone(*lib)) backbone.clear(); // follows the library's
+#else
+        backbone.clear();
+#endif
+        auto cat = lib->createCategory(name, kind, cls);
         if (!cat) {
             c.error(lib->lastError());
             return Failed;
         }
-        c.print(QStringLiteral("Created %1 \u201c%2\u201d%3.")
+        QString on;
+#ifdef MAGPIE_HAVE_TRAINING
+        if (!backbone.isEmpty() && backbone != u"library") {
+            QString err;
+            if (!training::Curator::setCategoryBackbone(*lib, cat->id, backbone, &err))
+                c.error(QStringLiteral("the category stays on the library's backbone: %1").arg(err));
+            else
+                on = backbone;
+        }
+#endif
+        c.print(QStringLiteral("Created %1 \u201c%2\u201d%3.%4")
                     .arg(cls.isEmpty() ? QStringLiteral("the theme") : QStringLiteral("the class set"), cat->name,
-                         cls.isEmpty() ? QString() : QStringLiteral(" with %1 classes").arg(cls.size())));
+                         cls.isEmpty() ? QString() : QStringLiteral(" with %1 classes").arg(cls.size()),
+                         on.isEmpty() ? QString()
+                                      : QStringLiteral(" It uses the %1 backbone (its own; embed embeds the archive with it "
+                                                       "too; magpie-cli backbone library -c \"%2\" undoes it).").arg(on, cat->name)));
         c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
-                     {QStringLiteral("classes"), QJsonArray::fromStringList(cls)}});
+                     {QStringLiteral("classes"), QJsonArray::fromStringList(cls)},
+                     {QStringLiteral("backbone"), on.isEmpty() ? QJsonValue() : QJsonValue(on)}});
         return Ok;
     }
     if (sub == u"list") {
@@ -349,17 +384,25 @@ int cmdCategory(const Context &c)
             QStringList cls;
             for (const ClassInfo &ci : k.classes)
                 cls << ci.name;
-            c.print(k.kind == CategoryKind::Binary ? QStringLiteral("%1 (theme: yes/no)").arg(k.name)
-                                                   : QStringLiteral("%1 (class set: %2)").arg(k.name, cls.join(QLatin1Char(' '))));
+            QString own;
+#ifdef MAGPIE_HAVE_TRAINING
+            bool isOwn = false;
+            const QString b = training::Curator::categoryBackbone(*lib, k.id, &isOwn);
+            if (isOwn) own = b;
+#endif
+            c.print((k.kind == CategoryKind::Binary ? QStringLiteral("%1 (theme: yes/no)").arg(k.name)
+                                                    : QStringLiteral("%1 (class set: %2)").arg(k.name, cls.join(QLatin1Char(' '))))
+                    + (own.isEmpty() ? QString() : QStringLiteral(", on the %1 backbone").arg(own)));
             arr.append(QJsonObject{{QStringLiteral("id"), k.id}, {QStringLiteral("name"), k.name},
                                    {QStringLiteral("kind"), k.kind == CategoryKind::Binary ? QStringLiteral("binary") : QStringLiteral("classes")},
-                                   {QStringLiteral("classes"), QJsonArray::fromStringList(cls)}});
+                                   {QStringLiteral("classes"), QJsonArray::fromStringList(cls)},
+                                   {QStringLiteral("backbone"), own.isEmpty() ? QJsonValue() : QJsonValue(own)}});
         }
         c.printJson({{QStringLiteral("categories"), arr}});
         return Ok;
     }
     QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
-        << "Usage: magpie-cli category create NAME [--classes A,B,... | --letters]\n"
+        << "Usage: magpie-cli category create NAME [--classes A,B,... | --letters] [--backbone general|letters|library]\n"
            "       magpie-cli category list\n"
            "A binary theme takes yes/no answers; a class set takes one class per image.\n";
     return sub == u"--help" || sub == u"-h" ? Ok : Usage;

@@ -127,7 +127,14 @@ int cmdDemo(const Context &c)
         c.error(lib->lastError());
         return Failed;
     }
-    c.print(QStringLiteral("2. Categories: class set \u201cInitials\u201d (A\u2013Z + none), theme \u201cportraits\u201d"));
+    QString initialsOn;
+#ifdef MAGPIE_HAVE_TRAINING
+    // The letters backbone, whose prior head knows A-Z + none (the themes stay on the general one).
+    training::Curator::adoptSuggestedBackbone(*lib, *initials);
+    initialsOn = training::Curator::categoryBackbone(*lib, initials->id);
+#endif
+    c.print(QStringLiteral("2. Categories: class set \u201cInitials\u201d (A\u2013Z + none%1), theme \u201cportraits\u201d")
+                .arg(initialsOn.isEmpty() ? QString() : QStringLiteral(", on the %1 backbone").arg(initialsOn)));
 
     // 3. Seed answers, the way an artist bootstraps: a CSV of a few examples per class.
     const int perClass = std::max(1, p.value(seeds).toInt());
@@ -200,8 +207,10 @@ int cmdDemo(const Context &c)
                 c.progress(ImportProgress{done, total, 0, -1, QStringLiteral("embedding")});
             }, c.cancel);
             c.endProgress();
-            c.print(QStringLiteral("%1. Embedded %2 images with %3 (%4 img/s)")
-                        .arg(step++).arg(er.embedded + er.cached).arg(curator.backboneVersion())
+            c.print(QStringLiteral("%1. Embedded %2 images with the %3 backbone%4 (%5 img/s)")
+                        .arg(step++).arg((er.embedded + er.cached) / std::max<qsizetype>(1, er.backbones.size()))
+                        .arg(er.backbones.join(QStringLiteral(" and the ")),
+                             er.backbones.size() > 1 ? QStringLiteral("s") : QString())
                         .arg(er.seconds > 0 ? int(er.embedded / er.seconds) : 0));
             QHash<ImageId, bool> isPortrait;
             for (const auto &row : truth)
@@ -232,6 +241,29 @@ int cmdDemo(const Context &c)
                                        "%6 portraits out of %7 themed pictures, answered and folded in")
                             .arg(step++).arg(round).arg(tr.modelVersion).arg(tr.examples)
                             .arg(tr.trainSeconds, 0, 'f', 2).arg(hits).arg(shown));
+            }
+            // The class set: its seed answers blended with the letters backbone's prior,
+            // scored against the sample's other initials.
+            training::TrainReport ti;
+            if (curator.train(*initials, {}, &ti)) {
+                QSet<QString> seeded;
+                for (const auto &row : readColumn(seedCsv, QStringLiteral("file"))) seeded.insert(row.second);
+                QVector<QPair<ImageId, ClassId>> truthInitials;
+                for (const auto &row : readColumn(sample + QStringLiteral("/initials/labels.csv"), QStringLiteral("label"))) {
+                    const QString file = sample + QStringLiteral("/initials/") + row.first;
+                    const ImageId id = lib->findByPath(file);
+                    const ClassId k = labelio::classIdOf(*initials, row.second);
+                    if (id && k && !seeded.contains(file)) truthInitials.append({id, k});
+                }
+                training::EvalReport ev;
+                if (curator.evaluate(*initials, truthInitials, &ev))
+                    c.print(QStringLiteral("%1. Initials: model v%2 from %3 answers on the %4 backbone in %5 s; it names %6 % of the "
+                                           "other %7 sample initials right (always the commonest: %8 %)")
+                                .arg(step++).arg(ti.modelVersion).arg(ti.examples).arg(initialsOn.isEmpty() ? QStringLiteral("library's") : initialsOn)
+                                .arg(ti.trainSeconds, 0, 'f', 2).arg(100 * ev.accuracy, 0, 'f', 0).arg(ev.evaluated)
+                                .arg(100 * ev.baseline, 0, 'f', 0));
+            } else {
+                c.print(QStringLiteral("   training the initials failed: %1").arg(curator.lastError()));
             }
         }
     }

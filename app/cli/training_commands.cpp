@@ -32,7 +32,7 @@ const char *const kTrainingUsage =
     "  eval -c CAT --truth CSV   accuracy of the current model on never-answered images\n"
     "  similar IMAGE             more like this (nearest embeddings)\n"
     "  chain FROM TO             a chain of similar images leading from one image to another\n"
-    "  backbone [general|letters] show or set the library's backbone\n";
+    "  backbone [general|letters] [-c CATEGORY]  show or set the library's backbone, or a category's own\n";
 
 namespace {
 
@@ -163,9 +163,11 @@ int cmdEmbed(const Context &c)
         return Failed;
     }
     const double ips = r.seconds > 0 ? r.embedded / r.seconds : 0;
-    c.print(QStringLiteral("%1 images: %2 embedded now, %3 cached, %4 failed \u2014 %5 s (%6 images/s; decode %7 s, network %8 s)")
-                .arg(r.total).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
-                .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2));
+    const qsizetype nb = std::max<qsizetype>(1, r.backbones.size());
+    c.print(QStringLiteral("%1 images%9: %2 embedded now, %3 cached, %4 failed \u2014 %5 s (%6 images/s; decode %7 s, network %8 s)")
+                .arg(r.total / nb).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
+                .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2)
+                .arg(nb > 1 ? QStringLiteral(" \u00d7 %1 backbones (%2)").arg(nb).arg(r.backbones.join(QStringLiteral(", "))) : QString()));
     // The similarity index ("more like this") is brought up to date in the
     // background; wait so that it is saved before the process ends.
     QElapsedTimer ti;
@@ -175,7 +177,8 @@ int cmdEmbed(const Context &c)
     const qint64 indexed = cur->similarityIndexedRows();
     if (indexed > 0)
         c.print(QStringLiteral("similarity index: %1 embeddings indexed (%2 s)").arg(indexed).arg(ti.elapsed() / 1000.0, 0, 'f', 1));
-    c.printJson({{QStringLiteral("backbone"), cur->backboneVersion()}, {QStringLiteral("total"), r.total},
+    c.printJson({{QStringLiteral("backbone"), cur->backboneVersion()}, {QStringLiteral("backbones"), QJsonArray::fromStringList(r.backbones)},
+                 {QStringLiteral("total"), r.total},
                  {QStringLiteral("embedded"), r.embedded}, {QStringLiteral("cached"), r.cached},
                  {QStringLiteral("failed"), r.failed}, {QStringLiteral("seconds"), r.seconds},
                  {QStringLiteral("decode_seconds"), r.decodeSeconds}, {QStringLiteral("network_seconds"), r.networkSeconds},
@@ -187,7 +190,8 @@ int cmdEmbed(const Context &c)
 namespace {
 // What a person reads after `train` (every figure is in --json): the held-out
 // accuracy, the classes it gets wrong most, the prior's share, what is missing.
-QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 missing, const QString &metricsJson)
+QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 missing, const QString &metricsJson,
+                     const QString &ownBackbone = {})
 {
     const QJsonObject m = QJsonDocument::fromJson(metricsJson.toUtf8()).object();
     QStringList lines;
@@ -210,6 +214,8 @@ QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 miss
                      .arg(seconds, 0, 'f', 2)
                      .arg(m.value(QStringLiteral("mode")).toString(QStringLiteral("fast")));
     }
+    if (!ownBackbone.isEmpty()) // a category on a backbone of its own: say which
+        lines.last() += QStringLiteral(" on the %1 backbone").arg(ownBackbone);
     if (m.contains(QStringLiteral("accuracy")))
         lines << QStringLiteral("held out (%1): %2 % of %3 answers right")
                      .arg(m.value(QStringLiteral("validation")).toString(QStringLiteral("k-fold")))
@@ -338,7 +344,19 @@ int cmdTrain(const Context &c)
         c.error(interrupted ? QStringLiteral("Interrupted; the model in use is unchanged.") : cur->lastError());
         return interrupted ? Cancelled : Failed;
     }
-    c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson));
+    bool ownBackbone = false;
+    const QString backbone = Curator::categoryBackbone(*lib, cat->id, &ownBackbone);
+    const QString on = ownBackbone && !p.isSet(kBackboneOpt) && qEnvironmentVariableIsEmpty("MAGPIE_BACKBONE") ? backbone : QString();
+    if (r.unchanged) {
+        // nothing new to learn from: the same model again would be a copy
+        const QJsonObject m = QJsonDocument::fromJson(r.metricsJson.toUtf8()).object();
+        c.print(QStringLiteral("nothing changed since model version %1 (the same %2 answers, embeddings and options): kept it")
+                    .arg(r.modelVersion).arg(r.examples));
+        c.print(trainSummary(r.modelVersion, r.examples, m.value(QStringLiteral("train_seconds")).toDouble(),
+                             r.missingEmbeddings, r.metricsJson, on));
+    } else {
+        c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson, on));
+    }
     {
         // A model from a handful of answers is little better than a guess (a
         // backbone's prior head carries a class set's first answers; not a deep pass's).
@@ -353,6 +371,7 @@ int cmdTrain(const Context &c)
                         .arg(few));
     }
     c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},
+                 {QStringLiteral("unchanged"), r.unchanged}, {QStringLiteral("backbone"), backbone},
                  {QStringLiteral("train_seconds"), r.trainSeconds}, {QStringLiteral("missing_embeddings"), r.missingEmbeddings},
                  {QStringLiteral("metrics"), QJsonDocument::fromJson(r.metricsJson.toUtf8()).object()}});
     return Ok;
@@ -727,10 +746,17 @@ int cmdBackbone(const Context &c)
                                                      "usable as --backbone FILE.pt here or in PyTorch. No library needed."),
                                       QStringLiteral("FILE.pt"));
     p.addOption(exportTs);
+    const QCommandLineOption forCategory({QStringLiteral("c"), QStringLiteral("category")},
+                                         QStringLiteral("Show or set this category's own backbone instead (NAME \u201clibrary\u201d: "
+                                                        "follow the library's again)."),
+                                         QStringLiteral("CATEGORY"));
+    p.addOption(forCategory);
     int exit = Ok;
-    if (!c.parse(p, QStringLiteral("Shows or sets the library's backbone. \u201cgeneral\u201d is MobileNetV2 (ImageNet) cut after "
-                                   "block 10; \u201cletters\u201d is the same network tuned on synthetic decorative initials, "
-                                   "for class sets of letters. Changing it embeds the archive again (a separate cache)."),
+    if (!c.parse(p, QStringLiteral("Shows or sets the library's backbone, or with --category one category's. \u201cgeneral\u201d "
+                                   "is MobileNetV2 (ImageNet) cut after block 10; \u201cletters\u201d is the same network tuned "
+                                   "on synthetic decorative initials, for class sets of letters (a letters class set gets it when "
+                                   "made). Changing it embeds the archive again (a separate cache); a category on a backbone of "
+                                   "its own makes embed embed with both."),
                  &exit))
         return exit;
     if (p.isSet(exportTs)) {
@@ -747,19 +773,44 @@ int cmdBackbone(const Context &c)
     const bool set = !p.positionalArguments().isEmpty();
     auto lib = c.open(!set, &exit);
     if (!lib) return exit;
+    const QString wanted = p.positionalArguments().value(0);
+    std::optional<Category> cat;
+    if (p.isSet(kCategoryOpt) && !(cat = category(c, *lib, p, &exit))) return exit;
     if (set) {
         QString err;
-        if (!Curator::setLibraryBackbone(*lib, p.positionalArguments().first(), &err)) {
+        const bool ok = cat ? Curator::setCategoryBackbone(*lib, cat->id, wanted, &err)
+                            : Curator::setLibraryBackbone(*lib, wanted, &err);
+        if (!ok) {
             c.error(err);
-            return p.positionalArguments().first() == u"general" || p.positionalArguments().first() == u"letters" ? Failed : Usage;
+            return Curator::backboneNames().contains(wanted) || (cat && wanted == u"library") ? Failed : Usage;
         }
+    }
+    QJsonObject names;
+    for (const QString &n : Curator::backboneNames()) names.insert(n, Curator::resolveBackbone(n));
+    const auto shown = [](const QString &file) { return file.isEmpty() ? QStringLiteral("(not installed)") : file; };
+    if (cat) {
+        bool own = false;
+        const QString name = Curator::categoryBackbone(*lib, cat->id, &own);
+        const QString file = Curator::resolveBackbone(name);
+        c.print(QStringLiteral("%1\t%2\t%3").arg(cat->name, own ? name : name + QStringLiteral(" (the library's)"), shown(file)));
+        c.printJson({{QStringLiteral("category"), cat->name}, {QStringLiteral("backbone"), name},
+                     {QStringLiteral("own"), own}, {QStringLiteral("file"), file}, {QStringLiteral("available"), names}});
+        return Ok;
     }
     const QString name = Curator::libraryBackbone(*lib);
     const QString file = Curator::resolveBackbone(name);
-    QJsonObject names;
-    for (const QString &n : Curator::backboneNames()) names.insert(n, Curator::resolveBackbone(n));
-    c.print(QStringLiteral("%1\t%2").arg(name, file.isEmpty() ? QStringLiteral("(not installed)") : file));
-    c.printJson({{QStringLiteral("backbone"), name}, {QStringLiteral("file"), file}, {QStringLiteral("available"), names}});
+    c.print(QStringLiteral("%1\t%2").arg(name, shown(file)));
+    // Categories on a backbone of their own: they are embedded with it too.
+    QJsonObject own;
+    for (const Category &k : lib->categories()) {
+        bool isOwn = false;
+        const QString n = Curator::categoryBackbone(*lib, k.id, &isOwn);
+        if (!isOwn) continue;
+        c.print(QStringLiteral("  %1: %2").arg(k.name, n));
+        own.insert(k.name, n);
+    }
+    c.printJson({{QStringLiteral("backbone"), name}, {QStringLiteral("file"), file}, {QStringLiteral("available"), names},
+                 {QStringLiteral("categories"), own}});
     return Ok;
 }
 

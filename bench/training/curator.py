@@ -84,7 +84,7 @@ def letters(a):
     checkpoints = [int(k) for k in a.checkpoints.split(',')]
     for mode in a.modes.split(','):
         lib = copy_library(base, os.path.join(a.work, 'letters-%s.library' % mode))
-        run(a.cli, lib, 'category', 'create', '--letters', 'letters')
+        run(a.cli, lib, 'category', 'create', '--letters', '--backbone', a.backbone, 'letters')
         answered = set()
         per = {c: 0 for c in classes}
         seed_rows = []

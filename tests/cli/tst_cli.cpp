@@ -327,6 +327,61 @@ private Q_SLOTS:
                       QStringLiteral("-L"), L}).exit, 0);
     }
 
+#ifdef MAGPIE_HAVE_TRAINING
+    void lettersClassSetTrainsOnTheLettersBackbone()
+    {
+        // A class set of letters gets the letters backbone (its prior head knows
+        // A-Z + none) in a library on the general one; embed embeds with both;
+        // training again with nothing new keeps the model it made.
+        const QString L = m_tmp.filePath(QStringLiteral("own.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("import"),
+                      QStringLiteral(MAGPIE_SAMPLE_DIR "/initials")}).exit, 0);
+        Run r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("category"), QStringLiteral("create"),
+                     QStringLiteral("Initials"), QStringLiteral("--letters")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("backbone")].toString(), QStringLiteral("letters"));
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("category"), QStringLiteral("create"),
+                 QStringLiteral("ornate")});
+        QCOMPARE(r.exit, 0);
+        QVERIFY(r.json()[QStringLiteral("backbone")].isNull()); // a theme follows the library
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("shapes"),
+                      QStringLiteral("--classes"), QStringLiteral("a,b"), QStringLiteral("--backbone"), QStringLiteral("rocks")}).exit, 2);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("backbone")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("backbone")].toString(), QStringLiteral("general"));
+        QCOMPARE(r.json()[QStringLiteral("categories")].toObject()[QStringLiteral("Initials")].toString(), QStringLiteral("letters"));
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("backbone"), QStringLiteral("fish"), QStringLiteral("-c"),
+                      QStringLiteral("Initials")}).exit, 2);
+
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("labels"), QStringLiteral("import"),
+                      QStringLiteral("-c"), QStringLiteral("Initials"), QStringLiteral("--csv"),
+                      QStringLiteral(MAGPIE_SAMPLE_DIR "/initials/labels.csv")}).exit, 0);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("embed")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("backbones")].toArray(), (QJsonArray{QStringLiteral("general"), QStringLiteral("letters")}));
+        QCOMPARE(r.json()[QStringLiteral("embedded")].toInt(), 480);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("train"), QStringLiteral("-c"), QStringLiteral("Initials")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("backbone")].toString(), QStringLiteral("letters"));
+        QVERIFY(!r.json()[QStringLiteral("unchanged")].toBool());
+        const int version = r.json()[QStringLiteral("model_version")].toInt();
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("train"), QStringLiteral("-c"), QStringLiteral("Initials")});
+        QCOMPARE(r.exit, 0);
+        QVERIFY2(r.out.startsWith(QStringLiteral("nothing changed since model version %1").arg(version).toUtf8()), r.out.constData());
+        QVERIFY2(r.out.contains("on the letters backbone"), r.out.constData());
+
+        // back to the library's backbone
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("backbone"), QStringLiteral("library"),
+                 QStringLiteral("-c"), QStringLiteral("Initials")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("own")].toBool(), false);
+        QCOMPARE(r.json()[QStringLiteral("backbone")].toString(), QStringLiteral("general"));
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("embed")});
+        QCOMPARE(r.json()[QStringLiteral("backbones")].toArray(), QJsonArray{QStringLiteral("general")});
+    }
+#endif
+
     void labelsImportMatchesClassesInAnyCase()
     {
         const QString L = m_tmp.filePath(QStringLiteral("case.magpie"));

@@ -97,6 +97,8 @@ private Q_SLOTS:
     void chainLeadsFromOneImageToTheOther();
     void overlappedDecodingEmbedsTheSame();
     void evaluationSaysWhatAlwaysNoWouldScore();
+    void categoryOnItsOwnBackbone();
+    void trainingWithNothingNewKeepsTheModel();
 };
 
 void TestCurator::chainLeadsFromOneImageToTheOther()
@@ -653,6 +655,129 @@ void TestCurator::deepPassThatValidatesWorseKeepsTheModel()
     QVERIFY2(!caches.isEmpty(), qPrintable(caches.join(QLatin1Char(' '))));
     for (const QString &f : caches)
         QVERIFY2(f.contains(cur.backboneVersion()), qPrintable(caches.join(QLatin1Char(' '))));
+}
+
+
+void TestCurator::categoryOnItsOwnBackbone()
+{
+    // A letters class set in a library on the general backbone trains and
+    // scores on the letters backbone (whose prior head knows A-Z + none), embed
+    // embeds with both, and core's readers (maps, layouts) keep the library's cache.
+    if (Curator::resolveBackbone(QStringLiteral("letters")).isEmpty()) QSKIP("the letters backbone is not installed");
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 10);
+    QVERIFY(lib);
+    QStringList letters;
+    for (char ch = 'A'; ch <= 'Z'; ++ch) letters << QString(QLatin1Char(ch));
+    letters << QStringLiteral("none");
+    QCOMPARE(Curator::suggestedBackbone(CategoryKind::ClassSet, letters), QStringLiteral("letters"));
+    QVERIFY(Curator::suggestedBackbone(CategoryKind::ClassSet, {QStringLiteral("square"), QStringLiteral("round")}).isEmpty());
+    QVERIFY(Curator::suggestedBackbone(CategoryKind::Binary, {}).isEmpty());
+    const auto initials = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet, letters);
+    const auto theme = lib->createCategory(QStringLiteral("round"), CategoryKind::Binary);
+    QVERIFY(initials && theme);
+    QCOMPARE(Curator::adoptSuggestedBackbone(*lib, *initials), QStringLiteral("letters"));
+    QVERIFY(Curator::adoptSuggestedBackbone(*lib, *theme).isEmpty());
+    bool own = false;
+    QCOMPARE(Curator::categoryBackbone(*lib, initials->id, &own), QStringLiteral("letters"));
+    QVERIFY(own);
+    QCOMPARE(Curator::categoryBackbone(*lib, theme->id, &own), QStringLiteral("general"));
+    QVERIFY(!own);
+    for (int i = 0; i < 8; ++i) {
+        const ImageId id = idOf(*lib, QStringLiteral("img%1.png").arg(i));
+        QVERIFY(lib->answer({id, initials->id, initials->classes[i % 2].id}));
+        QVERIFY(lib->answer({id, theme->id, 0, i % 2 ? AnswerValue::Yes : AnswerValue::No}));
+    }
+
+    Curator cur(*lib);
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    QCOMPARE(er.backbones, (QStringList{QStringLiteral("general"), QStringLiteral("letters")}));
+    QCOMPARE(er.total, 20);
+    QCOMPARE(er.embedded, 20);
+    QCOMPARE(er.remaining, 0);
+    const QString generalVersion = Curator(*lib, QStringLiteral("general")).backboneVersion();
+    const QString lettersVersion = Curator(*lib, QStringLiteral("letters")).backboneVersion();
+    QVERIFY(!generalVersion.isEmpty() && !lettersVersion.isEmpty() && generalVersion != lettersVersion);
+    // the letters cache was written last, but the library's is the one core reads
+    EmbeddingCacheInfo info;
+    QVERIFY(openEmbeddingCache(lib->cacheDir(), {}, &info));
+    QCOMPARE(info.version, generalVersion);
+    QVERIFY(QFileInfo::exists(lib->cacheDir() + QStringLiteral("/embeddings-") + lettersVersion + QStringLiteral(".f16")));
+
+    TrainReport tr;
+    QVERIFY2(cur.train(*initials, TrainOptions(), &tr), qPrintable(cur.lastError()));
+    QCOMPARE(lib->modelVersions(initials->id).last().backbone, lettersVersion);
+    QVERIFY(QJsonDocument::fromJson(tr.metricsJson.toUtf8()).object().contains(QStringLiteral("prior")));
+    TrainReport tt;
+    QVERIFY2(cur.train(*theme, TrainOptions(), &tt), qPrintable(cur.lastError()));
+    QCOMPARE(lib->modelVersions(theme->id).last().backbone, generalVersion);
+    // the two unanswered images get the letters model's guesses
+    const QVector<Suggestion> s = cur.suggest(*initials, Queue::Harvest, 5);
+    QCOMPARE(s.size(), 2);
+    QVERIFY(s[0].scored && !s[0].className.isEmpty());
+    qint64 version = 0;
+    QVector<ImageId> ids;
+    QVector<float> probs;
+    int classes = 0;
+    QVERIFY2(cur.scores(*initials, &ids, &probs, &classes, &version), qPrintable(cur.lastError()));
+    QCOMPARE(version, tr.modelVersion);
+    QCOMPARE(classes, 27);
+
+    // a Curator given a backbone uses it for every category
+    Curator pinned(*lib, QStringLiteral("general"));
+    EmbedReport pr;
+    QVERIFY(pinned.embed(&pr));
+    QCOMPARE(pr.backbones, QStringList{QStringLiteral("general")});
+    TrainReport ptr;
+    QVERIFY2(pinned.train(*initials, TrainOptions(), &ptr), qPrintable(pinned.lastError()));
+    QCOMPARE(lib->modelVersions(initials->id).last().backbone, generalVersion);
+
+    // back to the library's: one backbone to embed with again; a name Magpie does not have is refused
+    QString err;
+    QVERIFY(!Curator::setCategoryBackbone(*lib, initials->id, QStringLiteral("rocks"), &err));
+    QVERIFY(err.contains(QStringLiteral("rocks")));
+    QVERIFY2(Curator::setCategoryBackbone(*lib, initials->id, QStringLiteral("library"), &err), qPrintable(err));
+    QCOMPARE(Curator::categoryBackbone(*lib, initials->id, &own), QStringLiteral("general"));
+    QVERIFY(!own);
+    Curator again(*lib);
+    EmbedReport ar;
+    QVERIFY(again.embed(&ar));
+    QCOMPARE(ar.backbones, QStringList{QStringLiteral("general")});
+    QCOMPARE(ar.cached, 10);
+}
+
+void TestCurator::trainingWithNothingNewKeepsTheModel()
+{
+    // Training again with the same answers, embeddings and options would make
+    // the same model: the newest version is kept; a new answer or another
+    // option makes a new one.
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 10);
+    QVERIFY(lib);
+    const auto cat = answeredShapes(*lib, 8);
+    QVERIFY(cat);
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    TrainReport a, b, c, e;
+    QVERIFY2(cur.train(*cat, TrainOptions(), &a), qPrintable(cur.lastError()));
+    QVERIFY(!a.unchanged);
+    QVERIFY2(cur.train(*cat, TrainOptions(), &b), qPrintable(cur.lastError()));
+    QVERIFY(b.unchanged);
+    QCOMPARE(b.modelVersion, a.modelVersion);
+    QCOMPARE(b.metricsJson, a.metricsJson);
+    QCOMPARE(lib->modelVersions(cat->id).size(), 1);
+    TrainOptions other;
+    other.l2 = 0.1f;
+    QVERIFY2(cur.train(*cat, other, &c), qPrintable(cur.lastError()));
+    QVERIFY(!c.unchanged);
+    QVERIFY(c.modelVersion > a.modelVersion);
+    QVERIFY(lib->answer({idOf(*lib, QStringLiteral("img8.png")), cat->id, cat->classes[0].id}));
+    QVERIFY2(cur.train(*cat, other, &e), qPrintable(cur.lastError()));
+    QVERIFY(!e.unchanged);
+    QCOMPARE(e.examples, 9);
+    QCOMPARE(lib->modelVersions(cat->id).size(), 3);
 }
 
 QTEST_MAIN(TestCurator)

@@ -71,7 +71,7 @@ library() {
     local lib=$1; shift
     rm -rf "$lib" "$lib"-*
     "$cli" init "$lib"
-    "$cli" -L "$lib" category create letters --letters
+    "$cli" -L "$lib" category create letters --letters --backbone library
     for set in "$@"; do
         "$cli" -L "$lib" --quiet import "$set"
         { echo file,value,class; cat "$set"/labels-*.csv | awk -F, '{print $1",yes,"$2}'; } > answers.csv

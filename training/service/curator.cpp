@@ -1,5 +1,6 @@
 #include "training/service/curator.h"
 
+#include "core/embeddingcache.h"
 #include "core/imagedecoder.h"
 #include "core/library.h"
 #include "core/similarityindex.h"
@@ -10,6 +11,7 @@
 #include "training/head.h"
 
 #include <QCoreApplication>
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
@@ -116,6 +118,43 @@ struct Curator::Impl
     Library &lib;
     QString backbonePath;
     QString error;
+    // A backbone was given (argument or $MAGPIE_BACKBONE): every category uses it.
+    bool pinned = false;
+    // The Curators of the categories that use a backbone of their own, by its file.
+    std::map<QString, std::unique_ptr<Curator>> others;
+    // The Curator that serves category `c`: null for this one, else the one on
+    // the category's own backbone. Null with `error` set and *failed when that
+    // backbone is not installed.
+    Curator *curatorFor(const Category &c, bool *failed)
+    {
+        *failed = false;
+        if (pinned) return nullptr;
+        bool own = false;
+        const QString name = categoryBackbone(lib, c.id, &own);
+        if (!own) return nullptr;
+        const QString file = resolveBackbone(name);
+        if (file.isEmpty()) {
+            error = QStringLiteral("the %1 backbone that %2 uses is not installed (magpie-cli backbone library --category \"%2\" "
+                                   "makes it use the library's)").arg(name, c.name);
+            *failed = true;
+            return nullptr;
+        }
+        if (file == backbonePath) return nullptr;
+        std::unique_ptr<Curator> &o = others[file];
+        if (!o) o = std::make_unique<Curator>(lib, file);
+        return o.get();
+    }
+    // The Curators of every other backbone some category uses (in the order of the categories).
+    QVector<Curator *> categoryCurators()
+    {
+        QVector<Curator *> out;
+        for (const Category &c : lib.categories()) {
+            bool failed = false;
+            Curator *o = curatorFor(c, &failed);
+            if (o && !out.contains(o)) out.push_back(o);
+        }
+        return out;
+    }
     std::unique_ptr<Backbone> backbone;
     std::unique_ptr<EmbeddingStore> store;
     // Backbones fine-tuned by deep training, by file, with their embeddings.
@@ -308,15 +347,19 @@ struct Curator::Impl
         return similarity.get();
     }
     static HalfRows rowsOf(const EmbeddingStore &st) { return {st.halfRows(), st.count(), st.dim(), st.mapping()}; }
+    // The name of the backbone's embedding cache: its version, and the fit when not the default.
+    std::string cacheVersion() const
+    {
+        const std::string fit = fitMode() == u"stretch" ? std::string() : "-" + fitMode().toStdString();
+        return backbone->info().version + fit;
+    }
     bool ensureStore()
     {
         if (store) return true;
         if (!ensureBackbone()) return false;
         QDir().mkpath(lib.cacheDir());
         std::string err;
-        const std::string fit = fitMode() == u"stretch" ? std::string() : "-" + fitMode().toStdString();
-        store = EmbeddingStore::open(lib.cacheDir().toStdString(), backbone->info().version + fit,
-                                     backbone->info().featureDim, &err);
+        store = EmbeddingStore::open(lib.cacheDir().toStdString(), cacheVersion(), backbone->info().featureDim, &err);
         if (!store) error = QString::fromStdString(err);
         return store != nullptr;
     }
@@ -394,6 +437,7 @@ Curator::Curator(Library &library, const QString &backbone) : d(std::make_unique
 {
     QString choice = backbone;
     if (choice.isEmpty()) choice = qEnvironmentVariable("MAGPIE_BACKBONE");
+    d->pinned = !choice.isEmpty();
     if (choice.isEmpty()) choice = libraryBackbone(library);
     d->backbonePath = resolveBackbone(choice);
     if (d->backbonePath.isEmpty() && !choice.isEmpty())
@@ -484,6 +528,67 @@ bool Curator::setLibraryBackbone(Library &library, const QString &name, QString 
     return true;
 }
 
+namespace {
+QString categoryBackboneKey(CategoryId category) { return QStringLiteral("backbone/category/%1").arg(category); }
+} // namespace
+
+QString Curator::categoryBackbone(const Library &library, CategoryId category, bool *own)
+{
+    const QString name = library.meta(categoryBackboneKey(category));
+    if (own) *own = !name.isEmpty();
+    return name.isEmpty() ? libraryBackbone(library) : name;
+}
+
+bool Curator::setCategoryBackbone(Library &library, CategoryId category, const QString &name, QString *error)
+{
+    const bool follow = name.isEmpty() || name == u"library";
+    if (!follow && !backboneNames().contains(name)) {
+        if (error) *error = QStringLiteral("unknown backbone %1 (choose %2, or library)").arg(name, backboneNames().join(QStringLiteral(", ")));
+        return false;
+    }
+    if (!follow && resolveBackbone(name).isEmpty()) {
+        if (error) *error = QStringLiteral("the %1 backbone is not installed").arg(name);
+        return false;
+    }
+    if (!library.category(category)) {
+        if (error) *error = QStringLiteral("no category %1").arg(category);
+        return false;
+    }
+    if (!library.setMeta(categoryBackboneKey(category), follow ? QString() : name)) {
+        if (error) *error = library.lastError();
+        return false;
+    }
+    return true;
+}
+
+QString Curator::suggestedBackbone(CategoryKind kind, const QStringList &classes)
+{
+    if (kind != CategoryKind::ClassSet || classes.isEmpty()) return {};
+    const QString file = resolveBackbone(QStringLiteral("letters"));
+    if (file.isEmpty()) return {};
+    QString base = file;
+    base.chop(4); // .mbb
+    QFile meta(base + QStringLiteral(".prior.txt"));
+    if (!meta.open(QIODevice::ReadOnly | QIODevice::Text)) return {};
+    QStringList known;
+    for (const QString &line : QString::fromUtf8(meta.readAll()).split(QLatin1Char('\n'))) {
+        const QStringList f = line.simplified().split(QLatin1Char(' '), Qt::SkipEmptyParts);
+        if (f.size() >= 2 && f[0] == QLatin1String("classes")) known = f.mid(1);
+    }
+    for (const QString &c : classes)
+        if (!known.contains(c, Qt::CaseInsensitive)) return {};
+    return QStringLiteral("letters");
+}
+
+QString Curator::adoptSuggestedBackbone(Library &library, const Category &category)
+{
+    QStringList names;
+    for (const ClassInfo &k : category.classes) names << k.name;
+    const QString want = suggestedBackbone(category.kind, names);
+    if (want.isEmpty() || want == libraryBackbone(library)) return {};
+    return setCategoryBackbone(library, category.id, want, nullptr) ? want : QString();
+}
+
 QString Curator::backbonePath() const { return d->backbonePath; }
 
 QString Curator::backboneVersion()
@@ -498,11 +603,64 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     if (!r) r = &local;
     *r = {};
     if (!d->ensureStore()) return false;
-    if (!d->embedInto(*d->backbone, *d->store, r, progress, cancel, batchSize, maxImages)) return false;
-    // Bring the similarity index up to date with the new rows, in the background.
+    const QVector<Curator *> others = d->categoryCurators();
+    const qint64 parts = 1 + others.size();
+    // Progress over every backbone: each embeds the same images.
+    const auto stage = [&](qint64 k) -> ProgressFn {
+        if (!progress) return {};
+        return [&progress, k, parts](qint64 done, qint64 total) { progress(k * total + done, parts * total); };
+    };
+    const auto name = [](const QString &file) {
+        for (const QString &n : backboneNames())
+            if (resolveBackbone(n) == file) return n;
+        return QFileInfo(file).fileName();
+    };
+    if (!d->embedInto(*d->backbone, *d->store, r, stage(0), cancel, batchSize, maxImages)) return false;
+    r->backbones << name(d->backbonePath);
+    if (!d->pinned) {
+        // Name the library backbone's cache, for core's readers (maps, layouts)
+        // when other caches sit beside it.
+        QFile named(libraryEmbeddingVersionFile(d->lib.cacheDir()));
+        const QByteArray version = d->cacheVersion().c_str();
+        if (!named.open(QIODevice::ReadOnly) || named.readAll().trimmed() != version) {
+            named.close();
+            if (named.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) named.write(version + '\n');
+        }
+    }
+    // Bring the similarity index up to date with the new rows, in the background
+    // (the library's backbone only: "more like this" and the map use it).
     SimilarityIndex *index = d->similarityIndex();
     if (!r->cancelled && r->remaining == 0 && !index->isCurrent(d->store->count()))
         index->updateInBackground(Impl::rowsOf(*d->store));
+    // Then the backbones that categories use on their own, in what is left of this part.
+    for (qint64 k = 0; k < others.size(); ++k) {
+        Curator *o = others[k];
+        r->backbones << name(o->d->backbonePath);
+        if (r->cancelled || r->remaining > 0) continue; // a later part
+        if (maxImages > 0 && r->embedded >= maxImages) {
+            r->remaining += 1; // not scanned yet: the next part finds out how many
+            continue;
+        }
+        if (!o->d->ensureStore()) {
+            d->error = o->d->error;
+            return false;
+        }
+        EmbedReport x;
+        if (!o->d->embedInto(*o->d->backbone, *o->d->store, &x, stage(k + 1), cancel, batchSize,
+                             maxImages > 0 ? maxImages - r->embedded : 0)) {
+            d->error = o->d->error;
+            return false;
+        }
+        r->total += x.total;
+        r->cached += x.cached;
+        r->embedded += x.embedded;
+        r->failed = std::max(r->failed, x.failed); // the same undecodable images
+        r->remaining += x.remaining;
+        r->seconds += x.seconds;
+        r->decodeSeconds += x.decodeSeconds;
+        r->networkSeconds += x.networkSeconds;
+        r->cancelled = r->cancelled || x.cancelled;
+    }
     return true;
 }
 
@@ -650,6 +808,13 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
 bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, const std::atomic<bool> *cancel,
                     const ProgressFn &progress)
 {
+    bool failed = false;
+    if (Curator *other = d->curatorFor(c, &failed)) {
+        const bool ok = other->train(c, o, r, cancel, progress);
+        d->error = other->lastError();
+        return ok;
+    }
+    if (failed) return false;
     TrainReport local;
     if (!r) r = &local;
     *r = {};
@@ -824,6 +989,46 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         if (unlabeled > 0)
             unlabeledEach = static_cast<float>(o.unlabeledWeight * r->examples / unlabeled);
     }
+    // What the head is made from. A fast head with nothing changed since the
+    // newest model would be that model again (training is deterministic): keep it.
+    QByteArray inputs;
+    {
+        QCryptographicHash h(QCryptographicHash::Sha1);
+        const auto add = [&h](const auto &v) { h.addData(QByteArrayView(reinterpret_cast<const char *>(&v), sizeof v)); };
+        h.addData(backboneVersion.toUtf8());
+        for (const ClassInfo &k : c.classes) add(k.id);
+        for (std::int64_t row : rows) add(row);
+        for (const Example &e : ex) {
+            add(e.row);
+            add(e.cls);
+            add(e.positive);
+            add(e.unlabeled);
+        }
+        add(o.hidden);
+        add(o.steps);
+        add(o.l2);
+        add(o.lr);
+        add(o.priorWeight);
+        add(o.unlabeledWeight);
+        add(o.validate);
+        if (d->priorHead()) h.addData(d->priorFile.toUtf8());
+        inputs = h.result().toHex();
+    }
+    if (!o.deep) {
+        const QVector<ModelVersion> versions = d->lib.modelVersions(c.id);
+        if (!versions.isEmpty()) {
+            const ModelVersion &last = versions.last();
+            const QJsonObject m = QJsonDocument::fromJson(last.metricsJson.toUtf8()).object();
+            if (last.backbone == backboneVersion && m.value(QStringLiteral("inputs")).toString().toLatin1() == inputs
+                && QFileInfo::exists(last.checkpointPath)) {
+                r->modelVersion = last.id;
+                r->categoryId = c.id;
+                r->metricsJson = last.metricsJson;
+                r->unchanged = true;
+                return true;
+            }
+        }
+    }
     const std::vector<float> x = st->gatherFloat(rows);
     const int D = st->dim();
     HeadConfig cfg;
@@ -867,7 +1072,8 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     QJsonObject metrics{{QStringLiteral("mode"), o.deep ? QStringLiteral("deep") : QStringLiteral("fast")},
                         {QStringLiteral("head"), o.hidden > 0 ? QStringLiteral("mlp%1").arg(o.hidden) : QStringLiteral("logistic")},
                         {QStringLiteral("answers"), r->examples},
-                        {QStringLiteral("train_seconds"), r->trainSeconds}};
+                        {QStringLiteral("train_seconds"), r->trainSeconds},
+                        {QStringLiteral("inputs"), QString::fromLatin1(inputs)}};
     if (unlabeled > 0)
         metrics.insert(QStringLiteral("unlabeled"), QJsonObject{{QStringLiteral("images"), unlabeled},
                                                                 {QStringLiteral("weight"), o.unlabeledWeight}});
@@ -957,6 +1163,13 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
 
 bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *probs, int *classes, qint64 *version)
 {
+    bool failed = false;
+    if (Curator *other = d->curatorFor(c, &failed)) {
+        const bool ok = other->scores(c, ids, probs, classes, version);
+        d->error = other->lastError();
+        return ok;
+    }
+    if (failed) return false;
     if (!d->ensureStore()) return false;
     qint64 v = 0;
     auto head = d->currentHead(c, &v);
@@ -975,6 +1188,13 @@ bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *p
 
 QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageId> &images)
 {
+    bool failed = false;
+    if (Curator *other = d->curatorFor(c, &failed)) {
+        auto out = other->scoreImages(c, images);
+        d->error = other->lastError();
+        return out;
+    }
+    if (failed) return {};
     QVector<Suggestion> out;
     if (images.isEmpty() || !d->ensureStore()) return out;
     const QString errBefore = d->error;
@@ -999,6 +1219,13 @@ QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageI
 
 QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, ClassId onlyClass, quint64 seed)
 {
+    bool failed = false;
+    if (Curator *other = d->curatorFor(c, &failed)) {
+        auto out = other->suggest(c, queue, n, onlyClass, seed);
+        d->error = other->lastError();
+        return out;
+    }
+    if (failed) return {};
     QVector<Suggestion> out;
     if (!d->ensureStore()) return out;
     const std::int64_t N = d->store->count();
@@ -1353,6 +1580,13 @@ QVector<QPair<ImageId, float>> Curator::chain(ImageId from, ImageId to, int betw
 
 bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *r)
 {
+    bool failed = false;
+    if (Curator *other = d->curatorFor(c, &failed)) {
+        const bool ok = other->evaluate(c, truth, r);
+        d->error = other->lastError();
+        return ok;
+    }
+    if (failed) return false;
     *r = {};
     QVector<ImageId> ids;
     QVector<float> probs;

@@ -42,7 +42,10 @@ struct Suggestion
 
 struct EmbedReport
 {
-    qint64 total = 0;      // Ok images in the library
+    // Summed over the backbones embedded with (the library's, then each that a
+    // category uses on its own: Curator::categoryBackbone), in that order.
+    QStringList backbones;
+    qint64 total = 0;      // Ok images in the library, times the backbones
     qint64 cached = 0;     // already embedded before this run
     qint64 embedded = 0;   // embedded in this run
     qint64 failed = 0;     // could not be decoded
@@ -91,6 +94,10 @@ struct TrainReport
     int missingEmbeddings = 0;// answered images not embedded yet (run embed)
     double trainSeconds = 0;
     QString metricsJson;
+    // A fast head was asked for with nothing changed since the newest model
+    // (the same answers, embeddings, options and backbone): that version is
+    // kept and returned instead of an identical new one.
+    bool unchanged = false;
 };
 
 struct EvalReport
@@ -141,6 +148,22 @@ public:
     // not used with it, so a category needs a retrain after the switch.
     static QString libraryBackbone(const Library &library);
     static bool setLibraryBackbone(Library &library, const QString &name, QString *error);
+    // The backbone a category trains and scores on: its own (set below; a
+    // letters class set gets "letters" when it is made, so that the letters
+    // backbone's prior head proposes from the first card in any library),
+    // else the library's. `own` says which. A Curator made for the library
+    // (no backbone given) hands a category with its own backbone to a second
+    // Curator on that backbone, and embed() embeds the archive with both.
+    static QString categoryBackbone(const Library &library, CategoryId category, bool *own = nullptr);
+    // `name` empty or "library": the category follows the library again.
+    static bool setCategoryBackbone(Library &library, CategoryId category, const QString &name, QString *error);
+    // The backbone a new category is best made on: "letters" for a class set
+    // whose classes the letters backbone's prior head knows (A-Z + none) when
+    // that backbone is installed, else empty (the library's).
+    static QString suggestedBackbone(CategoryKind kind, const QStringList &classes);
+    // Gives a new category the suggested backbone when it is not the
+    // library's; returns the name given, or empty.
+    static QString adoptSuggestedBackbone(Library &library, const Category &category);
     // Writes a backbone (name or .mbb path) as a TorchScript module with the
     // user-backbone contract (a `.pt` gives the same features as the .mbb).
     static bool exportTorchScript(const QString &nameOrPath, const QString &outFile, QString *error);
@@ -150,7 +173,9 @@ public:
     QString backboneVersion(); // loads the backbone if needed; empty on error
 
     // Embeds every Ok image that is not cached yet (thumbnail when present,
-    // else the file), in batches; incremental and resumable. Answered images
+    // else the file), in batches; incremental and resumable. Unless this
+    // Curator was given a backbone, the backbones that categories use on their
+    // own are embedded with too, after the library's. Answered images
     // go first (training needs them). `maxImages` > 0 stops after that many
     // (report->remaining says how many are left), so that a caller can let
     // other work run between parts of a long archive; progress counts over
