@@ -7,6 +7,7 @@
 #include <QPainter>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -36,6 +37,58 @@ void spread(std::vector<double> &v)
     }
 }
 } // namespace
+
+void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations)
+{
+    const size_t n = std::min(x.size(), y.size());
+    if (n < 2 || minDistance <= 0)
+        return;
+    const int cells = std::max(1, int(1.0 / minDistance));
+    const auto cellOf = [&](double v) { return std::clamp(int(v * cells), 0, cells - 1); };
+    std::vector<std::vector<int>> grid(size_t(cells) * size_t(cells));
+    const double min2 = minDistance * minDistance;
+    for (int it = 0; it < iterations; ++it) {
+        for (auto &c : grid)
+            c.clear();
+        for (size_t i = 0; i < n; ++i)
+            grid[size_t(cellOf(y[i])) * size_t(cells) + size_t(cellOf(x[i]))].push_back(int(i));
+        bool moved = false;
+        for (size_t i = 0; i < n; ++i) {
+            const int cx = cellOf(x[i]), cy = cellOf(y[i]);
+            for (int gy = std::max(0, cy - 1); gy <= std::min(cells - 1, cy + 1); ++gy)
+                for (int gx = std::max(0, cx - 1); gx <= std::min(cells - 1, cx + 1); ++gx)
+                    for (int j : grid[size_t(gy) * size_t(cells) + size_t(gx)]) {
+                        if (size_t(j) <= i)
+                            continue;
+                        double dx = x[size_t(j)] - x[i], dy = y[size_t(j)] - y[i];
+                        double d2 = dx * dx + dy * dy;
+                        if (d2 >= min2)
+                            continue;
+                        if (d2 < 1e-18) { // the same place: part along a direction fixed by the pair
+                            const double a = double((i * 7919 + size_t(j) * 104729) % 360) * 3.14159265358979 / 180;
+                            dx = std::cos(a) * 1e-9;
+                            dy = std::sin(a) * 1e-9;
+                            d2 = 1e-18;
+                        }
+                        const double d = std::sqrt(d2);
+                        const double push = 0.5 * (minDistance - d) / d;
+                        x[i] -= dx * push;
+                        y[i] -= dy * push;
+                        x[size_t(j)] += dx * push;
+                        y[size_t(j)] += dy * push;
+                        moved = true;
+                    }
+            x[i] = std::clamp(x[i], 0.0, 1.0);
+            y[i] = std::clamp(y[i], 0.0, 1.0);
+        }
+        for (size_t i = 0; i < n; ++i) {
+            x[i] = std::clamp(x[i], 0.0, 1.0);
+            y[i] = std::clamp(y[i], 0.0, 1.0);
+        }
+        if (!moved)
+            break;
+    }
+}
 
 ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std::atomic<bool> *cancel)
 {
@@ -80,6 +133,8 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
     }
     spread(x);
     spread(y);
+    // alike pictures land on one spot: part them so that each shows
+    separatePlaces(x, y, kMapSeparation / std::sqrt(double(x.size())));
     map.ids = ids;
     map.positions.reserve(ids.size());
     for (size_t i = 0; i < x.size(); ++i)

@@ -9,6 +9,7 @@
 #include <QVector>
 
 #include <atomic>
+#include <vector>
 
 namespace magpie {
 
@@ -21,6 +22,11 @@ class Library;
 // images: t-SNE would pile each kind on one spot).
 constexpr int kTsneMinImages = 100;
 constexpr int kTsneMaxImages = 4000;
+
+// Places closer than kMapSeparation x the spacing of an even spread
+// (1 / sqrt(images)) are parted (separatePlaces), so that alike pictures,
+// which t-SNE puts on one spot, stay visible side by side.
+constexpr double kMapSeparation = 0.5;
 
 struct ArchiveMap
 {
@@ -37,6 +43,11 @@ struct ArchiveMap
 // thread; a few seconds for 2,000 images on two cores. Empty when cancelled.
 ArchiveMap mapArchive(const Library &lib, int maxImages = 2000, quint32 seed = 1,
                       const std::atomic<bool> *cancel = nullptr);
+
+// Moves points in [0, 1]^2 apart until no two are closer than `minDistance`
+// (or `iterations` passes are done), each pair pushed apart along the line
+// between them, so that neighbourhoods keep their order; deterministic.
+void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations = 200);
 
 // The map as a picture: each image's cached thumbnail, `thumbPx` on its long
 // side, centred on its place on a `sizePx` square of `background`.

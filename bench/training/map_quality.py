@@ -6,8 +6,9 @@ Makes the map RUNS times (default 3; --positions), then prints, for the
 images named in LABELS.csv (its `file` column matched to the file name), the
 share of each image's 10 nearest map neighbours whose COLUMN (default
 `group`) is the same as its own, and the median time. On ../shared/data/themes
-(embedded): 0.72 with t-SNE; the principal plane kept 0.42 (scikit-learn on
-the same embeddings), the full embedding space 0.71.
+(embedded): 0.72 with t-SNE (0.73 before alike pictures were parted, session
+13); the principal plane kept 0.42 (scikit-learn on the same embeddings), the
+full embedding space 0.71.
 """
 import csv
 import json

@@ -127,6 +127,50 @@ private Q_SLOTS:
         std::atomic<bool> cancel{true};
         QVERIFY(tsne2d(f, 1, {}, &cancel).empty());
     }
+
+    void alikePicturesArePartedNotPiled()
+    {
+        // Three kinds, each piled on one spot (as t-SNE places near-duplicates):
+        // parted until no two are closer than the separation, each kind still
+        // gathered around its own spot, far from the others.
+        std::vector<double> x, y;
+        const double spots[3][2] = {{0.2, 0.2}, {0.8, 0.2}, {0.5, 0.8}};
+        for (int k = 0; k < 3; ++k)
+            for (int i = 0; i < 100; ++i) {
+                x.push_back(spots[k][0] + 1e-4 * (i % 10));
+                y.push_back(spots[k][1] + 1e-4 * (i / 10));
+            }
+        const double minD = kMapSeparation / std::sqrt(300.0);
+        separatePlaces(x, y, minD);
+        double closest = 1;
+        for (size_t i = 0; i < x.size(); ++i) {
+            QVERIFY(x[i] >= 0 && x[i] <= 1 && y[i] >= 0 && y[i] <= 1);
+            for (size_t j = i + 1; j < x.size(); ++j)
+                closest = std::min(closest, std::hypot(x[i] - x[j], y[i] - y[j]));
+            int nearest = 0;
+            double best = 2;
+            for (int k = 0; k < 3; ++k) {
+                const double d = std::hypot(x[i] - spots[k][0], y[i] - spots[k][1]);
+                if (d < best) {
+                    best = d;
+                    nearest = k;
+                }
+            }
+            QCOMPARE(nearest, int(i / 100));
+            QVERIFY2(best < 0.25, qPrintable(QString::number(best)));
+        }
+        QVERIFY2(closest > 0.95 * minD, qPrintable(QStringLiteral("%1 < %2").arg(closest).arg(minD)));
+        // places already apart stay where they are
+        std::vector<double> gx, gy;
+        for (int i = 0; i < 10; ++i)
+            for (int j = 0; j < 10; ++j) {
+                gx.push_back(0.05 + 0.1 * i);
+                gy.push_back(0.05 + 0.1 * j);
+            }
+        const auto before = gx;
+        separatePlaces(gx, gy, 0.07);
+        QCOMPARE(gx, before);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestArchiveMap)
