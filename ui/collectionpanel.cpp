@@ -102,18 +102,55 @@ void SheetPreview::paintEvent(QPaintEvent *)
     const QRectF target = QRectF(rect()).adjusted(16, 16, -16, -16);
     paintSheet(p, m_job, target, [this](int i) { return m_thumbs.value(m_job.items[i].id); });
     // the selected image: a frame around its cell
+    p.setBrush(Qt::NoBrush);
     for (int i = 0; i < m_job.items.size(); ++i) {
         if (m_job.items[i].id != m_selected)
             continue;
-        const SheetGeometry g = sheetGeometry(m_job);
-        const int cell = cellOf(i);
-        if (cell < 0 || cell >= g.imageRects.size())
+        const QRectF r = cellRect(i);
+        if (r.isEmpty())
             break;
-        const QRectF r = sheetTransform(g, target).mapRect(g.imageRects[cell]).adjusted(-3, -3, 3, 3);
         p.setPen(QPen(QColor(0xff, 0xb3, 0x1a), 3));
-        p.setBrush(Qt::NoBrush);
-        p.drawRect(r);
+        p.drawRect(r.adjusted(-3, -3, 3, 3));
     }
+    // dragging: the cell the image would take, framed, and the image under the pointer
+    if (m_dragItem >= 0 && m_dropItem >= 0) {
+        const QRectF r = cellRect(m_dropItem);
+        if (!r.isEmpty()) {
+            p.fillRect(r, QColor(0x4d, 0xa3, 0xff, 70));
+            p.setPen(QPen(QColor(0x4d, 0xa3, 0xff), 4, Qt::DashLine));
+            p.drawRect(r.adjusted(-4, -4, 4, 4));
+        }
+        const QImage thumb = m_thumbs.value(m_job.items[m_dragItem].id);
+        const QRectF from = cellRect(m_dragItem);
+        if (!thumb.isNull() && !from.isEmpty()) {
+            const QSizeF size = QSizeF(thumb.size()).scaled(from.size() * 0.7, Qt::KeepAspectRatio);
+            p.setOpacity(0.75);
+            p.drawImage(QRectF(m_dragPos - QPointF(size.width() / 2, size.height() / 2), size), thumb);
+            p.setOpacity(1);
+        }
+    }
+}
+
+QRectF SheetPreview::cellRect(int item) const
+{
+    if (item < 0 || item >= m_job.items.size())
+        return {};
+    const SheetGeometry g = sheetGeometry(m_job);
+    const int cell = cellOf(item);
+    if (cell < 0 || cell >= g.imageRects.size())
+        return {};
+    const QRectF target = QRectF(rect()).adjusted(16, 16, -16, -16);
+    return sheetTransform(g, target).mapRect(g.imageRects[cell]);
+}
+
+void SheetPreview::mouseMoveEvent(QMouseEvent *e)
+{
+    if (m_dragItem < 0)
+        return QWidget::mouseMoveEvent(e);
+    m_dragPos = e->position();
+    const int over = itemAt(e->position());
+    m_dropItem = over != m_dragItem ? over : -1;
+    update();
 }
 
 int SheetPreview::itemAt(const QPointF &pos) const
@@ -172,7 +209,10 @@ void SheetPreview::keyPressEvent(QKeyEvent *e)
     const int cells = m_job.itemAtCell.isEmpty() ? int(m_job.items.size()) : int(m_job.itemAtCell.size());
     for (int c = cellOf(item) + step; c >= 0 && c < cells; c += step)
         if (const int next = itemInCell(c); next >= 0) {
-            m_selected = m_job.items[next].id;
+            if (e->modifiers() & Qt::ControlModifier)
+                Q_EMIT moved(item, next); // the image itself moves there, and stays selected
+            else
+                m_selected = m_job.items[next].id;
             break;
         }
     update();
@@ -198,9 +238,12 @@ void SheetPreview::mouseReleaseEvent(QMouseEvent *e)
 {
     unsetCursor();
     const int to = itemAt(e->position());
-    if (m_dragItem >= 0 && to >= 0 && to != m_dragItem)
-        Q_EMIT moved(m_dragItem, to);
+    const int from = m_dragItem;
     m_dragItem = -1;
+    m_dropItem = -1;
+    update();
+    if (from >= 0 && to >= 0 && to != from)
+        Q_EMIT moved(from, to);
 }
 
 // --- CollectionPanel ------------------------------------------------------------

@@ -20,9 +20,11 @@ class QSpinBox;
 namespace magpie {
 
 // The print sheet exactly as it will be exported (paintSheet() with the
-// cached thumbnails). Drag a cell onto another to move that image there; a
-// click selects an image (arrow keys move the selection), Delete removes it,
-// and the context menu offers "more like this".
+// cached thumbnails). Drag a cell onto another to move that image there (the
+// cell it would take is framed while dragging, the image follows the
+// pointer); a click selects an image (arrow keys move the selection,
+// Ctrl+arrows move the image itself), Delete removes it, and the context menu
+// offers "more like this".
 class SheetPreview : public QWidget
 {
     Q_OBJECT
@@ -36,6 +38,8 @@ public:
     QVector<int> itemsInCellOrder() const;
     ImageId selectedImage() const;
     void selectImage(ImageId id);
+    // While dragging: the item whose cell the dragged image would take; else -1.
+    int dropTarget() const { return m_dragItem >= 0 ? m_dropItem : -1; }
 
 Q_SIGNALS:
     // The item shown in cell `from` was dropped on cell `to`.
@@ -47,6 +51,7 @@ protected:
     void paintEvent(QPaintEvent *) override;
     void mousePressEvent(QMouseEvent *e) override;
     void mouseReleaseEvent(QMouseEvent *e) override;
+    void mouseMoveEvent(QMouseEvent *e) override;
     void keyPressEvent(QKeyEvent *e) override;
     void contextMenuEvent(QContextMenuEvent *e) override;
 
@@ -56,7 +61,11 @@ private:
     int itemInCell(int cell) const;
     PrintJob m_job;
     QHash<ImageId, QImage> m_thumbs;
+    // the cell of `item` on the widget; empty when it has none
+    QRectF cellRect(int item) const;
     int m_dragItem = -1;
+    int m_dropItem = -1;   // the cell under the pointer while dragging
+    QPointF m_dragPos;
     ImageId m_selected = 0;
 };
 

@@ -982,7 +982,7 @@ void MainWindow::showKeysHelp()
     html += tr("<h3>Collections</h3><table cellspacing=6>"
                "<tr><td><b>click, arrows</b></td><td>select an image</td></tr>"
                "<tr><td><b>Delete</b></td><td>remove it from the collection</td></tr>"
-               "<tr><td><b>drag</b></td><td>move it to another cell</td></tr>"
+               "<tr><td><b>drag, Ctrl+arrows</b></td><td>move it to another cell</td></tr>"
                "<tr><td><b>%1</b></td><td>undo the last removal or move</td></tr>"
                "<tr><td><b>right click</b></td><td>more like this, remove</td></tr></table>")
                 .arg(QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText).toHtmlEscaped());

@@ -74,7 +74,11 @@ private Q_SLOTS:
             return t.map(g.imageRects[cell].center()).toPoint();
         };
         QTest::mousePress(preview, Qt::LeftButton, {}, cellCentre(0));
+        QCOMPARE(preview->dropTarget(), -1); // over its own cell: nowhere to go yet
+        QTest::mouseMove(preview, cellCentre(4));
+        QCOMPARE(preview->dropTarget(), preview->itemsInCellOrder()[4]); // the cell it would take is shown
         QTest::mouseRelease(preview, Qt::LeftButton, {}, cellCentre(4));
+        QCOMPARE(preview->dropTarget(), -1);
         QCOMPARE(spy.count(), 1);
         QVector<ImageId> expected = before;
         expected.move(0, 4);
@@ -99,6 +103,15 @@ private Q_SLOTS:
             auto lib = Library::open(path, Library::Mode::ReadOnly, nullptr);
             QCOMPARE(lib->collectionItems(colId), expected);
         }
+        // Ctrl+Right moves the selected image one cell on (the keyboard's drag); Ctrl+Z undoes it
+        preview->selectImage(expected[5]);
+        QTest::keyClick(preview, Qt::Key_Right, Qt::ControlModifier);
+        QVector<ImageId> nudged = expected;
+        nudged.move(5, 6);
+        QCOMPARE(shownIds(), nudged);
+        QCOMPARE(preview->selectedImage(), expected[5]); // it stays selected
+        QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
+        QCOMPARE(shownIds(), expected);
         // so does the move: undone, the stored order is as it was
         QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
         {
