@@ -251,7 +251,11 @@ void MainWindow::startTraining()
                     return;
                 const QVector<Proposal> props = toProposals(list);
                 if (m_modelText.isEmpty() && !list.isEmpty() && list.first().scored && !m_training) {
-                    m_modelText = tr("model: the backbone\u2019s prior head for these classes (nothing trained yet)");
+                    QString backbone = QStringLiteral("backbone");
+                    QString err;
+                    if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+                        backbone = tr("%1 backbone").arg(training::Curator::categoryBackbone(*lib, category));
+                    m_modelText = tr("model: the %1\u2019s prior head for these classes (nothing trained yet)").arg(backbone);
                     updateStatus();
                 }
                 if (m_pendingFetch > 0) {
