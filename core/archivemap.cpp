@@ -38,16 +38,18 @@ void spread(std::vector<double> &v)
 }
 } // namespace
 
-void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations)
+void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations,
+                    const std::atomic<bool> *cancel)
 {
     const size_t n = std::min(x.size(), y.size());
     if (n < 2 || minDistance <= 0)
         return;
+    minDistance = std::max(minDistance, 1.0 / 2048); // at most 2048 x 2048 cells
     const int cells = std::max(1, int(1.0 / minDistance));
     const auto cellOf = [&](double v) { return std::clamp(int(v * cells), 0, cells - 1); };
     std::vector<std::vector<int>> grid(size_t(cells) * size_t(cells));
     const double min2 = minDistance * minDistance;
-    for (int it = 0; it < iterations; ++it) {
+    for (int it = 0; it < iterations && !(cancel && cancel->load()); ++it) {
         for (auto &c : grid)
             c.clear();
         for (size_t i = 0; i < n; ++i)
@@ -134,7 +136,10 @@ ArchiveMap mapArchive(const Library &lib, int maxImages, quint32 seed, const std
     spread(x);
     spread(y);
     // alike pictures land on one spot: part them so that each shows
-    separatePlaces(x, y, kMapSeparation / std::sqrt(double(x.size())));
+    // (a large sample on the principal plane: fewer passes, a pass costs a scan of every point)
+    separatePlaces(x, y, kMapSeparation / std::sqrt(double(x.size())), x.size() > 20000 ? 20 : 200, cancel);
+    if (cancel && cancel->load())
+        return {};
     map.ids = ids;
     map.positions.reserve(ids.size());
     for (size_t i = 0; i < x.size(); ++i)

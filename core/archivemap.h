@@ -47,7 +47,8 @@ ArchiveMap mapArchive(const Library &lib, int maxImages = 2000, quint32 seed = 1
 // Moves points in [0, 1]^2 apart until no two are closer than `minDistance`
 // (or `iterations` passes are done), each pair pushed apart along the line
 // between them, so that neighbourhoods keep their order; deterministic.
-void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations = 200);
+void separatePlaces(std::vector<double> &x, std::vector<double> &y, double minDistance, int iterations = 200,
+                    const std::atomic<bool> *cancel = nullptr);
 
 // The map as a picture: each image's cached thumbnail, `thumbPx` on its long
 // side, centred on its place on a `sizePx` square of `background`.

@@ -45,6 +45,11 @@ void SheetPreview::setJob(const PrintJob &job, const QHash<ImageId, QImage> &thu
 {
     m_job = job;
     m_thumbs = thumbnails;
+    if (m_dragItem >= 0) { // the sheet changed under a drag (Delete, Ctrl+Z): the drag ends
+        m_dragItem = -1;
+        m_dropItem = -1;
+        unsetCursor();
+    }
     bool stillThere = false;
     for (const PrintItem &it : m_job.items)
         stillThere |= it.id == m_selected;
@@ -113,7 +118,7 @@ void SheetPreview::paintEvent(QPaintEvent *)
         p.drawRect(r.adjusted(-3, -3, 3, 3));
     }
     // dragging: the cell the image would take, framed, and the image under the pointer
-    if (m_dragItem >= 0 && m_dropItem >= 0) {
+    if (m_dragItem >= 0 && m_dragItem < m_job.items.size() && m_dropItem >= 0) {
         const QRectF r = cellRect(m_dropItem);
         if (!r.isEmpty()) {
             p.fillRect(r, QColor(0x4d, 0xa3, 0xff, 70));

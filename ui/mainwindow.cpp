@@ -254,7 +254,8 @@ void MainWindow::startTraining()
                     QString backbone = QStringLiteral("backbone");
                     QString err;
                     if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
-                        backbone = tr("%1 backbone").arg(training::Curator::categoryBackbone(*lib, category));
+                        backbone = tr("%1 backbone").arg(qEnvironmentVariable(
+                            "MAGPIE_BACKBONE", training::Curator::categoryBackbone(*lib, category)));
                     m_modelText = tr("model: the %1\u2019s prior head for these classes (nothing trained yet)").arg(backbone);
                     updateStatus();
                 }
@@ -321,7 +322,8 @@ void MainWindow::startTraining()
     connect(m_map, &MapView::moreLikeThisRequested, m_trainer, [this](ImageId id) { m_trainer->requestSimilar(id, 35); });
     // a new embedding (backbone switch, new images) redraws the map
     connect(m_trainer, &training::TrainingWorker::embedded, m_map, [this](const training::EmbedReport &r) {
-        if (r.embedded > 0 && r.remaining == 0) // once the whole archive is embedded, not after every part
+        // once the whole archive is embedded, not after every part; a category's own backbone is not what the map shows
+        if (r.libraryEmbedded > 0 && r.remaining == 0)
             m_map->refresh();
     });
     m_trainer->requestEmbed();
@@ -684,6 +686,7 @@ void MainWindow::buildMenus()
     // category's own choice (a letters class set gets the letters backbone).
     connect(backbones, &QMenu::aboutToShow, this, [this, backbones] {
         backbones->clear();
+        qDeleteAll(backbones->findChildren<QActionGroup *>(Qt::FindDirectChildrenOnly)); // clear() leaves them
         const QStringList labels{tr("General (MobileNetV2, ImageNet)"), tr("Letters (tuned on decorative initials)")};
         const QStringList names = training::Curator::backboneNames();
         QString current = QStringLiteral("general");
@@ -790,14 +793,28 @@ void MainWindow::setCategoryBackbone(CategoryId category, const QString &name)
         return;
     }
     const QString effective = training::Curator::categoryBackbone(*lib, category);
+    const auto cat = lib->category(category);
+    const bool answered = lib->newestAnswerMs(category) > 0;
     lib.reset();
-    statusBar()->showMessage(tr("\u201c%1\u201d: %2 backbone. Embedding the archive with it in the background if needed; "
-                                "the next retrain (%3) builds the model on it.")
-                                 .arg(m_controller->hasCategory() && m_controller->category().id == category
-                                          ? m_controller->category().name : QString::number(category),
-                                      effective, m_retrainAction->shortcut().toString(QKeySequence::NativeText)),
+    if (!cat)
+        return;
+    statusBar()->showMessage(tr("\u201c%1\u201d: %2 backbone. Embedding the archive with it in the background if needed%3.")
+                                 .arg(cat->name, effective,
+                                      answered ? tr("; its model is trained again on it") : QString()),
                              10000);
-    startTraining(); // a new worker embeds with it and scores the category on it
+    if (!m_trainer)
+        return startTraining();
+    // the worker reads the category's backbone for each job: no need to stop
+    // what it is doing (a deep pass of another category runs on)
+    if (answered) {
+        trainNow(*cat); // embeds (answered images first), then a model on the new backbone
+    } else {
+        m_trainer->requestEmbed();
+        if (m_controller->hasCategory() && m_controller->category().id == category) {
+            m_pendingFetch = -1; // the queue from the new backbone (its prior, for a letters set)
+            m_trainer->requestSuggest(category, training::parseQueue(m_controller->mode()).value_or(training::Queue::Mix), 64);
+        }
+    }
 #else
     Q_UNUSED(category)
     Q_UNUSED(name)

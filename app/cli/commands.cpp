@@ -333,13 +333,16 @@ int cmdCategory(const Context &c)
         const CategoryKind kind = cls.isEmpty() ? CategoryKind::Binary : CategoryKind::ClassSet;
         QString backbone = p.value(backboneOpt);
 #ifdef MAGPIE_HAVE_TRAINING
-        if (!p.isSet(backboneOpt)) backbone = training::Curator::suggestedBackbone(kind, cls);
         if (!backbone.isEmpty() && backbone != u"library" && !training::Curator::backboneNames().contains(backbone)) {
             c.error(QStringLiteral("unknown backbone %1 (choose %2, or library)")
                         .arg(backbone, training::Curator::backboneNames().join(QStringLiteral(", "))));
             return Usage;
         }
-        if (backbone == training::Curator::libraryBackbone(*lib)) backbone.clear(); // follows the library's
+        if (!p.isSet(backboneOpt)) {
+            // the suggestion; the library's own backbone needs no setting (it follows the library's)
+            backbone = training::Curator::suggestedBackbone(kind, cls);
+            if (backbone == training::Curator::libraryBackbone(*lib)) backbone.clear();
+        }
 #else
         backbone.clear();
 #endif
@@ -357,13 +360,18 @@ int cmdCategory(const Context &c)
             else
                 on = backbone;
         }
+        const QString onText = on.isEmpty() ? QString()
+                               : on == training::Curator::libraryBackbone(*lib)
+                                   ? QStringLiteral(" It stays on the %1 backbone if the library's changes.").arg(on)
+                                   : QStringLiteral(" It uses the %1 backbone (its own; embed embeds the archive with it "
+                                                    "too; magpie-cli backbone library -c \"%2\" undoes it).").arg(on, cat->name);
+#else
+        const QString onText;
 #endif
         c.print(QStringLiteral("Created %1 \u201c%2\u201d%3.%4")
                     .arg(cls.isEmpty() ? QStringLiteral("the theme") : QStringLiteral("the class set"), cat->name,
                          cls.isEmpty() ? QString() : QStringLiteral(" with %1 classes").arg(cls.size()),
-                         on.isEmpty() ? QString()
-                                      : QStringLiteral(" It uses the %1 backbone (its own; embed embeds the archive with it "
-                                                       "too; magpie-cli backbone library -c \"%2\" undoes it).").arg(on, cat->name)));
+                         onText));
         c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
                      {QStringLiteral("classes"), QJsonArray::fromStringList(cls)},
                      {QStringLiteral("backbone"), on.isEmpty() ? QJsonValue() : QJsonValue(on)}});

@@ -131,7 +131,7 @@ int cmdDemo(const Context &c)
 #ifdef MAGPIE_HAVE_TRAINING
     // The letters backbone, whose prior head knows A-Z + none (the themes stay on the general one).
     training::Curator::adoptSuggestedBackbone(*lib, *initials);
-    initialsOn = training::Curator::categoryBackbone(*lib, initials->id);
+    initialsOn = qEnvironmentVariable("MAGPIE_BACKBONE", training::Curator::categoryBackbone(*lib, initials->id));
 #endif
     c.print(QStringLiteral("2. Categories: class set \u201cInitials\u201d (A\u2013Z + none%1), theme \u201cportraits\u201d")
                 .arg(initialsOn.isEmpty() ? QString() : QStringLiteral(", on the %1 backbone").arg(initialsOn)));
@@ -208,7 +208,7 @@ int cmdDemo(const Context &c)
             }, c.cancel);
             c.endProgress();
             c.print(QStringLiteral("%1. Embedded %2 images with the %3 backbone%4 (%5 img/s)")
-                        .arg(step++).arg((er.embedded + er.cached) / std::max<qsizetype>(1, er.backbones.size()))
+                        .arg(step++).arg(er.images)
                         .arg(er.backbones.join(QStringLiteral(" and the ")),
                              er.backbones.size() > 1 ? QStringLiteral("s") : QString())
                         .arg(er.seconds > 0 ? int(er.embedded / er.seconds) : 0));

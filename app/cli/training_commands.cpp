@@ -165,7 +165,7 @@ int cmdEmbed(const Context &c)
     const double ips = r.seconds > 0 ? r.embedded / r.seconds : 0;
     const qsizetype nb = std::max<qsizetype>(1, r.backbones.size());
     c.print(QStringLiteral("%1 images%9: %2 embedded now, %3 cached, %4 failed \u2014 %5 s (%6 images/s; decode %7 s, network %8 s)")
-                .arg(r.total / nb).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
+                .arg(r.images).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
                 .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2)
                 .arg(nb > 1 ? QStringLiteral(" \u00d7 %1 backbones (%2)").arg(nb).arg(r.backbones.join(QStringLiteral(", "))) : QString()));
     // The similarity index ("more like this") is brought up to date in the
@@ -178,7 +178,7 @@ int cmdEmbed(const Context &c)
     if (indexed > 0)
         c.print(QStringLiteral("similarity index: %1 embeddings indexed (%2 s)").arg(indexed).arg(ti.elapsed() / 1000.0, 0, 'f', 1));
     c.printJson({{QStringLiteral("backbone"), cur->backboneVersion()}, {QStringLiteral("backbones"), QJsonArray::fromStringList(r.backbones)},
-                 {QStringLiteral("total"), r.total},
+                 {QStringLiteral("total"), r.images}, {QStringLiteral("embeddings_total"), r.total},
                  {QStringLiteral("embedded"), r.embedded}, {QStringLiteral("cached"), r.cached},
                  {QStringLiteral("failed"), r.failed}, {QStringLiteral("seconds"), r.seconds},
                  {QStringLiteral("decode_seconds"), r.decodeSeconds}, {QStringLiteral("network_seconds"), r.networkSeconds},
@@ -344,9 +344,15 @@ int cmdTrain(const Context &c)
         c.error(interrupted ? QStringLiteral("Interrupted; the model in use is unchanged.") : cur->lastError());
         return interrupted ? Cancelled : Failed;
     }
+    // the backbone it trained on: the one given (--backbone, $MAGPIE_BACKBONE), else the category's
     bool ownBackbone = false;
-    const QString backbone = Curator::categoryBackbone(*lib, cat->id, &ownBackbone);
-    const QString on = ownBackbone && !p.isSet(kBackboneOpt) && qEnvironmentVariableIsEmpty("MAGPIE_BACKBONE") ? backbone : QString();
+    QString backbone = Curator::categoryBackbone(*lib, cat->id, &ownBackbone);
+    const QString given = p.isSet(kBackboneOpt) ? p.value(kBackboneOpt) : qEnvironmentVariable("MAGPIE_BACKBONE");
+    if (!given.isEmpty()) {
+        backbone = given;
+        ownBackbone = false;
+    }
+    const QString on = ownBackbone ? backbone : QString();
     if (r.unchanged) {
         // nothing new to learn from: the same model again would be a copy
         const QJsonObject m = QJsonDocument::fromJson(r.metricsJson.toUtf8()).object();

@@ -664,6 +664,7 @@ void TestCurator::categoryOnItsOwnBackbone()
     // scores on the letters backbone (whose prior head knows A-Z + none), embed
     // embeds with both, and core's readers (maps, layouts) keep the library's cache.
     if (Curator::resolveBackbone(QStringLiteral("letters")).isEmpty()) QSKIP("the letters backbone is not installed");
+    if (!qEnvironmentVariableIsEmpty("MAGPIE_BACKBONE")) QSKIP("$MAGPIE_BACKBONE gives every category one backbone");
     QTemporaryDir dir;
     auto lib = paintedLibrary(dir, 10);
     QVERIFY(lib);
@@ -690,12 +691,31 @@ void TestCurator::categoryOnItsOwnBackbone()
     }
 
     Curator cur(*lib);
+    // In parts of 4 (as the GUI embeds): each backbone gets its share of every
+    // part, answered images first, so the letters set's answers do not wait for
+    // the whole archive on the general backbone.
     EmbedReport er;
-    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    QVERIFY2(cur.embed(&er, {}, nullptr, 32, 4), qPrintable(cur.lastError()));
     QCOMPARE(er.backbones, (QStringList{QStringLiteral("general"), QStringLiteral("letters")}));
-    QCOMPARE(er.total, 20);
-    QCOMPARE(er.embedded, 20);
+    QCOMPARE(er.images, 10);
+    QCOMPARE(er.embedded, 4);
+    QCOMPARE(er.libraryEmbedded, 2);
+    QCOMPARE(er.remaining, 16);
+    int parts = 1;
+    qint64 embedded = er.embedded;
+    while (er.remaining > 0 && parts < 20) {
+        QVERIFY2(cur.embed(&er, {}, nullptr, 32, 4), qPrintable(cur.lastError()));
+        embedded += er.embedded;
+        QVERIFY(er.embedded <= 4);
+        ++parts;
+    }
     QCOMPARE(er.remaining, 0);
+    QCOMPARE(embedded, 20);
+    QCOMPARE(parts, 5);
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError())); // all cached now
+    QCOMPARE(er.total, 20);
+    QCOMPARE(er.cached, 20);
+    QCOMPARE(er.embedded, 0);
     const QString generalVersion = Curator(*lib, QStringLiteral("general")).backboneVersion();
     const QString lettersVersion = Curator(*lib, QStringLiteral("letters")).backboneVersion();
     QVERIFY(!generalVersion.isEmpty() && !lettersVersion.isEmpty() && generalVersion != lettersVersion);

@@ -133,6 +133,26 @@ private Q_SLOTS:
                 list->setCurrentRow(r);
         QCOMPARE(preview->job().items.size(), 3);
         QCOMPARE(order->currentIndex(), 0);
+
+        // the sheet changes under a drag (Delete while the button is held): the drag ends, nothing moves
+        const SheetGeometry g3 = sheetGeometry(preview->job());
+        const QTransform t3 = sheetTransform(g3, QRectF(preview->rect()).adjusted(16, 16, -16, -16));
+        const auto centre3 = [&](int k) {
+            const int item = preview->itemsInCellOrder()[k];
+            const int cell = preview->job().itemAtCell.isEmpty() ? item : int(preview->job().itemAtCell.indexOf(item));
+            return t3.map(g3.imageRects[cell].center()).toPoint();
+        };
+        const int movesBefore = int(spy.count());
+        preview->setFocus();
+        QTest::mousePress(preview, Qt::LeftButton, {}, centre3(0));
+        QTest::mouseMove(preview, centre3(2));
+        QVERIFY(preview->dropTarget() >= 0);
+        QTest::keyClick(preview, Qt::Key_Delete);
+        QCOMPARE(preview->job().items.size(), 2);
+        QCOMPARE(preview->dropTarget(), -1);
+        preview->repaint(); // paints without the dragged item that is gone
+        QTest::mouseRelease(preview, Qt::LeftButton, {}, centre3(1));
+        QCOMPARE(int(spy.count()), movesBefore);
     }
 
     // The Map tab: every image of the sample archive, placed off the UI thread;

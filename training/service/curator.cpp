@@ -134,8 +134,8 @@ struct Curator::Impl
         if (!own) return nullptr;
         const QString file = resolveBackbone(name);
         if (file.isEmpty()) {
-            error = QStringLiteral("the %1 backbone that %2 uses is not installed (magpie-cli backbone library --category \"%2\" "
-                                   "makes it use the library's)").arg(name, c.name);
+            error = QStringLiteral("the %1 backbone that %2 uses is not installed (Model \u203a Backbone \u203a Same as the library, "
+                                   "or magpie-cli backbone library -c \"%2\", makes it use the library's)").arg(name, c.name);
             *failed = true;
             return nullptr;
         }
@@ -147,12 +147,14 @@ struct Curator::Impl
     // The Curators of every other backbone some category uses (in the order of the categories).
     QVector<Curator *> categoryCurators()
     {
+        const QString keep = error; // a backbone that is not installed fails its category's jobs, not embed()
         QVector<Curator *> out;
         for (const Category &c : lib.categories()) {
             bool failed = false;
             Curator *o = curatorFor(c, &failed);
             if (o && !out.contains(o)) out.push_back(o);
         }
+        error = keep;
         return out;
     }
     std::unique_ptr<Backbone> backbone;
@@ -256,6 +258,9 @@ struct Curator::Impl
     // still to embed beyond this part, for the next part. Scanned again when
     // used up, for another store, or when the library gained or lost images.
     QVector<ImageRecord> pending;
+    // In a run in parts (embed() with maxImages): the store was found complete
+    // while the library held this many images (-1: not known), with this total.
+    qint64 completeAtImages = -1, completeTotal = 0;
     const EmbeddingStore *pendingStore = nullptr;
     qint64 pendingImages = -1, pendingTotal = 0;
     // Backbone and embeddings of a fine-tuned model (embedded on first use;
@@ -615,7 +620,28 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
             if (resolveBackbone(n) == file) return n;
         return QFileInfo(file).fileName();
     };
-    if (!d->embedInto(*d->backbone, *d->store, r, stage(0), cancel, batchSize, maxImages)) return false;
+    const qint64 imageCount = d->lib.imageCount();
+    // One backbone's share of this part. In a run in parts every backbone
+    // gets a share of each part, so that a category on its own backbone gets
+    // its answered images embedded (they go first) without waiting for the
+    // whole archive on the library's; a backbone found complete earlier in the
+    // run is not scanned again while the library holds the same images.
+    const auto embedOne = [&](Impl &x, qint64 budget, qint64 k, EmbedReport *out) {
+        if (maxImages > 0 && x.completeAtImages == imageCount) {
+            out->total = out->cached = x.completeTotal;
+            return true;
+        }
+        if (!x.embedInto(*x.backbone, *x.store, out, stage(k), cancel, batchSize, budget)) return false;
+        if (!out->cancelled && out->remaining == 0) {
+            x.completeAtImages = imageCount;
+            x.completeTotal = out->total;
+        }
+        return true;
+    };
+    const qint64 share = maxImages > 0 ? std::max<qint64>(1, maxImages / parts) : 0;
+    if (!embedOne(*d, share, 0, r)) return false;
+    r->images = r->total;
+    r->libraryEmbedded = r->embedded;
     r->backbones << name(d->backbonePath);
     if (!d->pinned) {
         // Name the library backbone's cache, for core's readers (maps, layouts)
@@ -636,18 +662,14 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     for (qint64 k = 0; k < others.size(); ++k) {
         Curator *o = others[k];
         r->backbones << name(o->d->backbonePath);
-        if (r->cancelled || r->remaining > 0) continue; // a later part
-        if (maxImages > 0 && r->embedded >= maxImages) {
-            r->remaining += 1; // not scanned yet: the next part finds out how many
-            continue;
-        }
+        if (r->cancelled) continue;
         if (!o->d->ensureStore()) {
             d->error = o->d->error;
             return false;
         }
         EmbedReport x;
-        if (!o->d->embedInto(*o->d->backbone, *o->d->store, &x, stage(k + 1), cancel, batchSize,
-                             maxImages > 0 ? maxImages - r->embedded : 0)) {
+        const qint64 left = maxImages > 0 ? std::max<qint64>(share, (maxImages - r->embedded) / (others.size() - k)) : 0;
+        if (!embedOne(*o->d, left, k + 1, &x)) {
             d->error = o->d->error;
             return false;
         }
@@ -660,6 +682,10 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
         r->decodeSeconds += x.decodeSeconds;
         r->networkSeconds += x.networkSeconds;
         r->cancelled = r->cancelled || x.cancelled;
+    }
+    if (r->remaining == 0 && !r->cancelled) { // the run is over: the next one scans for what changed
+        d->completeAtImages = -1;
+        for (Curator *o : others) o->d->completeAtImages = -1;
     }
     return true;
 }
@@ -995,7 +1021,11 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     {
         QCryptographicHash h(QCryptographicHash::Sha1);
         const auto add = [&h](const auto &v) { h.addData(QByteArrayView(reinterpret_cast<const char *>(&v), sizeof v)); };
+        h.addData("magpie fast head 1"); // bump when training, validation or softening change
         h.addData(backboneVersion.toUtf8());
+        h.addData(fitMode().toUtf8());
+        // a theme's head is softened against (and may sample) the archive: new images count
+        if (c.kind == CategoryKind::Binary) add(st->count());
         for (const ClassInfo &k : c.classes) add(k.id);
         for (std::int64_t row : rows) add(row);
         for (const Example &e : ex) {
@@ -1019,8 +1049,9 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         if (!versions.isEmpty()) {
             const ModelVersion &last = versions.last();
             const QJsonObject m = QJsonDocument::fromJson(last.metricsJson.toUtf8()).object();
+            std::string loadErr;
             if (last.backbone == backboneVersion && m.value(QStringLiteral("inputs")).toString().toLatin1() == inputs
-                && QFileInfo::exists(last.checkpointPath)) {
+                && Head::load(last.checkpointPath.toStdString(), &loadErr)) { // a corrupt one is made again
                 r->modelVersion = last.id;
                 r->categoryId = c.id;
                 r->metricsJson = last.metricsJson;

@@ -44,11 +44,15 @@ struct EmbedReport
 {
     // Summed over the backbones embedded with (the library's, then each that a
     // category uses on its own: Curator::categoryBackbone), in that order.
+    // total, cached, embedded and remaining count embeddings (an image per
+    // backbone); failed counts images.
     QStringList backbones;
+    qint64 images = 0;     // Ok images in the library
     qint64 total = 0;      // Ok images in the library, times the backbones
     qint64 cached = 0;     // already embedded before this run
     qint64 embedded = 0;   // embedded in this run
-    qint64 failed = 0;     // could not be decoded
+    qint64 libraryEmbedded = 0; // of them with the library's backbone (the one maps and "more like this" read)
+    qint64 failed = 0;     // images that could not be decoded
     qint64 remaining = 0;  // left for a later run (embed() was given maxImages)
     double seconds = 0;
     double decodeSeconds = 0;
