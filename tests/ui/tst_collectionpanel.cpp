@@ -13,6 +13,18 @@
 
 using namespace magpie;
 
+namespace {
+// The centre, on the preview, of the k-th cell that holds an image.
+QPoint centreOfCell(const magpie::SheetPreview *preview, int k)
+{
+    const magpie::SheetGeometry g = magpie::sheetGeometry(preview->job());
+    const QTransform t = magpie::sheetTransform(g, QRectF(preview->rect()).adjusted(16, 16, -16, -16));
+    const int item = preview->itemsInCellOrder()[k];
+    const int cell = preview->job().itemAtCell.isEmpty() ? item : int(preview->job().itemAtCell.indexOf(item));
+    return t.map(g.imageRects[cell].center()).toPoint();
+}
+} // namespace
+
 class tst_CollectionPanel : public QObject
 {
     Q_OBJECT
@@ -66,13 +78,7 @@ private Q_SLOTS:
         // alone moves; the rest keep their places on screen (they used to jump to
         // the collection's stored order)
         QSignalSpy spy(preview, &SheetPreview::moved);
-        const SheetGeometry g = sheetGeometry(preview->job());
-        const QTransform t = sheetTransform(g, QRectF(preview->rect()).adjusted(16, 16, -16, -16));
-        const auto cellCentre = [&](int k) {
-            const int item = preview->itemsInCellOrder()[k];
-            const int cell = preview->job().itemAtCell.isEmpty() ? item : int(preview->job().itemAtCell.indexOf(item));
-            return t.map(g.imageRects[cell].center()).toPoint();
-        };
+        const auto cellCentre = [&](int k) { return centreOfCell(preview, k); };
         QTest::mousePress(preview, Qt::LeftButton, {}, cellCentre(0));
         QCOMPARE(preview->dropTarget(), -1); // over its own cell: nowhere to go yet
         QTest::mouseMove(preview, cellCentre(4));
@@ -135,13 +141,7 @@ private Q_SLOTS:
         QCOMPARE(order->currentIndex(), 0);
 
         // the sheet changes under a drag (Delete while the button is held): the drag ends, nothing moves
-        const SheetGeometry g3 = sheetGeometry(preview->job());
-        const QTransform t3 = sheetTransform(g3, QRectF(preview->rect()).adjusted(16, 16, -16, -16));
-        const auto centre3 = [&](int k) {
-            const int item = preview->itemsInCellOrder()[k];
-            const int cell = preview->job().itemAtCell.isEmpty() ? item : int(preview->job().itemAtCell.indexOf(item));
-            return t3.map(g3.imageRects[cell].center()).toPoint();
-        };
+        const auto centre3 = [&](int k) { return centreOfCell(preview, k); };
         const int movesBefore = int(spy.count());
         preview->setFocus();
         QTest::mousePress(preview, Qt::LeftButton, {}, centre3(0));
