@@ -753,6 +753,19 @@ void TestCurator::categoryOnItsOwnBackbone()
     QVERIFY2(pinned.train(*initials, TrainOptions(), &ptr), qPrintable(pinned.lastError()));
     QCOMPARE(lib->modelVersions(initials->id).last().backbone, generalVersion);
 
+    // a backbone that is not there (a library from another machine): the category's jobs say so, embed goes on
+    QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(initials->id), QStringLiteral("/nowhere/rocks.mbb")));
+    {
+        Curator missing(*lib);
+        TrainReport mr;
+        QVERIFY(!missing.train(*initials, TrainOptions(), &mr));
+        QVERIFY2(missing.lastError().contains(QStringLiteral("not installed")), qPrintable(missing.lastError()));
+        QVERIFY(missing.suggest(*initials, Queue::Harvest, 5).isEmpty());
+        EmbedReport mer;
+        QVERIFY2(missing.embed(&mer), qPrintable(missing.lastError()));
+        QCOMPARE(mer.backbones, QStringList{QStringLiteral("general")});
+        QVERIFY2(missing.train(*theme, TrainOptions(), &mr), qPrintable(missing.lastError()));
+    }
     // back to the library's: one backbone to embed with again; a name Magpie does not have is refused
     QString err;
     QVERIFY(!Curator::setCategoryBackbone(*lib, initials->id, QStringLiteral("rocks"), &err));

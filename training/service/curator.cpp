@@ -29,6 +29,8 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <utility>
 #include <random>
 
 namespace magpie::training {
@@ -143,6 +145,21 @@ struct Curator::Impl
         std::unique_ptr<Curator> &o = others[file];
         if (!o) o = std::make_unique<Curator>(lib, file);
         return o.get();
+    }
+    // A category job: run by the Curator on the category's own backbone when
+    // that is another one (its result, with its error), failed when that
+    // backbone is missing (a default result, with the error), else nullopt:
+    // this Curator does it.
+    template <typename F>
+    auto viaOwnBackbone(const Category &c, F &&job) -> std::optional<decltype(job(std::declval<Curator &>()))>
+    {
+        bool failed = false;
+        Curator *other = curatorFor(c, &failed);
+        if (failed) return decltype(job(std::declval<Curator &>())){};
+        if (!other) return std::nullopt;
+        auto result = job(*other);
+        error = other->lastError();
+        return result;
     }
     // The Curators of every other backbone some category uses (in the order of the categories).
     QVector<Curator *> categoryCurators()
@@ -834,13 +851,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
 bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, const std::atomic<bool> *cancel,
                     const ProgressFn &progress)
 {
-    bool failed = false;
-    if (Curator *other = d->curatorFor(c, &failed)) {
-        const bool ok = other->train(c, o, r, cancel, progress);
-        d->error = other->lastError();
-        return ok;
-    }
-    if (failed) return false;
+    if (auto done = d->viaOwnBackbone(c, [&](Curator &x) { return x.train(c, o, r, cancel, progress); })) return *done;
     TrainReport local;
     if (!r) r = &local;
     *r = {};
@@ -1194,13 +1205,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
 
 bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *probs, int *classes, qint64 *version)
 {
-    bool failed = false;
-    if (Curator *other = d->curatorFor(c, &failed)) {
-        const bool ok = other->scores(c, ids, probs, classes, version);
-        d->error = other->lastError();
-        return ok;
-    }
-    if (failed) return false;
+    if (auto done = d->viaOwnBackbone(c, [&](Curator &x) { return x.scores(c, ids, probs, classes, version); })) return *done;
     if (!d->ensureStore()) return false;
     qint64 v = 0;
     auto head = d->currentHead(c, &v);
@@ -1219,13 +1224,7 @@ bool Curator::scores(const Category &c, QVector<ImageId> *ids, QVector<float> *p
 
 QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageId> &images)
 {
-    bool failed = false;
-    if (Curator *other = d->curatorFor(c, &failed)) {
-        auto out = other->scoreImages(c, images);
-        d->error = other->lastError();
-        return out;
-    }
-    if (failed) return {};
+    if (auto done = d->viaOwnBackbone(c, [&](Curator &x) { return x.scoreImages(c, images); })) return *done;
     QVector<Suggestion> out;
     if (images.isEmpty() || !d->ensureStore()) return out;
     const QString errBefore = d->error;
@@ -1250,13 +1249,7 @@ QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageI
 
 QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, ClassId onlyClass, quint64 seed)
 {
-    bool failed = false;
-    if (Curator *other = d->curatorFor(c, &failed)) {
-        auto out = other->suggest(c, queue, n, onlyClass, seed);
-        d->error = other->lastError();
-        return out;
-    }
-    if (failed) return {};
+    if (auto done = d->viaOwnBackbone(c, [&](Curator &x) { return x.suggest(c, queue, n, onlyClass, seed); })) return *done;
     QVector<Suggestion> out;
     if (!d->ensureStore()) return out;
     const std::int64_t N = d->store->count();
@@ -1611,13 +1604,7 @@ QVector<QPair<ImageId, float>> Curator::chain(ImageId from, ImageId to, int betw
 
 bool Curator::evaluate(const Category &c, const QVector<QPair<ImageId, ClassId>> &truth, EvalReport *r)
 {
-    bool failed = false;
-    if (Curator *other = d->curatorFor(c, &failed)) {
-        const bool ok = other->evaluate(c, truth, r);
-        d->error = other->lastError();
-        return ok;
-    }
-    if (failed) return false;
+    if (auto done = d->viaOwnBackbone(c, [&](Curator &x) { return x.evaluate(c, truth, r); })) return *done;
     *r = {};
     QVector<ImageId> ids;
     QVector<float> probs;
