@@ -1,5 +1,7 @@
 #include "ui/keymap.h"
 
+#include <QSet>
+
 #include <QCoreApplication>
 #include <QKeyEvent>
 #include <QSettings>
@@ -62,9 +64,17 @@ Keymap::Action Keymap::actionFor(const QKeyEvent *e) const
 
 QString Keymap::describe(Action a) const
 {
+    return describe(a, {});
+}
+
+QString Keymap::describe(Action a, const QStringList &taken) const
+{
     QStringList parts;
-    for (const QKeySequence &k : keys.value(a))
-        parts << k.toString(QKeySequence::NativeText);
+    for (const QKeySequence &k : keys.value(a)) {
+        const QString text = k.toString(QKeySequence::NativeText);
+        if (!taken.contains(text, Qt::CaseInsensitive))
+            parts << text;
+    }
     return parts.join(QStringLiteral(" / "));
 }
 
@@ -93,6 +103,32 @@ void Keymap::save(QSettings &s) const
             parts << k.toString(QKeySequence::PortableText);
         s.setValue(QStringLiteral("keys/") + actionName(a), parts.join(QLatin1Char(',')));
     }
+}
+
+QVector<QPair<QString, ClassId>> classKeys(const Category &category)
+{
+    QVector<QPair<QString, ClassId>> out;
+    QSet<QString> taken;
+    int longNames = 0;
+    for (const ClassInfo &c : category.classes) {
+        if (c.name.size() == 1)
+            taken.insert(c.name.toUpper());
+        else
+            ++longNames;
+    }
+    int digit = longNames == 1 ? 0 : 1;
+    for (const ClassInfo &c : category.classes) {
+        if (c.name.size() == 1) {
+            out.append({c.name.toUpper(), c.id});
+            continue;
+        }
+        while (digit <= 9 && taken.contains(QString::number(digit)))
+            ++digit;
+        if (digit > 9)
+            continue;
+        out.append({QString::number(digit++), c.id});
+    }
+    return out;
 }
 
 } // namespace magpie

@@ -3,6 +3,7 @@
 #include "core/types.h"
 
 #include <QObject>
+#include <QPair>
 #include <QVector>
 
 #include <memory>
@@ -23,6 +24,7 @@ struct Proposal
     QString queue;          // "harvest", "teach", "audit", "novel", "mix", "unanswered"
     QString guess;          // class name in a class set, "yes"/"no" in a theme; empty = no model
     double confidence = -1; // 0..1, -1 when there is no model
+    QVector<QPair<QString, float>> runnersUp; // a class set's next likeliest classes, likeliest first
     qint64 modelVersion = 0;
 };
 

@@ -281,7 +281,8 @@ void MainWindow::startTraining()
                     return;
                 const bool classSet = m_controller->category().kind == CategoryKind::ClassSet;
                 for (const training::Suggestion &s : list)
-                    m_controller->fillCurrentGuess(s.imageId, classSet ? s.className : QStringLiteral("yes"), s.score);
+                    m_controller->fillCurrentGuess(s.imageId, classSet ? s.className : QStringLiteral("yes"), s.score,
+                                                   s.runnersUp);
             });
     connect(m_trainer, &training::TrainingWorker::similarFound, this, [this](qint64 image, const QVector<qint64> &near) {
         if (near.isEmpty())
@@ -375,6 +376,7 @@ QVector<Proposal> MainWindow::toProposals(const QVector<training::Suggestion> &l
         p.queue = training::queueName(s.queue);
         p.confidence = s.scored ? s.score : -1; // before any training: the backbone's prior head, if it has one
         p.guess = m_controller->category().kind == CategoryKind::ClassSet ? s.className : QStringLiteral("yes");
+        p.runnersUp = s.runnersUp;
         p.modelVersion = version;
         out << p;
     }
@@ -986,8 +988,9 @@ void MainWindow::showKeysHelp()
     for (Keymap::Action a : Keymap::actions())
         html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(km.describe(a).toHtmlEscaped(), Keymap::actionLabel(a).toHtmlEscaped());
     const auto keyOf = [](const QAction *a) { return a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(); };
-    html += tr("<tr><td><b>a letter, 0</b></td><td>in a class set: that class, also where a key above is a letter "
-               "(it answers its letter there); 0 the class without a one-letter name (\u201cnone\u201d)</td></tr>"
+    html += tr("<tr><td><b>a letter, 0, 1\u20139</b></td><td>in a class set: that class, also where a key above is a letter "
+               "(it answers its letter there); 0 the one class without a one-letter name (\u201cnone\u201d); "
+               "where several classes have longer names, 1\u20139 in order, as the card\u2019s foot shows</td></tr>"
                "<tr><td><b>drag the card</b></td><td>left no, right yes</td></tr>"
                "<tr><td><b>click a decision below</b></td><td>change it</td></tr>");
     html += tr("<tr><td><b>%1</b></td><td>more like this: the image on screen (or the one selected in a collection or on the map) "

@@ -334,6 +334,7 @@ void SwipeController::refreshQueue(const QVector<Proposal> &fresh)
             if (p.image.id == m_current.image.id) {
                 m_current.guess = p.guess;
                 m_current.confidence = p.confidence;
+                m_current.runnersUp = p.runnersUp;
                 m_current.modelVersion = p.modelVersion;
                 Q_EMIT currentChanged();
             }
@@ -366,12 +367,14 @@ void SwipeController::modelFetchFailed(int request)
     requestFill();
 }
 
-void SwipeController::fillCurrentGuess(ImageId id, const QString &guess, float confidence)
+void SwipeController::fillCurrentGuess(ImageId id, const QString &guess, float confidence,
+                                       const QVector<QPair<QString, float>> &runnersUp)
 {
     if (!m_hasCurrent || m_current.image.id != id || m_current.confidence >= 0)
         return;
     m_current.guess = guess;
     m_current.confidence = confidence;
+    m_current.runnersUp = runnersUp;
     Q_EMIT currentChanged();
 }
 

@@ -98,7 +98,8 @@ public:
     void refreshQueue(const QVector<Proposal> &fresh);
     // The model's guess for the current image when it was picked before any
     // model scored the queue (the first card after opening); no-op otherwise.
-    void fillCurrentGuess(ImageId id, const QString &guess, float confidence);
+    void fillCurrentGuess(ImageId id, const QString &guess, float confidence,
+                          const QVector<QPair<QString, float>> &runnersUp = {});
 
     // When a model exists for the category, queues come from it: the
     // controller emits modelFetchRequested() instead of reading unanswered

@@ -133,15 +133,14 @@ void SwipeView::keyPressEvent(QKeyEvent *e)
 {
     markInput();
     const Category &cat = m_c->category();
-    // In a class set a letter key answers "it is this letter"; 0 picks the
-    // class without a one-letter name (e.g. "none").
+    // In a class set a class's key (classKeys: a letter is its own key; 0 is
+    // "none" beside A-Z; 1-9 name longer class names) answers "it is this class".
     if (cat.kind == CategoryKind::ClassSet && e->modifiers() == Qt::NoModifier && !e->text().isEmpty()) {
         const QString t = e->text().toUpper();
-        for (const ClassInfo &c : cat.classes) {
-            if ((c.name.size() == 1 && c.name.compare(t, Qt::CaseInsensitive) == 0)
-                || (t == u"0" && c.name.size() > 1)) {
+        for (const auto &[key, id] : classKeys(cat)) {
+            if (key == t) {
                 startFlyOff(1, kYes);
-                m_c->answer(AnswerValue::Yes, c.id);
+                m_c->answer(AnswerValue::Yes, id);
                 return;
             }
         }
@@ -358,30 +357,70 @@ void SwipeView::paintOverlay(QPainter &p)
                         : tr("model: %1% yes").arg(int(pr.confidence * 100 + 0.5));
         else // picked before a model (or the backbone's prior) had scored the queue
             guess = m_c->modelActive() ? tr("not scored yet") : tr("no model yet");
+        // a class set's next likeliest classes, dimmer, after the guess: the
+        // right letter is among the first three far more often than first
+        QString alt;
+        if (pr.confidence >= 0 && !pr.runnersUp.isEmpty()) {
+            QStringList others;
+            for (const auto &[name, score] : pr.runnersUp)
+                others << tr("%1 %2%").arg(name).arg(int(score * 100 + 0.5));
+            alt = tr("   or %1").arg(others.join(QStringLiteral("  ")));
+            if (p.fontMetrics().horizontalAdvance(alt + guess) + titleW + chipW + 40 > top.width())
+                alt.clear(); // too narrow: the guess alone
+        }
+        QRect guessRect = top;
+        if (!alt.isEmpty()) {
+            guessRect.setRight(top.right() - p.fontMetrics().horizontalAdvance(alt));
+            p.setPen(kDim);
+            p.drawText(top, Qt::AlignRight | Qt::AlignVCenter, alt);
+        }
         p.setPen(pr.confidence >= 0 ? kText : kDim);
-        p.drawText(top, Qt::AlignRight | Qt::AlignVCenter, guess);
+        p.drawText(guessRect, Qt::AlignRight | Qt::AlignVCenter, guess);
     }
 
     // bottom: the keys
     const QRect bottom(kMargin, height() - kOverlayBottom, width() - 2 * kMargin, kOverlayBottom - 8);
     QString keys;
-    if (cat.kind == CategoryKind::ClassSet)
-        keys = tr("letter = that class   0 = %1   %2 skip   %3 undo   %4 queue")
-                   .arg(cat.classes.isEmpty() ? QString() : cat.classes.last().name, m_keymap.describe(Keymap::Skip),
-                        m_keymap.describe(Keymap::Undo), m_keymap.describe(Keymap::CycleMode));
-    else
+    if (cat.kind == CategoryKind::ClassSet) {
+        // a one-character class is its own key; longer class names show theirs
+        QStringList named, taken;
+        bool letters = false;
+        for (const auto &[key, id] : classKeys(cat)) {
+            taken << key;
+            for (const ClassInfo &c : cat.classes)
+                if (c.id == id) {
+                    if (c.name.size() > 1)
+                        named << tr("%1 = %2").arg(key, c.name);
+                    else
+                        letters = true;
+                }
+        }
+        if (letters)
+            named.prepend(tr("letter = that class"));
+        keys = tr("%1   %2 the guess   %3 not it   %4 skip   %5 undo   %6 queue")
+                   .arg(named.join(QStringLiteral("   ")), m_keymap.describe(Keymap::Yes, taken),
+                        m_keymap.describe(Keymap::No, taken), m_keymap.describe(Keymap::Skip, taken),
+                        m_keymap.describe(Keymap::Undo, taken), m_keymap.describe(Keymap::CycleMode, taken));
+    } else {
         keys = tr("%1 no     %2 yes     %3 skip     %4 undo     %5 zoom     %6 queue")
                    .arg(m_keymap.describe(Keymap::No), m_keymap.describe(Keymap::Yes), m_keymap.describe(Keymap::Skip),
                         m_keymap.describe(Keymap::Undo), m_keymap.describe(Keymap::Zoom),
                         m_keymap.describe(Keymap::CycleMode));
+    }
     p.setPen(kDim);
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.92);
     p.setFont(small);
-    p.drawText(bottom, Qt::AlignCenter, keys);
-    if (m_c->hasCurrent())
-        p.drawText(bottom, Qt::AlignRight | Qt::AlignVCenter,
-                   m_c->current().image.relPath.section(QLatin1Char('/'), -1));
+    const QString file = m_c->hasCurrent() ? m_c->current().image.relPath.section(QLatin1Char('/'), -1) : QString();
+    const int fileW = file.isEmpty() ? 0 : p.fontMetrics().horizontalAdvance(file) + 16;
+    if (p.fontMetrics().horizontalAdvance(keys) / 2 + fileW <= bottom.width() / 2) {
+        p.drawText(bottom, Qt::AlignCenter, keys);
+    } else { // long (a class set's named keys) or narrow: left of the file name, cut short if need be
+        const QRect left = bottom.adjusted(0, 0, -fileW, 0);
+        p.drawText(left, Qt::AlignLeft | Qt::AlignVCenter, p.fontMetrics().elidedText(keys, Qt::ElideRight, left.width()));
+    }
+    if (!file.isEmpty())
+        p.drawText(bottom, Qt::AlignRight | Qt::AlignVCenter, file);
 }
 
 void SwipeView::paintEmpty(QPainter &p)

@@ -494,6 +494,9 @@ int cmdSuggest(const Context &c)
     }
     QJsonArray arr;
     for (const auto &s : list) {
+        QJsonArray runnersUp; // a class set's next likeliest classes
+        for (const auto &[name, score] : s.runnersUp)
+            runnersUp.append(QJsonObject{{QStringLiteral("class"), name}, {QStringLiteral("score"), score}});
         // unscored (no model yet): no score to show, and the order is random
         c.print(QStringLiteral("%1\t%2\t%3\t%4\t%5").arg(s.imageId)
                     .arg(s.scored ? QString::number(s.score, 'f', 4) : QStringLiteral("-"),
@@ -502,6 +505,7 @@ int cmdSuggest(const Context &c)
         arr.append(QJsonObject{{QStringLiteral("image"), s.imageId}, {QStringLiteral("path"), s.path},
                                {QStringLiteral("score"), s.scored ? QJsonValue(s.score) : QJsonValue()},
                                {QStringLiteral("class"), s.className},
+                               {QStringLiteral("runners_up"), runnersUp},
                                {QStringLiteral("queue"), s.scored ? training::queueName(s.queue) : QStringLiteral("unscored")}});
     }
     QJsonObject out{{QStringLiteral("suggestions"), arr}, {QStringLiteral("note"), cur->lastError()}};

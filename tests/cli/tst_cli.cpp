@@ -382,6 +382,42 @@ private Q_SLOTS:
         r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("embed")});
         QCOMPARE(r.json()[QStringLiteral("backbones")].toArray(), QJsonArray{QStringLiteral("general")});
     }
+
+    void classSetSuggestionsNameTheRunnersUp()
+    {
+        // Before any answer the letters prior guesses a letter for each image,
+        // and names the next likeliest letters (at most 2, each >= 5 %).
+        if (!qEnvironmentVariableIsEmpty("MAGPIE_BACKBONE")) QSKIP("$MAGPIE_BACKBONE gives every category one backbone");
+        const QString L = m_tmp.filePath(QStringLiteral("runners.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("import"),
+                      QStringLiteral(MAGPIE_SAMPLE_DIR "/initials")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("Initials"),
+                      QStringLiteral("--letters")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("embed")}).exit, 0);
+        const Run r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("suggest"), QStringLiteral("-c"),
+                           QStringLiteral("Initials"), QStringLiteral("--queue"), QStringLiteral("teach"), QStringLiteral("-n"),
+                           QStringLiteral("40")});
+        QCOMPARE(r.exit, 0);
+        const QJsonArray list = r.json()[QStringLiteral("suggestions")].toArray();
+        QCOMPARE(list.size(), 40);
+        int named = 0;
+        for (const auto &v : list) {
+            const QJsonObject s = v.toObject();
+            const QJsonArray up = s[QStringLiteral("runners_up")].toArray();
+            QVERIFY(up.size() <= 2);
+            double last = s[QStringLiteral("score")].toDouble();
+            for (const auto &u : up) {
+                const QJsonObject o = u.toObject();
+                QVERIFY(o[QStringLiteral("class")].toString() != s[QStringLiteral("class")].toString());
+                QVERIFY(o[QStringLiteral("score")].toDouble() >= 0.05 - 1e-6);
+                QVERIFY(o[QStringLiteral("score")].toDouble() <= last + 1e-6);
+                last = o[QStringLiteral("score")].toDouble();
+            }
+            named += !up.isEmpty();
+        }
+        QVERIFY2(named >= 20, r.out.constData()); // the teach queue: the least sure guesses
+    }
 #endif
 
     void labelsImportMatchesClassesInAnyCase()

@@ -494,6 +494,13 @@ void TestCurator::priorHeadBesideTheBackbone()
             QCOMPARE(g.className, g.imageId == odd ? QStringLiteral("round") : QStringLiteral("square"));
             const int r = ids.indexOf(g.imageId);
             QCOMPARE(g.score, std::max(probs[r * 2], probs[r * 2 + 1]));
+            // the runner-up: the other class, when it is at least 5 % likely
+            const float other = std::min(probs[r * 2], probs[r * 2 + 1]);
+            QCOMPARE(g.runnersUp.size(), other >= Suggestion::kRunnerUpMin ? 1 : 0);
+            if (!g.runnersUp.isEmpty()) {
+                QCOMPARE(g.runnersUp[0].first, g.imageId == odd ? QStringLiteral("square") : QStringLiteral("round"));
+                QCOMPARE(g.runnersUp[0].second, other);
+            }
         }
     }
     QCOMPARE(usedPrior(0.5), dir.filePath(QStringLiteral("bb.prior")));
@@ -502,6 +509,44 @@ void TestCurator::priorHeadBesideTheBackbone()
     QCOMPARE(usedPrior(0.5), QString()); // made for another backbone
     writeMeta(version, QStringLiteral("round other triangle"));
     QCOMPARE(usedPrior(0.5), QString()); // does not know "square"
+    // With three classes and a less certain prior (softened): the runners-up
+    // are the others that reach 5 %, the likelier first, never the guess itself.
+    writeMeta(version, QStringLiteral("round other square"));
+    prior->soften(8);
+    QVERIFY(prior->save(dir.filePath(QStringLiteral("bb.prior")).toStdString(), &e));
+    {
+        const auto trio = lib->createCategory(QStringLiteral("trio"), CategoryKind::ClassSet,
+                                              {QStringLiteral("square"), QStringLiteral("round"), QStringLiteral("other")});
+        QVERIFY(trio);
+        Curator cur(*lib, bb);
+        QVector<ImageId> ids;
+        QVector<float> probs;
+        int classes = 0;
+        qint64 v = -1;
+        QVERIFY(cur.scores(*trio, &ids, &probs, &classes, &v));
+        QCOMPARE(classes, 3);
+        const QStringList names{QStringLiteral("square"), QStringLiteral("round"), QStringLiteral("other")};
+        int withRunnersUp = 0;
+        const QVector<Suggestion> all = cur.suggest(*trio, Queue::Harvest, 6);
+        QCOMPARE(all.size(), 6);
+        for (const Suggestion &g : all) {
+            const int r = ids.indexOf(g.imageId);
+            QVERIFY(r >= 0);
+            std::vector<std::pair<float, QString>> rest;
+            for (int k = 0; k < 3; ++k)
+                if (names[k] != g.className && probs[r * 3 + k] >= Suggestion::kRunnerUpMin)
+                    rest.emplace_back(probs[r * 3 + k], names[k]);
+            std::sort(rest.rbegin(), rest.rend());
+            QCOMPARE(g.runnersUp.size(), int(rest.size()));
+            for (int k = 0; k < g.runnersUp.size(); ++k) {
+                QCOMPARE(g.runnersUp[k].first, rest[k].second);
+                QCOMPARE(g.runnersUp[k].second, rest[k].first);
+                QVERIFY(g.runnersUp[k].second <= g.score);
+            }
+            withRunnersUp += !g.runnersUp.isEmpty();
+        }
+        QVERIFY(withRunnersUp > 0); // a softened prior is not sure of everything
+    }
 }
 
 

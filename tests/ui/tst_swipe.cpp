@@ -4,6 +4,7 @@
 #include "core/library.h"
 #include "ui/mainwindow.h"
 #include "ui/swipecontroller.h"
+#include "ui/keymap.h"
 #include "ui/swipeview.h"
 
 #include <QAction>
@@ -71,6 +72,8 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("rocks"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
                                   {QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("C"), QStringLiteral("none")}));
+        QVERIFY(l->createCategory(QStringLiteral("finds"), CategoryKind::ClassSet,
+                                  {QStringLiteral("rock"), QStringLiteral("fossil"), QStringLiteral("1"), QStringLiteral("hand")}));
         QVERIFY(l->createCategory(QStringLiteral("undo"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("undoA"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("small"), CategoryKind::Binary));
@@ -344,6 +347,50 @@ private Q_SLOTS:
         QCOMPARE(got.size(), 2);
         QCOMPARE(got[first], cat.classes[2].id);  // C
         QCOMPARE(got[second], cat.classes[3].id); // none
+    }
+
+    void namedClassesAnswerWithDigits()
+    {
+        // Classes with longer names than one letter take 1-9 in order (a digit
+        // that is itself a class name is skipped); "none" beside letters takes 0.
+        auto l = lib();
+        const Category finds = *l->category(QStringLiteral("finds"));
+        const Category initials = *l->category(QStringLiteral("Initials"));
+        l.reset();
+        const auto keys = classKeys(finds);
+        QCOMPARE(keys.size(), 4);
+        QCOMPARE(keys[0], qMakePair(QStringLiteral("2"), finds.classes[0].id)); // rock (1 is a class)
+        QCOMPARE(keys[1], qMakePair(QStringLiteral("3"), finds.classes[1].id)); // fossil
+        QCOMPARE(keys[2], qMakePair(QStringLiteral("1"), finds.classes[2].id)); // the class "1"
+        QCOMPARE(keys[3], qMakePair(QStringLiteral("4"), finds.classes[3].id)); // hand
+        const auto letters = classKeys(initials);
+        QCOMPARE(letters.size(), 4);
+        QCOMPARE(letters[0].first, QStringLiteral("A"));
+        QCOMPARE(letters[3], qMakePair(QStringLiteral("0"), initials.classes[3].id)); // none
+        Category many;
+        for (int i = 0; i < 12; ++i)
+            many.classes.append({ClassId(i + 1), QStringLiteral("kind%1").arg(i), i});
+        const auto nine = classKeys(many);
+        QCOMPARE(nine.size(), 9); // past 9: no key
+        QCOMPARE(nine.last(), qMakePair(QStringLiteral("9"), ClassId(9)));
+
+        auto w = window(QStringLiteral("finds"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        const ImageId first = c->current().image.id;
+        answerKey(w.get(), Qt::Key_3, QStringLiteral("3"));
+        const ImageId second = c->current().image.id;
+        answerKey(w.get(), Qt::Key_1, QStringLiteral("1"));
+        const ImageId third = c->current().image.id;
+        answerKey(w.get(), Qt::Key_0, QStringLiteral("0")); // no class has 0 here: nothing happens
+        QCOMPARE(c->current().image.id, third);
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        QHash<ImageId, ClassId> got;
+        for (const Answer &a : lib()->answers(finds.id))
+            got.insert(a.imageId, a.classId);
+        QCOMPARE(got.size(), 2);
+        QCOMPARE(got[first], finds.classes[1].id);  // fossil
+        QCOMPARE(got[second], finds.classes[2].id); // "1"
     }
 
     void newModelKeepsCurrentImage()

@@ -407,6 +407,13 @@ struct Curator::Impl
         s->score = p[cls];
         s->classId = c.classes[cls].id;
         s->className = c.classes[cls].name;
+        s->runnersUp.clear();
+        std::vector<int> rest;
+        for (int i = 0; i < classCount(c); ++i)
+            if (i != cls && p[i] >= Suggestion::kRunnerUpMin) rest.push_back(i);
+        std::sort(rest.begin(), rest.end(), [p](int a, int b) { return p[a] > p[b]; });
+        for (std::size_t i = 0; i < rest.size() && static_cast<int>(i) < Suggestion::kRunnersUp; ++i)
+            s->runnersUp.append({c.classes[rest[i]].name, p[rest[i]]});
     }
     std::unique_ptr<Head> currentHead(const Category &c, qint64 *version)
     {

@@ -2,6 +2,7 @@
 
 #include "core/types.h"
 
+#include <QPair>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -37,6 +38,11 @@ struct Suggestion
     bool scored = false;   // a model, or before any training the backbone's prior head, scored it
     ClassId classId = 0;   // proposed class in a class set; 0 in a binary theme
     QString className;
+    // In a class set, the next likeliest classes after className, likeliest
+    // first: at most kRunnersUp, each at least kRunnerUpMin likely.
+    QVector<QPair<QString, float>> runnersUp;
+    static constexpr int kRunnersUp = 2;
+    static constexpr float kRunnerUpMin = 0.05f;
     Queue queue = Queue::Harvest;
 };
 
