@@ -72,10 +72,22 @@ QVector<ImageId> resolveImages(const Library &lib, const QStringList &tokens, QS
             id = lib.findByPath(QFileInfo(token).isAbsolute() ? QDir::cleanPath(token) : token);
         if (!id && QFileInfo::exists(token))
             id = lib.findByPath(QFileInfo(token).absoluteFilePath());
-        if (id)
+        if (id) {
             out << id;
-        else if (unresolved)
-            *unresolved << token;
+        } else if (unresolved) {
+            // a name that two folders share: say which, rather than "not found"
+            const QVector<ImageId> all = QFileInfo(token).isAbsolute() ? QVector<ImageId>() : lib.findAllByPath(token, 3);
+            if (all.size() > 1) {
+                QStringList paths;
+                for (ImageId m : all.mid(0, 2))
+                    if (const auto rec = lib.image(m)) paths << rec->absPath;
+                *unresolved << QStringLiteral("%1 (ambiguous: it names %2 images, e.g. %3; give the path)")
+                                   .arg(token, all.size() > 2 ? QStringLiteral("several") : QStringLiteral("2"),
+                                        paths.join(QStringLiteral(" and ")));
+            } else {
+                *unresolved << token;
+            }
+        }
     }
     return out;
 }

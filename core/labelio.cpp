@@ -289,6 +289,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
 ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath)
 {
     ExportReport rep;
+    QDir().mkpath(QFileInfo(outPath).absolutePath()); // as imagefolder makes its folder
     QSaveFile f(outPath);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
         rep.error = QStringLiteral("Cannot write %1: %2").arg(QDir::toNativeSeparators(outPath), f.errorString());
@@ -313,9 +314,10 @@ ExportReport exportCsv(const Library &lib, const Category &category, const QStri
     return rep;
 }
 
-ExportReport exportJsonl(const Library &lib, const QString &outPath)
+ExportReport exportJsonl(const Library &lib, const QString &outPath, CategoryId only)
 {
     ExportReport rep;
+    QDir().mkpath(QFileInfo(outPath).absolutePath());
     QSaveFile f(outPath);
     if (!f.open(QIODevice::WriteOnly)) {
         rep.error = QStringLiteral("Cannot write %1: %2").arg(QDir::toNativeSeparators(outPath), f.errorString());
@@ -329,6 +331,8 @@ ExportReport exportJsonl(const Library &lib, const QString &outPath)
     for (int i = all.size() - 1; i >= 0; --i) { // oldest first
         const Decision &d = all[i];
         const Answer &a = d.answer;
+        if (only && a.categoryId != only)
+            continue;
         if (!paths.contains(a.imageId)) {
             const auto rec = lib.image(a.imageId);
             paths.insert(a.imageId, rec ? rec->absPath : QString());

@@ -49,8 +49,9 @@ LabelImportReport importCsv(Library &lib, const Category &category, const QStrin
 // file,label,origin,answered_at,duration_ms — one row per current answer (in a
 // class set only the Yes answers, i.e. the class of each image).
 ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath);
-// One JSON object per decision (undos included), oldest first.
-ExportReport exportJsonl(const Library &lib, const QString &outPath);
+// One JSON object per decision (undos included), oldest first; only the
+// category `only`'s when it is not 0.
+ExportReport exportJsonl(const Library &lib, const QString &outPath, CategoryId only = 0);
 // An ImageFolder tree: outDir/<class or yes|no>/<id>_<file name>, as symbolic
 // links or copies. Nothing is ever written outside outDir.
 ExportReport exportImageFolder(const Library &lib, const Category &category, const QString &outDir, bool copy);

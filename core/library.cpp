@@ -806,11 +806,18 @@ ImageId Library::findByHash(const QByteArray &hash, ImageStatus status) const
     return 0;
 }
 
-ImageId Library::findByPath(const QString &pathIn) const
+ImageId Library::findByPath(const QString &path) const
 {
+    const QVector<ImageId> ids = findAllByPath(path, 2);
+    return ids.size() == 1 ? ids.first() : 0;
+}
+
+QVector<ImageId> Library::findAllByPath(const QString &pathIn, int limit) const
+{
+    QVector<ImageId> ids;
     const QString path = QDir::fromNativeSeparators(pathIn.trimmed());
-    if (path.isEmpty())
-        return 0;
+    if (path.isEmpty() || limit < 1)
+        return ids;
     // 1. absolute path under a root
     if (QDir::isAbsolutePath(path)) {
         const QString clean = QDir::cleanPath(path);
@@ -822,28 +829,26 @@ ImageId Library::findByPath(const QString &pathIn) const
                 q.addBindValue(it.key());
                 q.addBindValue(clean.mid(prefix.size()));
                 if (d->exec(q) && q.next())
-                    return q.value(0).toLongLong();
+                    return {q.value(0).toLongLong()};
             }
         }
-        return 0;
+        return ids;
     }
-    // 2. relative to a root; unique across roots
-    QSqlQuery rel = d->prepare(QStringLiteral("SELECT id FROM images WHERE rel_path=? LIMIT 2"));
+    const QString lim = QString::number(limit);
+    // 2. relative to a root (the same path under two roots: all of them)
+    QSqlQuery rel = d->prepare(QStringLiteral("SELECT id FROM images WHERE rel_path=? ORDER BY id LIMIT ") + lim);
     rel.addBindValue(QDir::cleanPath(path));
     if (d->exec(rel)) {
-        QVector<ImageId> ids;
         while (rel.next())
             ids << rel.value(0).toLongLong();
-        if (ids.size() == 1)
-            return ids.first();
-        if (ids.size() > 1)
-            return 0;
+        if (!ids.isEmpty())
+            return ids;
     }
-    // 3. a bare file name that is unique (rel_path ends with it)
+    // 3. a bare file name (rel_path ends with it)
     if (path.contains(QLatin1Char('/')))
-        return 0;
+        return ids;
     QSqlQuery base = d->prepare(QStringLiteral(
-        "SELECT id FROM images WHERE rel_path=? OR rel_path LIKE ? ESCAPE '\\' LIMIT 2"));
+        "SELECT id FROM images WHERE rel_path=? OR rel_path LIKE ? ESCAPE '\\' ORDER BY id LIMIT ") + lim);
     QString esc = path;
     esc.replace(QLatin1Char('\\'), QStringLiteral("\\\\"))
         .replace(QLatin1Char('%'), QStringLiteral("\\%"))
@@ -851,25 +856,25 @@ ImageId Library::findByPath(const QString &pathIn) const
     base.addBindValue(path);
     base.addBindValue(QString(QStringLiteral("%/") + esc));
     if (!d->exec(base))
-        return 0;
-    QVector<ImageId> ids;
+        return ids;
     while (base.next())
         ids << base.value(0).toLongLong();
     if (!ids.isEmpty() || path.contains(QLatin1Char('.')))
-        return ids.size() == 1 ? ids.first() : 0;
-    // 4. a unique file name without its extension, as the GUI names images in titles
+        return ids;
+    // 4. a file name without its extension, as the GUI names images in titles
     QSqlQuery stem = d->prepare(QStringLiteral(
-        "SELECT id FROM images WHERE rel_path LIKE ? ESCAPE '\\' OR rel_path LIKE ? ESCAPE '\\' LIMIT 8"));
+        "SELECT id FROM images WHERE rel_path LIKE ? ESCAPE '\\' OR rel_path LIKE ? ESCAPE '\\' ORDER BY id LIMIT ")
+        + QString::number(std::max(8, limit * 4)));
     stem.addBindValue(QString(esc + QStringLiteral(".%")));
     stem.addBindValue(QString(QStringLiteral("%/") + esc + QStringLiteral(".%")));
     if (!d->exec(stem))
-        return 0;
-    while (stem.next()) {
+        return ids;
+    while (stem.next() && ids.size() < limit) {
         const ImageId id = stem.value(0).toLongLong();
         if (const auto rec = image(id); rec && QFileInfo(rec->relPath).completeBaseName() == path)
             ids << id;
     }
-    return ids.size() == 1 ? ids.first() : 0;
+    return ids;
 }
 
 bool Library::writeImages(QVector<ImageRecord> &rows)

@@ -93,6 +93,9 @@ public:
     // file name that is unique in the library, or by such a name without its
     // extension ("img_00779"). 0 if none or ambiguous.
     ImageId findByPath(const QString &path) const;
+    // Every image (at most `limit`) that `path` could name, by the same rules,
+    // for saying which ones an ambiguous name matches.
+    QVector<ImageId> findAllByPath(const QString &path, int limit) const;
     // Inserts (id == 0) or updates rows, all in one transaction. New ids are
     // written back into `rows`.
     bool writeImages(QVector<ImageRecord> &rows);

@@ -124,7 +124,8 @@ std::unique_ptr<Head> Head::train(const float *x, int n, int dim, const std::vec
             m.invStd = 1.0 / (at::tensor(cfg.stddev) + 1e-4);
         } else {
             m.mean = X.mean(0);
-            m.invStd = 1.0 / (X.std(0, true) + 1e-2);
+            // one row has no spread (and the unbiased estimate of it is NaN)
+            m.invStd = 1.0 / ((X.size(0) > 1 ? X.std(0, true) : at::zeros({dim})) + 1e-2);
         }
         const at::Tensor Z = ((X - m.mean) * m.invStd).contiguous();
 

@@ -496,8 +496,15 @@ int cmdLabels(const Context &c)
             return exit;
         const QString fmt = p.value(format).toLower();
         ExportReport r;
-        if (fmt == u"jsonl") {
-            r = labelio::exportJsonl(*lib, p.value(out));
+        if (fmt == u"jsonl") { // the decision log: of one category, or of all when none is named
+            CategoryId only = 0;
+            if (p.isSet(category)) {
+                auto cat = findCategory(c, *lib, p.value(category), &exit);
+                if (!cat)
+                    return exit;
+                only = cat->id;
+            }
+            r = labelio::exportJsonl(*lib, p.value(out), only);
         } else if (fmt == u"csv" || fmt == u"imagefolder") {
             auto cat = findCategory(c, *lib, p.value(category), &exit);
             if (!cat)
@@ -525,7 +532,8 @@ int cmdLabels(const Context &c)
     }
     QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
         << "Usage: magpie-cli labels import --category NAME (--folders DIR | --csv FILE) [--create-classes]\n"
-           "       magpie-cli labels export --category NAME --format csv|jsonl|imagefolder --out PATH [--copy]\n";
+           "       magpie-cli labels export --category NAME --format csv|jsonl|imagefolder --out PATH [--copy]\n"
+           "       (jsonl without --category: the decisions of every category)\n";
     return sub == u"--help" || sub == u"-h" ? Ok : Usage;
 }
 

@@ -14,8 +14,10 @@
 #include <cmath>
 #include <memory>
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
@@ -63,8 +65,12 @@ std::optional<Category> category(const Context &c, const Library &lib, const QCo
 // An image id, a path as imported (relative to its import root), or a path
 // to the file from here (as `collection add` takes them).
 // `why`: on failure, why (an ambiguous number says how to choose).
-ImageId resolveImage(const Library &lib, const QString &s, QString *why = nullptr)
+// `csvDir`: a name read from a CSV file is first taken as a path next to it
+// (as labels import does), so a bare name two folders share still resolves.
+ImageId resolveImage(const Library &lib, const QString &s, QString *why = nullptr, const QString &csvDir = {})
 {
+    if (!csvDir.isEmpty() && !s.trimmed().isEmpty() && !s.startsWith(QLatin1String("id:")) && QDir::isRelativePath(s.trimmed()))
+        if (const ImageId id = lib.findByPath(QDir(csvDir).absoluteFilePath(s.trimmed()))) return id;
     QStringList unresolved;
     const QVector<ImageId> ids = collections::resolveImages(lib, {s}, &unresolved);
     if (why)
@@ -253,7 +259,8 @@ QString trainSummary(qint64 version, qint64 answers, double seconds, qint64 miss
                      .arg(prior.value(QStringLiteral("weight")).toDouble(), 0, 'f', 2)
                      .arg(prior.value(QStringLiteral("automatic")).toBool() ? QStringLiteral(", automatic") : QString());
     if (missing > 0)
-        lines << QStringLiteral("%1 answered images are not embedded yet: run embed, then train again").arg(missing);
+        lines << (missing == 1 ? QStringLiteral("1 answered image is not embedded yet: run embed, then train again")
+                               : QStringLiteral("%1 answered images are not embedded yet: run embed, then train again").arg(missing));
     lines << QStringLiteral("(--json prints every figure)");
     return lines.join(QLatin1Char('\n'));
 }
@@ -363,6 +370,11 @@ int cmdTrain(const Context &c)
     } else {
         c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson, on));
     }
+    if (r.unreadableAnswers > 0)
+        c.print(QStringLiteral("%1 answered %2 cannot be read (magpie-cli info --issues) and %3 left out")
+                    .arg(r.unreadableAnswers)
+                    .arg(r.unreadableAnswers == 1 ? QStringLiteral("image") : QStringLiteral("images"),
+                         r.unreadableAnswers == 1 ? QStringLiteral("is") : QStringLiteral("are")));
     {
         // A model from a handful of answers is little better than a guess (a
         // backbone's prior head carries a class set's first answers; not a deep pass's).
@@ -379,6 +391,7 @@ int cmdTrain(const Context &c)
     c.printJson({{QStringLiteral("model_version"), r.modelVersion}, {QStringLiteral("answers"), r.examples},
                  {QStringLiteral("unchanged"), r.unchanged}, {QStringLiteral("backbone"), backbone},
                  {QStringLiteral("train_seconds"), r.trainSeconds}, {QStringLiteral("missing_embeddings"), r.missingEmbeddings},
+                 {QStringLiteral("unreadable_answers"), r.unreadableAnswers},
                  {QStringLiteral("metrics"), QJsonDocument::fromJson(r.metricsJson.toUtf8()).object()}});
     return Ok;
 }
@@ -583,7 +596,8 @@ int cmdAnswer(const Context &c)
         Answer a;
         a.categoryId = cat->id;
         QString unresolved;
-        a.imageId = resolveImage(*lib, r.image, &unresolved);
+        a.imageId = resolveImage(*lib, r.image, &unresolved,
+                                 p.isSet(csv) ? QFileInfo(p.value(csv)).absolutePath() : QString());
         const auto v = parseAnswer(r.value);
         a.classId = cat->kind == CategoryKind::Binary ? 0 : classOf(r.cls);
         const QString why = !a.imageId ? (unresolved.contains(QLatin1String("ambiguous")) ? unresolved
@@ -639,9 +653,12 @@ int cmdEval(const Context &c)
     if (!cur) return exit;
     QVector<QPair<ImageId, ClassId>> gt;
     int unknown = 0, badLabel = 0;
-    QStringList badLabels;
+    QStringList badLabels, unknownWhy;
+    const QString truthDir = QFileInfo(p.value(truth)).absolutePath();
     for (qsizetype i = 1; i < table.size(); ++i) {
-        const ImageId id = resolveImage(*lib, table[i].value(fi));
+        QString why;
+        const ImageId id = resolveImage(*lib, table[i].value(fi), &why, truthDir);
+        if (!id && unknownWhy.size() < 3) unknownWhy << why;
         const QString label = table[i].value(li).trimmed();
         ClassId cls = -1;
         if (cat->kind == CategoryKind::Binary) {
@@ -667,6 +684,11 @@ int cmdEval(const Context &c)
     for (const auto &[name, acc] : r.perClassAccuracy) per.insert(name, acc);
     c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 not in this library)")
                 .arg(r.accuracy, 0, 'f', 4).arg(r.evaluated).arg(r.skippedAnswered).arg(r.unknown));
+    if (unknown > 0) // said on stderr too: a figure on part of the truth is easy to misread
+        c.error(QStringLiteral("warning: %1 of the truth CSV's %2 rows name no image of this library, so they are not "
+                               "counted: %3%4")
+                    .arg(unknown).arg(table.size() - 1).arg(unknownWhy.join(QStringLiteral("; ")),
+                                                             unknown > unknownWhy.size() ? QStringLiteral("; ...") : QString()));
     if (badLabel > 0)
         c.error(QStringLiteral("warning: %1 rows skipped: their label is not %2 (%3)")
                     .arg(badLabel)

@@ -230,6 +230,73 @@ private Q_SLOTS:
 #endif
     }
 
+    void aNameTwoFoldersShareIsAmbiguousButResolvesNextToItsCsv()
+    {
+#ifdef MAGPIE_HAVE_TRAINING
+        // Two archives with the same file names: a bare name says which images it
+        // could be; a CSV's names are first taken next to the CSV (as labels
+        // import does); the decision log of one category holds only its own.
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        const QStringList files = sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name);
+        QVERIFY(files.size() >= 4);
+        QDir root(m_tmp.path());
+        QVERIFY(root.mkpath(QStringLiteral("twins/one")) && root.mkpath(QStringLiteral("twins/two")));
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(QFile::copy(sample.filePath(files[i]), root.filePath(QStringLiteral("twins/one/p%1.jpg").arg(i))));
+            QVERIFY(QFile::copy(sample.filePath(files[i + 2]), root.filePath(QStringLiteral("twins/two/p%1.jpg").arg(i))));
+        }
+        const QString L = m_tmp.filePath(QStringLiteral("twins.magpie"));
+        QCOMPARE(cli({QStringLiteral("init"), L}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("--quiet"), QStringLiteral("import"),
+                      root.filePath(QStringLiteral("twins/one")), root.filePath(QStringLiteral("twins/two"))}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("t")}).exit, 0);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("u")}).exit, 0);
+        Run r = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("t"),
+                     QStringLiteral("--value"), QStringLiteral("yes"), QStringLiteral("p0.jpg")});
+        QCOMPARE(r.exit, 1);
+        QVERIFY2(r.err.contains("ambiguous: it names 2 images"), r.err.constData());
+        QVERIFY2(r.err.contains(root.filePath(QStringLiteral("twins/one/p0.jpg")).toUtf8())
+                     && r.err.contains(root.filePath(QStringLiteral("twins/two/p0.jpg")).toUtf8()),
+                 r.err.constData());
+        const QString csv = root.filePath(QStringLiteral("twins/two/answers.csv"));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
+        f.write("file,value\np0.jpg,yes\np1.jpg,no\n");
+        f.close();
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("answer"), QStringLiteral("-c"),
+                 QStringLiteral("t"), QStringLiteral("--csv"), csv});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("recorded")].toInt(), 2);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("u"),
+                      QStringLiteral("--value"), QStringLiteral("no"), root.filePath(QStringLiteral("twins/one/p1.jpg"))}).exit, 0);
+        {
+            auto lib = Library::open(L, Library::Mode::ReadOnly, nullptr);
+            QVERIFY(lib);
+            const auto answers = lib->answers(lib->category(QStringLiteral("t"))->id);
+            QCOMPARE(answers.size(), 2);
+            for (const Answer &a : answers)
+                QVERIFY2(lib->image(a.imageId)->absPath.contains(QStringLiteral("/twins/two/")),
+                         qPrintable(lib->image(a.imageId)->absPath));
+        }
+        const QString log = m_tmp.filePath(QStringLiteral("twins-out/t.jsonl"));
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("export"),
+                 QStringLiteral("-c"), QStringLiteral("t"), QStringLiteral("--format"), QStringLiteral("jsonl"),
+                 QStringLiteral("--out"), log}); // its folder is made
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("written")].toInt(), 2);
+        QFile lf(log);
+        QVERIFY(lf.open(QIODevice::ReadOnly));
+        for (const QByteArray &line : lf.readAll().split('\n'))
+            if (!line.isEmpty())
+                QCOMPARE(QJsonDocument::fromJson(line).object()[QStringLiteral("category")].toString(), QStringLiteral("t"));
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("export"),
+                 QStringLiteral("--format"), QStringLiteral("jsonl"), QStringLiteral("--out"), log});
+        QCOMPARE(r.json()[QStringLiteral("written")].toInt(), 3); // every category's
+#else
+        QSKIP("built without training");
+#endif
+    }
+
     void collectionsLeaveOutUnreadableImages()
     {
         // A text file named .png is imported as unreadable; naming it for a

@@ -22,6 +22,7 @@ private Q_SLOTS:
     void learnsSeparableClasses_data();
     void learnsSeparableClasses();
     void negativesPushDown();
+    void oneAnswerGivesFiniteScores();
     void fewAnswersGiveHonestProbabilities();
     void unlabeledImagesTeachWhatTheNoAnswersMissed();
     void priorBlend();
@@ -126,6 +127,22 @@ void TestHead::fewAnswersGiveHonestProbabilities()
     QVERIFY(softened < 0.9f * sharpest);
     for (const Example &e : ex)
         QCOMPARE(yes(after, e.row) > 0.5f, e.cls == 1);
+}
+
+void TestHead::oneAnswerGivesFiniteScores()
+{
+    // One answered image has no spread to standardise by (the unbiased
+    // estimate is NaN): every image must still get a finite probability.
+    std::vector<Example> all;
+    auto x = blobs(2, 5, &all);
+    HeadConfig cfg;
+    std::string err;
+    auto h = Head::train(x.data(), 10, kDim, {{3, 1, true}}, cfg, &err);
+    QVERIFY2(h, err.c_str());
+    std::vector<float> p(20);
+    h->scoreFloat(x.data(), 10, p.data());
+    for (float v : p)
+        QVERIFY(std::isfinite(v) && v >= 0 && v <= 1);
 }
 
 void TestHead::negativesPushDown()

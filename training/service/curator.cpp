@@ -970,7 +970,11 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         if (a.value == AnswerValue::Skip) continue;
         const std::int64_t row = st->rowOf(a.imageId);
         if (row < 0) {
-            ++r->missingEmbeddings;
+            const auto rec = d->lib.image(a.imageId);
+            if (!rec || rec->status != ImageStatus::Ok)
+                ++r->unreadableAnswers; // embed can never help: say so apart
+            else
+                ++r->missingEmbeddings;
             continue;
         }
         int cls;
@@ -998,6 +1002,9 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         d->error = r->missingEmbeddings > 0
                        ? QStringLiteral("none of the %1 answered images in %2 has an embedding yet (run embed first)")
                              .arg(r->missingEmbeddings).arg(c.name)
+                   : r->unreadableAnswers > 0
+                       ? QStringLiteral("the %1 answered images in %2 cannot be read (magpie-cli info --issues): answer "
+                                        "some readable ones").arg(r->unreadableAnswers).arg(c.name)
                        : QStringLiteral("no yes/no answers in %1 yet: answer a few images first").arg(c.name);
         return false;
     }

@@ -102,6 +102,7 @@ struct TrainReport
     qint64 categoryId = 0;    // the category the model is for
     int examples = 0;         // answers used
     int missingEmbeddings = 0;// answered images not embedded yet (run embed)
+    int unreadableAnswers = 0;// answered images that are unreadable or gone: left out for good
     double trainSeconds = 0;
     QString metricsJson;
     // A fast head was asked for with nothing changed since the newest model
