@@ -278,6 +278,10 @@ struct Curator::Impl
     // In a run in parts (embed() with maxImages): the store was found complete
     // while the library held this many images (-1: not known), with this total.
     qint64 completeAtImages = -1, completeTotal = 0;
+    // Images done per backbone (the library's, then each category's own) as
+    // last reported, kept across the parts of a run: progress is their sum, so
+    // the bar never goes back when the next backbone's share starts.
+    std::vector<qint64> embedDone;
     const EmbeddingStore *pendingStore = nullptr;
     qint64 pendingImages = -1, pendingTotal = 0;
     // Backbone and embeddings of a fine-tuned model (embedded on first use;
@@ -635,9 +639,18 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     const QVector<Curator *> others = d->categoryCurators();
     const qint64 parts = 1 + others.size();
     // Progress over every backbone: each embeds the same images.
+    if (static_cast<qint64>(d->embedDone.size()) != parts) d->embedDone.assign(static_cast<std::size_t>(parts), 0);
+    const auto sumDone = [this] {
+        qint64 s = 0;
+        for (qint64 v : d->embedDone) s += v;
+        return s;
+    };
     const auto stage = [&](qint64 k) -> ProgressFn {
         if (!progress) return {};
-        return [&progress, k, parts](qint64 done, qint64 total) { progress(k * total + done, parts * total); };
+        return [this, &progress, &sumDone, k, parts](qint64 done, qint64 total) {
+            d->embedDone[static_cast<std::size_t>(k)] = std::min(done, total);
+            progress(std::min(sumDone(), parts * total), parts * total);
+        };
     };
     const auto name = [](const QString &file) {
         for (const QString &n : backboneNames())
@@ -653,6 +666,7 @@ bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomi
     const auto embedOne = [&](Impl &x, qint64 budget, qint64 k, EmbedReport *out) {
         if (maxImages > 0 && x.completeAtImages == imageCount) {
             out->total = out->cached = x.completeTotal;
+            d->embedDone[static_cast<std::size_t>(k)] = x.completeTotal;
             return true;
         }
         if (!x.embedInto(*x.backbone, *x.store, out, stage(k), cancel, batchSize, budget)) return false;
@@ -763,6 +777,7 @@ bool Curator::Impl::embedInto(const Backbone &bb, EmbeddingStore &st, EmbedRepor
     }
     pending.clear();
     const qint64 before = r->total - todo.size(); // done before this run: cached, or failed before
+    if (progress && r->total > 0) progress(before, r->total); // where it starts, before the first batch
     if (maxImages > 0 && todo.size() > maxImages) {
         // Answered images first (answered since the scan too): the next model
         // waits for them, not for the archive.
