@@ -1126,8 +1126,7 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
             }
         }
         reloadCategories();
-        if (m_controller->hasCategory())
-            m_controller->setCategory(m_controller->category()); // new images join the queue
+        m_controller->refill(); // new images join the queue; the card on screen stays
         if (r.added > 0)
             m_map->refresh(); // colour and tone now; again when the new images are embedded
 #ifdef MAGPIE_HAVE_TRAINING

@@ -127,6 +127,16 @@ void SwipeController::setCategory(const Category &category)
     requestFill();
 }
 
+void SwipeController::refill()
+{
+    if (!hasCategory())
+        return;
+    m_upcoming.clear();
+    m_exhausted = false;
+    m_fetchRequest = 0; // an older fetch may predate the change
+    requestFill();
+}
+
 const std::deque<SwipeController::HistoryItem> &SwipeController::history() const
 {
     static const std::deque<HistoryItem> none;

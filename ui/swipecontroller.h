@@ -93,6 +93,9 @@ public:
     // category keeps its own, so undo and the strip never reach into another.
     const std::deque<HistoryItem> &history() const;
 
+    // The library changed under the queue (an import): what follows the card
+    // on screen is fetched again; the card stays.
+    void refill();
     // A new model version proposes a fresh queue: the current image stays,
     // the rest is replaced without a visible jump.
     void refreshQueue(const QVector<Proposal> &fresh);

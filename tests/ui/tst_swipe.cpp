@@ -81,6 +81,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("undoB"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("queue"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("close"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("keepcard"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("firstcard"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("switch"), CategoryKind::Binary));
@@ -476,6 +477,43 @@ private Q_SLOTS:
         QVERIFY(c->current().image.id != victim); // moved on
         QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
         QCOMPARE(lib()->answers(catId).size(), 0); // and recorded nothing for it
+    }
+
+    void importKeepsTheCardOnScreen()
+    {
+        // Importing a folder while judging: the new images join the queue, the
+        // card being judged stays.
+        auto w = window(QStringLiteral("keepcard"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        for (int i = 0; i < 5; ++i) { // an image an earlier test damaged on disk is passed over
+            QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+            if (c->currentError().isEmpty())
+                break;
+            press(w->swipeView(), Qt::Key_Down);
+        }
+        QVERIFY(c->currentError().isEmpty());
+        answerKey(w.get(), Qt::Key_Down); // a skipped image comes round again later: the card is not the queue's first
+        QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+        QVERIFY(c->currentError().isEmpty());
+        const ImageId shown = c->current().image.id;
+        QTemporaryDir more;
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/themes"));
+        int n = 0;
+        for (const QString &f : sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name))
+            if (n++ < 5)
+                QVERIFY(QFile::copy(sample.filePath(f), more.filePath(f)));
+        bool done = false;
+        w->importFolder(more.path(), [&] { done = true; });
+        QTRY_VERIFY_WITH_TIMEOUT(done, 20000);
+        QTest::qWait(200); // the queue's new fetch comes back
+        QCOMPARE(c->current().image.id, shown);
+        answerKey(w.get(), Qt::Key_Right);
+        QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        const auto a = lib()->answers(lib()->category(QStringLiteral("keepcard"))->id);
+        QCOMPARE(a.size(), 2);
+        QCOMPARE(a.last().imageId, shown);
+        QCOMPARE(a.last().value, AnswerValue::Yes);
     }
 
     void closingLosesNoAnswer()
