@@ -43,7 +43,7 @@ QString Keymap::actionLabel(Action a)
     case No: return QCoreApplication::translate("Keymap", "no");
     case Skip: return QCoreApplication::translate("Keymap", "skip");
     case Undo: return QCoreApplication::translate("Keymap", "undo the last answer");
-    case CycleMode: return QCoreApplication::translate("Keymap", "next queue (mix, harvest, teach, audit, novel)");
+    case CycleMode: return QCoreApplication::translate("Keymap", "next queue (mix, harvest, teach, audit, novel, random)");
     case Zoom: return QCoreApplication::translate("Keymap", "zoom to 1:1 and back");
     case None: break;
     }

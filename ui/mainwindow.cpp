@@ -49,7 +49,13 @@ namespace magpie {
 namespace {
 std::unique_ptr<Library> openUiLibrary(const QString &path, bool create, QString *err)
 {
-    return create ? Library::create(path, err) : Library::open(path, Library::Mode::ReadWrite, err);
+    LibraryError kind = LibraryError::None;
+    auto lib = create ? Library::create(path, err, &kind) : Library::open(path, Library::Mode::ReadWrite, err, &kind);
+    if (!lib && kind == LibraryError::ReadOnly) // the window answers, so it needs to write
+        *err += QCoreApplication::translate("MainWindow", "\n\nThe window records every answer at once, so it opens only "
+                                                          "libraries it can write. To read this one as it is, use "
+                                                          "magpie-cli info or magpie-cli labels export.");
+    return lib;
 }
 } // namespace
 
@@ -1014,7 +1020,8 @@ void MainWindow::showKeysHelp()
                "<tr><td><b>harvest</b></td><td>what the model is surest is yes: fills a collection fast</td></tr>"
                "<tr><td><b>teach</b></td><td>what it is least sure of: each answer teaches it most</td></tr>"
                "<tr><td><b>audit</b></td><td>a random sample: how often its yes is right</td></tr>"
-               "<tr><td><b>novel</b></td><td>images unlike anything answered or seen so far</td></tr>");
+               "<tr><td><b>novel</b></td><td>images unlike anything answered or seen so far</td></tr>"
+               "<tr><td><b>random</b></td><td>unanswered images in no order: what the archive holds, unbiased by the model</td></tr>");
 #ifdef MAGPIE_HAVE_TRAINING
     QMap<training::Queue, int> share;
     const QList<training::Queue> pattern = training::mixPattern();
