@@ -912,7 +912,8 @@ void MainWindow::onCounts(const LibraryCounts &counts, qint64)
 
 void MainWindow::updateStatus()
 {
-    m_session->setText(tr("%1 answers this session \u00b7 %2 per hour")
+    m_session->setText((m_controller->sessionAnswers() == 1 ? tr("%1 answer this session \u00b7 %2 per hour")
+                                                            : tr("%1 answers this session \u00b7 %2 per hour"))
                            .arg(m_controller->sessionAnswers())
                            .arg(int(m_controller->answersPerHour() + 0.5)));
     if (!m_controller->hasCategory())

@@ -304,9 +304,10 @@ int addOrRemove(const Context &c, bool add)
         return Failed;
     }
     reportUnresolved(c, unresolved);
-    c.print(QStringLiteral("%1 %2 images; \u201c%3\u201d now has %4.")
+    c.print(QStringLiteral("%1 %2 %3; \u201c%4\u201d now has %5.")
                 .arg(add ? QStringLiteral("Added") : QStringLiteral("Removed"))
                 .arg(n)
+                .arg(n == 1 ? QStringLiteral("image") : QStringLiteral("images"))
                 .arg(col->name)
                 .arg(lib->collectionItems(col->id).size()));
     const int notIn = add ? 0 : int(QSet<ImageId>(ids.begin(), ids.end()).size()) - n;

@@ -258,9 +258,10 @@ int cmdInfo(const Context &c)
                 .arg(n.images).arg(n.ok).arg(n.unreadable).arg(n.missing).arg(n.duplicates).arg(n.roots));
     for (const CategoryCounts &cc : n.categories) {
         const bool binary = cc.category.kind == CategoryKind::Binary;
-        c.print(QStringLiteral("  %1 \u201c%2\u201d: %3 images answered")
+        c.print(QStringLiteral("  %1 \u201c%2\u201d: %3 %4 answered")
                     .arg(binary ? QStringLiteral("theme") : QStringLiteral("class set"), cc.category.name)
-                    .arg(cc.answeredImages));
+                    .arg(cc.answeredImages)
+                    .arg(cc.answeredImages == 1 ? QStringLiteral("image") : QStringLiteral("images")));
         QJsonArray classes;
         for (const ClassCount &k : cc.perClass) {
             if (binary)
@@ -459,9 +460,13 @@ int cmdLabels(const Context &c)
             c.printJson({{QStringLiteral("error"), r.error}});
             return r.import.cancelled ? int(Cancelled) : int(Failed);
         }
-        c.print(QStringLiteral("%1 answers written to \u201c%2\u201d; %3 rows matched no image, %4 had a label that "
+        c.print(QStringLiteral("%1 %2 written to \u201c%3\u201d; %4 %5 matched no image, %6 had a label that "
                                "is not in the category.")
-                    .arg(r.answers).arg(cat->name).arg(r.unmatched).arg(r.invalid));
+                    .arg(r.answers)
+                    .arg(r.answers == 1 ? QStringLiteral("answer") : QStringLiteral("answers"), cat->name)
+                    .arg(r.unmatched)
+                    .arg(r.unmatched == 1 ? QStringLiteral("row") : QStringLiteral("rows"))
+                    .arg(r.invalid));
         if (!r.createdClasses.isEmpty())
             c.print(QStringLiteral("New classes: ") + r.createdClasses.join(QLatin1Char(' ')));
         printIssues(c, r.issues, 10);

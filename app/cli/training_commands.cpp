@@ -174,6 +174,8 @@ int cmdEmbed(const Context &c)
                 .arg(r.images).arg(r.embedded).arg(r.cached).arg(r.failed).arg(r.seconds, 0, 'f', 2)
                 .arg(ips, 0, 'f', 1).arg(r.decodeSeconds, 0, 'f', 2).arg(r.networkSeconds, 0, 'f', 2)
                 .arg(nb > 1 ? QStringLiteral(" \u00d7 %1 backbones (%2)").arg(nb).arg(r.backbones.join(QStringLiteral(", "))) : QString()));
+    if (r.cancelled) // what was embedded is kept: the next run goes on from there
+        c.error(QStringLiteral("interrupted: %1 embedded so far are kept; run embed again to go on").arg(r.embedded));
     // The similarity index ("more like this") is brought up to date in the
     // background; wait so that it is saved before the process ends.
     QElapsedTimer ti;
