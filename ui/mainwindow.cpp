@@ -15,6 +15,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QCryptographicHash>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -56,6 +57,13 @@ std::unique_ptr<Library> openUiLibrary(const QString &path, bool create, QString
                                                           "libraries it can write. To read this one as it is, use "
                                                           "magpie-cli info or magpie-cli labels export.");
     return lib;
+}
+// Where the category last shown in a library is remembered (QSettings).
+QString lastCategoryKey(const QString &libraryPath)
+{
+    return QStringLiteral("lastCategory/")
+           + QString::fromLatin1(QCryptographicHash::hash(QFileInfo(libraryPath).absoluteFilePath().toUtf8(),
+                                                          QCryptographicHash::Sha1).toHex().left(16));
 }
 } // namespace
 
@@ -489,6 +497,7 @@ void MainWindow::buildUi()
         if (row >= 0 && row < m_cats.size() && m_controller->category().id != m_cats[row].id) {
             m_controller->setCategory(m_cats[row]);
             m_view->setFocus();
+            QSettings().setValue(lastCategoryKey(m_path), m_cats[row].name); // opened there next time
         }
     });
 
@@ -867,6 +876,12 @@ void MainWindow::reloadCategories()
     for (int i = 0; i < m_cats.size(); ++i)
         if (m_cats[i].id == current)
             row = i;
+    if (row < 0 && current == 0) { // just opened: the category last worked in
+        const QString last = QSettings().value(lastCategoryKey(m_path)).toString();
+        for (int i = 0; i < m_cats.size(); ++i)
+            if (m_cats[i].name == last)
+                row = i;
+    }
     if (row < 0 && !m_cats.isEmpty())
         row = 0;
     if (row >= 0)
@@ -1154,11 +1169,20 @@ void MainWindow::newCategory(bool classSet)
         return;
     }
     bool ok = false;
-    const QString name = QInputDialog::getText(this, classSet ? tr("New Class Set") : tr("New Theme"),
-                                               classSet ? tr("Name (e.g. Initials):") : tr("Theme (e.g. very sad girls):"),
-                                               QLineEdit::Normal, QString(), &ok);
-    if (!ok || name.trimmed().isEmpty())
-        return;
+    QString name;
+    for (;;) { // a name already taken asks again, with what was typed
+        name = QInputDialog::getText(this, classSet ? tr("New Class Set") : tr("New Theme"),
+                                     classSet ? tr("Name (e.g. Initials):") : tr("Theme (e.g. very sad girls):"),
+                                     QLineEdit::Normal, name, &ok).trimmed();
+        if (!ok || name.isEmpty())
+            return;
+        const bool taken = std::any_of(m_cats.begin(), m_cats.end(),
+                                       [&](const Category &c) { return c.name == name; });
+        if (!taken)
+            break;
+        QMessageBox::information(this, tr("Name taken"),
+                                 tr("There is a category \u201c%1\u201d already: choose another name.").arg(name));
+    }
     QStringList classes;
     if (classSet) {
         const QStringList letters = letterClasses();

@@ -61,5 +61,8 @@ int cmdLabels(const Context &c);
 int cmdDemo(const Context &c);
 int cmdMap(const Context &c);
 
+// "No category “x”. Categories: a, b": one wording for every command.
+QString noSuchCategory(const Library &lib, const QString &name);
+
 } // namespace cli
 } // namespace magpie

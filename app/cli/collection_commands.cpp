@@ -123,7 +123,7 @@ bool gatherIds(const Context &c, const Library &lib, QCommandLineParser &p, cons
     if (p.isSet(so.category)) {
         const auto cat = lib.category(p.value(so.category));
         if (!cat) {
-            c.error(QStringLiteral("No category \u201c%1\u201d.").arg(p.value(so.category)));
+            c.error(noSuchCategory(lib, p.value(so.category)));
             *exit = Failed;
             return false;
         }
@@ -450,6 +450,8 @@ int exportCollection(const Context &c)
             return usage(QStringLiteral("--size is for --paper custom, not %1.").arg(p.value(paper)));
         o.paper = Paper::Custom;
         o.customSizeMm = QSizeF(w, h);
+    } else if (o.paper == Paper::Custom) {
+        return usage(QStringLiteral("--paper custom needs --size WxH in millimetres, e.g. --size 500x700."));
     }
     // A custom size is the sheet as given (300x200 is landscape); --landscape
     // turns a named paper, or a custom one given upright.

@@ -16,6 +16,15 @@
 
 namespace magpie::cli {
 
+QString noSuchCategory(const Library &lib, const QString &name)
+{
+    QStringList names;
+    for (const Category &k : lib.categories())
+        names << k.name;
+    return QStringLiteral("No category \u201c%1\u201d. Categories: %2")
+        .arg(name, names.isEmpty() ? QStringLiteral("none yet (magpie-cli category create)") : names.join(QStringLiteral(", ")));
+}
+
 namespace {
 
 QJsonArray issuesJson(const QVector<QPair<QString, QString>> &issues, int limit = 1000)
@@ -65,11 +74,7 @@ std::optional<Category> findCategory(const Context &c, const Library &lib, const
     }
     auto cat = lib.category(name);
     if (!cat) {
-        QStringList names;
-        for (const Category &k : lib.categories())
-            names << k.name;
-        c.error(QStringLiteral("No category \u201c%1\u201d. Categories: %2")
-                    .arg(name, names.isEmpty() ? QStringLiteral("none yet (magpie-cli category create)") : names.join(QStringLiteral(", "))));
+        c.error(noSuchCategory(lib, name));
         *exit = Failed;
     }
     return cat;
@@ -153,7 +158,15 @@ int cmdImport(const Context &c)
             break;
         }
     }
-    c.printJson({{QStringLiteral("imports"), reports}});
+    QJsonObject out{{QStringLiteral("imports"), reports}};
+    if (result == Failed) { // as every failing command: a top-level error (each folder's is in its report)
+        QStringList errors;
+        for (const auto &r : reports)
+            if (r.toObject().contains(QStringLiteral("error")))
+                errors << r.toObject().value(QStringLiteral("error")).toString();
+        out.insert(QStringLiteral("error"), errors.join(QStringLiteral("; ")));
+    }
+    c.printJson(out);
     return result;
 }
 
@@ -248,6 +261,12 @@ int cmdInfo(const Context &c)
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Counts per status, per category and per class."), &exit))
         return exit;
+    bool issuesOk = true;
+    const int issueCount = p.isSet(issues) ? p.value(issues).toInt(&issuesOk) : 0;
+    if (p.isSet(issues) && (!issuesOk || issueCount < 1)) {
+        c.error(QStringLiteral("--issues wants a number of issues (1 or more), not \u201c%1\u201d").arg(p.value(issues)));
+        return Usage;
+    }
     auto lib = c.open(true, &exit);
     if (!lib)
         return exit;
@@ -287,8 +306,8 @@ int cmdInfo(const Context &c)
                   {QStringLiteral("decisions"), lib->decisionCount()},
                   {QStringLiteral("categories"), cats}};
     if (p.isSet(issues)) {
-        const auto list = lib->importIssues(p.value(issues).toInt());
-        c.print(QStringLiteral("  newest import issues:"));
+        const auto list = lib->importIssues(issueCount);
+        c.print(list.isEmpty() ? QStringLiteral("  no import issues") : QStringLiteral("  newest import issues:"));
         for (const auto &i : list)
             c.print(QStringLiteral("    %1: %2").arg(i.first, i.second));
         j.insert(QStringLiteral("issues"), issuesJson(list, 1 << 30));
@@ -374,6 +393,7 @@ int cmdCategory(const Context &c)
                          cls.isEmpty() ? QString() : QStringLiteral(" with %1 classes").arg(cls.size()),
                          onText));
         c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
+                     {QStringLiteral("kind"), cls.isEmpty() ? QStringLiteral("binary") : QStringLiteral("classes")},
                      {QStringLiteral("classes"), QJsonArray::fromStringList(cls)},
                      {QStringLiteral("backbone"), on.isEmpty() ? QJsonValue() : QJsonValue(on)}});
         return Ok;

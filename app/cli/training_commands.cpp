@@ -56,7 +56,7 @@ std::optional<Category> category(const Context &c, const Library &lib, const QCo
     }
     auto cat = lib.category(name);
     if (!cat) {
-        c.error(QStringLiteral("no category \u201c%1\u201d (magpie-cli category list).").arg(name));
+        c.error(noSuchCategory(lib, name));
         *exit = Failed;
     }
     return cat;
@@ -594,6 +594,7 @@ int cmdAnswer(const Context &c)
     }
     QVector<Answer> answers;
     int bad = 0;
+    bool classWarned = false;
     for (const Row &r : rows) {
         Answer a;
         a.categoryId = cat->id;
@@ -608,6 +609,10 @@ int cmdAnswer(const Context &c)
                             : a.classId < 0 ? (r.cls.isEmpty() ? QStringLiteral("%1 is a class set: give --class").arg(cat->name)
                                                                : QStringLiteral("\u201c%1\u201d is not a class of %2").arg(r.cls, cat->name))
                                             : QString();
+        if (why.isEmpty() && cat->kind == CategoryKind::Binary && !r.cls.isEmpty() && !classWarned) {
+            c.error(QStringLiteral("note: %1 is a theme (yes or no); the class \u201c%2\u201d is ignored").arg(cat->name, r.cls));
+            classWarned = true;
+        }
         if (!why.isEmpty()) {
             c.error(QStringLiteral("skipped %1: %2").arg(r.image, why));
             ++bad;
