@@ -238,7 +238,10 @@ void MainWindow::startTraining()
         const bool on = total > 0 && done < total;
         m_progress->setVisible(on);
         m_cancel->setVisible(on);
-        const QString name = job == u"embed" ? tr("embedding") : job == u"deep" ? tr("deep pass") : job;
+        const QString name = job == u"embed"                   ? tr("embedding")
+                             : job == u"deep"                  ? tr("deep pass")
+                             : job.startsWith(QLatin1String("deep: ")) ? tr("deep pass, %1:").arg(job.mid(6))
+                                                                       : job;
         m_job->setText(on ? tr("%1 %2 / %3").arg(name).arg(done).arg(total) : QString());
         if (on) {
             m_progress->setRange(0, int(total));

@@ -118,11 +118,19 @@ QVector<QStringList> readCsv(const QString &path, QString *error)
 }
 
 // A progress callback that draws the CLI's progress bar with a rate since its creation.
-training::ProgressFn progressBar(const Context &c, const QString &phase)
+// `stage`, when given, names the stage of a job whose count starts again
+// (a deep pass: training, then embedding): the bar is labelled "phase, stage".
+training::ProgressFn progressBar(const Context &c, const QString &phase, std::shared_ptr<QString> stage = {})
 {
     auto timer = std::make_shared<QElapsedTimer>();
     auto first = std::make_shared<qint64>(-1); // `done` counts what was cached before: the rate starts here
-    return [&c, phase, timer, first](qint64 done, qint64 total) {
+    auto shown = std::make_shared<QString>();
+    return [&c, phase, timer, first, stage, shown](qint64 done, qint64 total) {
+        if (stage && *stage != *shown) { // a new stage: a new bar, and its own rate
+            if (!shown->isEmpty()) c.endProgress();
+            *shown = *stage;
+            *first = -1;
+        }
         if (*first < 0) {
             *first = done;
             timer->start();
@@ -130,7 +138,7 @@ training::ProgressFn progressBar(const Context &c, const QString &phase)
         ImportProgress ip;
         ip.done = done;
         ip.total = total;
-        ip.phase = phase;
+        ip.phase = stage && !stage->isEmpty() ? QStringLiteral("%1, %2").arg(phase, *stage) : phase;
         ip.perSecond = timer->elapsed() > 0 ? (done - *first) * 1000.0 / timer->elapsed() : 0;
         c.progress(ip);
     };
@@ -346,7 +354,9 @@ int cmdTrain(const Context &c)
         o.unlabeledWeight = std::min(w, 10.0);
     }
     training::TrainReport r;
-    const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass")));
+    auto stage = std::make_shared<QString>();
+    o.onStage = [stage](const QString &s) { *stage = s; };
+    const bool ok = cur->train(*cat, o, &r, c.cancel, progressBar(c, QStringLiteral("deep pass"), stage));
     c.endProgress();
     if (!ok) {
         const bool interrupted = c.cancel && c.cancel->load();

@@ -933,6 +933,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         fc.firstBlock = o.tuneFromBlock;
         fc.newBlocks = o.newBlocks;
         if (progress) fc.progress = [&progress](std::int64_t done, std::int64_t total) { progress(done, total); };
+        if (o.onStage) o.onStage(QStringLiteral("training"));
         fc.timeBoxSeconds = o.timeBoxSeconds;
         fc.horizontalFlip = c.kind == CategoryKind::Binary; // never flip letters
         const QString dir = d->lib.cacheDir() + QStringLiteral("/models");
@@ -960,6 +961,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
                                  ? 0
                                  : std::max<qint64>(1, d->lib.answeredImageIds().size());
         QString problem;
+        if (o.onStage) o.onStage(first > 0 ? QStringLiteral("embedding the answered images") : QStringLiteral("embedding the archive"));
         st = d->tunedStore(tunedFile, &problem, cancel, progress, first);
         if (!st) {
             d->error = problem;
@@ -1190,6 +1192,7 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         QElapsedTimer te;
         te.start();
         QString problem;
+        if (o.onStage) o.onStage(QStringLiteral("embedding the archive"));
         st = d->tunedStore(tunedFile, &problem, cancel, progress);
         if (!st) {
             d->error = problem;

@@ -94,6 +94,10 @@ struct TrainOptions
     // 0.1; worse at the default l2 0.01; docs/training.md). Opt-in for that reason.
     double unlabeledWeight = 0;
     static constexpr int kUnlabeledSample = 2000;
+    // Deep passes: told when a stage with its own progress begins ("training",
+    // "embedding the answered images", "embedding the archive"), so that a
+    // progress bar that starts again can say why. Called on the training thread.
+    std::function<void(const QString &)> onStage;
 };
 
 struct TrainReport

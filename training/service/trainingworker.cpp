@@ -69,9 +69,15 @@ public:
         if (!ready(QStringLiteral("train"))) return;
         const auto cat = m_library->category(id);
         TrainReport r;
+        QString stage;
+        TrainOptions opts = o;
+        opts.onStage = [&stage](const QString &s) { stage = s; };
         if (!cat) Q_EMIT m_owner->failed(QStringLiteral("train"), QStringLiteral("no category %1").arg(id));
-        else if (m_curator->train(*cat, o, &r, &m_owner->m_cancel, [this, &o](qint64 done, qint64 total) {
-                     Q_EMIT m_owner->progress(o.deep ? QStringLiteral("deep") : QStringLiteral("train"), done, total);
+        else if (m_curator->train(*cat, opts, &r, &m_owner->m_cancel, [this, &o, &stage](qint64 done, qint64 total) {
+                     // a deep pass names its stage: its bar starts again for each
+                     Q_EMIT m_owner->progress(o.deep ? (stage.isEmpty() ? QStringLiteral("deep") : QStringLiteral("deep: ") + stage)
+                                                     : QStringLiteral("train"),
+                                              done, total);
                  }))
             Q_EMIT m_owner->trained(r);
         else Q_EMIT m_owner->failed(QStringLiteral("train"), m_curator->lastError());
