@@ -41,7 +41,7 @@ QString safeFileName(const QString &name)
     return out.left(120);
 }
 
-QStringList parseCsvLine(const QString &line)
+QStringList parseCsvLine(const QString &line, bool *unclosed)
 {
     QStringList fields;
     QString cur;
@@ -69,6 +69,8 @@ QStringList parseCsvLine(const QString &line)
         }
     }
     fields << cur;
+    if (unclosed)
+        *unclosed = quoted;
     return fields;
 }
 
@@ -238,7 +240,14 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
         ++lineNo;
         if (line.trimmed().isEmpty() || line.startsWith(QLatin1Char('#')))
             continue;
-        const QStringList cols = parseCsvLine(line);
+        bool unclosed = false;
+        const QStringList cols = parseCsvLine(line, &unclosed);
+        if (unclosed) {
+            rep.issues << qMakePair(QStringLiteral("line %1").arg(lineNo), QStringLiteral("a quote is left open"));
+            ++rep.malformed;
+            first = false;
+            continue;
+        }
         if (first) {
             first = false;
             const int fc = cols.indexOf(QStringLiteral("file"));
@@ -251,7 +260,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
         }
         if (cols.size() <= std::max(fileCol, labelCol)) {
             rep.issues << qMakePair(QStringLiteral("line %1").arg(lineNo), QStringLiteral("needs file,label"));
-            ++rep.invalid;
+            ++rep.malformed;
             continue;
         }
         const QString file = cols[fileCol].trimmed();

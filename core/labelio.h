@@ -13,6 +13,7 @@ struct LabelImportReport
     int answers = 0;        // answers written
     int unmatched = 0;      // rows or files that matched no image
     int invalid = 0;        // labels that are not yes/no or a class name
+    int malformed = 0;      // rows that are not file,label (too few fields, a quote left open)
     QStringList createdClasses;
     ImportReport import;    // the folder import that ran first (folder mode)
     QVector<QPair<QString, QString>> issues; // (file or row, reason)
@@ -63,7 +64,9 @@ ClassId classIdOf(const Category &category, const QString &name);
 // A class or folder name made safe as one path component.
 QString safeFileName(const QString &name);
 // Parses one CSV line (RFC 4180 quoting).
-QStringList parseCsvLine(const QString &line);
+// One CSV line's fields (commas, double quotes, "" inside quotes). `unclosed`:
+// set when a quote is left open (the line is not a whole record).
+QStringList parseCsvLine(const QString &line, bool *unclosed = nullptr);
 QString csvField(const QString &value);
 
 } // namespace labelio

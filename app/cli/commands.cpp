@@ -487,11 +487,16 @@ int cmdLabels(const Context &c)
                     .arg(r.unmatched)
                     .arg(r.unmatched == 1 ? QStringLiteral("row") : QStringLiteral("rows"))
                     .arg(r.invalid));
+        if (r.malformed > 0)
+            c.print(QStringLiteral("%1 %2 not file,label (see below) and %3 skipped.")
+                        .arg(r.malformed)
+                        .arg(r.malformed == 1 ? QStringLiteral("line was") : QStringLiteral("lines were"),
+                             r.malformed == 1 ? QStringLiteral("was") : QStringLiteral("were")));
         if (!r.createdClasses.isEmpty())
             c.print(QStringLiteral("New classes: ") + r.createdClasses.join(QLatin1Char(' ')));
         printIssues(c, r.issues, 10);
         QJsonObject out{{QStringLiteral("answers"), r.answers}, {QStringLiteral("unmatched"), r.unmatched},
-                        {QStringLiteral("invalid"), r.invalid},
+                        {QStringLiteral("invalid"), r.invalid}, {QStringLiteral("malformed"), r.malformed},
                         {QStringLiteral("created_classes"), QJsonArray::fromStringList(r.createdClasses)},
                         {QStringLiteral("issues"), issuesJson(r.issues)}};
         if (r.answers == 0) {

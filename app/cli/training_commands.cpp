@@ -80,8 +80,9 @@ ImageId resolveImage(const Library &lib, const QString &s, QString *why = nullpt
     return ids.isEmpty() ? 0 : ids.first();
 }
 
-// A small CSV reader: header row, commas, double-quoted fields.
-QVector<QStringList> readCsv(const QString &path, QString *error)
+// A small CSV reader: header row, commas, double-quoted fields. A line whose
+// quote is left open is not a record: it is left out, and listed in `malformed`.
+QVector<QStringList> readCsv(const QString &path, QString *error, QStringList *malformed = nullptr)
 {
     QVector<QStringList> rows;
     QFile f(path);
@@ -90,28 +91,17 @@ QVector<QStringList> readCsv(const QString &path, QString *error)
         return rows;
     }
     QTextStream in(&f);
+    int lineNo = 0;
     while (!in.atEnd()) {
         const QString line = in.readLine();
+        ++lineNo;
         if (line.trimmed().isEmpty()) continue;
-        QStringList fields;
-        QString cur;
-        bool quoted = false;
-        for (int i = 0; i < line.size(); ++i) {
-            const QChar ch = line[i];
-            if (quoted) {
-                if (ch == u'"' && i + 1 < line.size() && line[i + 1] == u'"') { cur += u'"'; ++i; }
-                else if (ch == u'"') quoted = false;
-                else cur += ch;
-            } else if (ch == u'"') {
-                quoted = true;
-            } else if (ch == u',') {
-                fields << cur;
-                cur.clear();
-            } else {
-                cur += ch;
-            }
+        bool unclosed = false;
+        const QStringList fields = labelio::parseCsvLine(line, &unclosed);
+        if (unclosed) {
+            if (malformed) *malformed << QStringLiteral("line %1: a quote is left open").arg(lineNo);
+            continue;
         }
-        fields << cur;
         rows.push_back(fields);
     }
     return rows;
@@ -564,9 +554,10 @@ int cmdAnswer(const Context &c)
     };
     struct Row { QString image, value, cls; };
     QVector<Row> rows;
+    QStringList malformed; // lines that are not records: each skipped, and said
     if (p.isSet(csv)) {
         QString err;
-        const auto table = readCsv(p.value(csv), &err);
+        const auto table = readCsv(p.value(csv), &err, &malformed);
         if (table.isEmpty()) {
             c.error(err.isEmpty() ? QStringLiteral("empty CSV") : err);
             return Failed;
@@ -605,6 +596,10 @@ int cmdAnswer(const Context &c)
     QVector<Answer> answers;
     int bad = 0;
     bool classWarned = false;
+    for (const QString &m : malformed) {
+        c.error(QStringLiteral("skipped %1").arg(m));
+        ++bad;
+    }
     for (const Row &r : rows) {
         Answer a;
         a.categoryId = cat->id;
@@ -655,7 +650,8 @@ int cmdEval(const Context &c)
     const auto cat = category(c, *lib, p, &exit);
     if (!cat) return exit;
     QString err;
-    const auto table = readCsv(p.value(truth), &err);
+    QStringList malformed;
+    const auto table = readCsv(p.value(truth), &err, &malformed);
     if (table.isEmpty()) {
         c.error(err.isEmpty() ? QStringLiteral("--truth CSV is empty or missing") : err);
         return Usage;
@@ -701,6 +697,9 @@ int cmdEval(const Context &c)
     for (const auto &[name, acc] : r.perClassAccuracy) per.insert(name, acc);
     c.print(QStringLiteral("accuracy %1 on %2 never-answered images (%3 answered skipped, %4 not in this library)")
                 .arg(r.accuracy, 0, 'f', 4).arg(r.evaluated).arg(r.skippedAnswered).arg(r.unknown));
+    if (!malformed.isEmpty())
+        c.error(QStringLiteral("warning: %1 lines of the truth CSV are not records and are not counted: %2")
+                    .arg(malformed.size()).arg(malformed.mid(0, 3).join(QStringLiteral("; "))));
     if (unknown > 0) // said on stderr too: a figure on part of the truth is easy to misread
         c.error(QStringLiteral("warning: %1 of the truth CSV's %2 rows name no image of this library, so they are not "
                                "counted: %3%4")

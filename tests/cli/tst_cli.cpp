@@ -520,11 +520,14 @@ private Q_SLOTS:
         lib.reset();
         // a file that writes nothing is a failure, and says why
         QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
-        f.write(QStringLiteral("file,label\n%1,AA\nno-such-file.jpg,B\n").arg(files[0]).toUtf8());
+        f.write(QStringLiteral("file,label\n%1,AA\nno-such-file.jpg,B\n\"open,B\nlonely\n").arg(files[0]).toUtf8());
         f.close();
         r = cli({QStringLiteral("-L"), L, QStringLiteral("labels"), QStringLiteral("import"), QStringLiteral("-c"),
                  QStringLiteral("Initials"), QStringLiteral("--csv"), csv, QStringLiteral("--json")});
         QCOMPARE(r.exit, 1);
+        QCOMPARE(r.json()[QStringLiteral("malformed")].toInt(), 2); // a quote left open, a line without a label
+        QCOMPARE(r.json()[QStringLiteral("invalid")].toInt(), 1);   // AA
+        QCOMPARE(r.json()[QStringLiteral("unmatched")].toInt(), 1);
         QVERIFY2(r.err.contains("nothing was written"), r.err.constData());
         QCOMPARE(r.json()[QStringLiteral("exit")].toInt(), 1);
         QVERIFY2(r.json()[QStringLiteral("error")].toString().contains(QStringLiteral("nothing was written")), r.out.constData());
