@@ -1319,10 +1319,20 @@ LibraryCounts Library::counts() const
         while (ai.next())
             answered.insert(ai.value(0).toLongLong(), ai.value(1).toInt());
 
+    QHash<CategoryId, int> answeredOk; // an answered file that is unreadable now is not "to answer" either way
+    QSqlQuery ao = d->prepare(QStringLiteral(
+        "SELECT a.category_id, count(DISTINCT a.image_id) FROM answers a JOIN images i ON i.id = a.image_id "
+        "WHERE i.status = ? GROUP BY a.category_id"));
+    ao.addBindValue(int(ImageStatus::Ok));
+    if (d->exec(ao))
+        while (ao.next())
+            answeredOk.insert(ao.value(0).toLongLong(), ao.value(1).toInt());
+
     for (const Category &cat : categories()) {
         CategoryCounts cc;
         cc.category = cat;
         cc.answeredImages = answered.value(cat.id);
+        cc.answeredOk = answeredOk.value(cat.id);
         const auto &rows = table.value(cat.id);
         if (cat.kind == CategoryKind::Binary) {
             ClassCount one = rows.value(0);

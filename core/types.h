@@ -109,6 +109,7 @@ struct CategoryCounts
     Category category;
     QVector<ClassCount> perClass;
     int answeredImages = 0; // distinct images with any answer in the category
+    int answeredOk = 0;     // of them, images that are Ok (readable, present): "still to answer" subtracts these
 };
 
 struct LibraryCounts

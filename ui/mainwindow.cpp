@@ -30,6 +30,10 @@
 #include <QKeySequenceEdit>
 #include <QLabel>
 #include <QListWidget>
+#include <QTreeWidget>
+#include <QHeaderView>
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QMap>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -911,7 +915,7 @@ void MainWindow::onCounts(const LibraryCounts &counts, qint64)
                 yes += k.yes;
                 no += k.no;
             }
-            const qint64 open = std::max<qint64>(0, counts.ok - cc.answeredImages);
+            const qint64 open = std::max<qint64>(0, counts.ok - cc.answeredOk);
             // A class set's answers name a class ("it is a B"); its rare
             // "not this class" answers are only worth a mention when there are some.
             const QString answers = cc.category.kind == CategoryKind::Binary
@@ -1075,11 +1079,38 @@ void MainWindow::showImportProblems()
                                                   : tr("%n file(s) skipped by imports, and why (newest first):", nullptr,
                                                        int(issues.size()))));
     if (!issues.isEmpty()) {
-        auto *list = new QListWidget;
-        for (const auto &[path, reason] : issues)
-            list->addItem(QStringLiteral("%1 \u2014 %2").arg(QDir::toNativeSeparators(path), reason));
-        list->setMinimumSize(720, 360);
+        // the file's name, and the reason wrapped to the dialog's width; the
+        // whole path in a tooltip and in what Ctrl+C copies
+        auto *list = new QTreeWidget;
+        list->setColumnCount(2);
+        list->setHeaderLabels({tr("File"), tr("Why it was skipped")});
+        list->setRootIsDecorated(false);
+        list->setWordWrap(true);
+        list->setUniformRowHeights(false);
+        list->setSelectionMode(QAbstractItemView::ExtendedSelection);
+        for (const auto &[path, reason] : issues) {
+            auto *item = new QTreeWidgetItem({QFileInfo(path).fileName().isEmpty() ? path : QFileInfo(path).fileName(), reason});
+            item->setToolTip(0, QDir::toNativeSeparators(path));
+            item->setToolTip(1, reason);
+            item->setData(0, Qt::UserRole, QDir::toNativeSeparators(path));
+            list->addTopLevelItem(item);
+        }
+        list->header()->setStretchLastSection(true);
+        list->setColumnWidth(0, 240);
+        list->setMinimumSize(820, 380);
+        auto *copy = new QAction(tr("Copy"), list);
+        copy->setShortcut(QKeySequence::Copy);
+        copy->setShortcutContext(Qt::WidgetShortcut);
+        connect(copy, &QAction::triggered, list, [list] {
+            QStringList lines;
+            for (QTreeWidgetItem *it : list->selectedItems())
+                lines << QStringLiteral("%1\t%2").arg(it->data(0, Qt::UserRole).toString(), it->text(1));
+            QGuiApplication::clipboard()->setText(lines.join(QLatin1Char('\n')));
+        });
+        list->addAction(copy);
+        list->setContextMenuPolicy(Qt::ActionsContextMenu);
         layout->addWidget(list);
+        layout->addWidget(new QLabel(tr("Hover a file for its whole path; Ctrl+C copies the selected rows.")));
     }
     auto *bb = new QDialogButtonBox(QDialogButtonBox::Close);
     connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
@@ -1144,11 +1175,7 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
             statusBar()->showMessage(msg, 15000);
             if (r.unreadable > 0) {
                 // where to read them all comes first: the status bar cuts long lines off
-                QStringList lines;
-                for (int i = 0; i < r.issues.size() && i < 3; ++i)
-                    lines << QStringLiteral("%1: %2").arg(QFileInfo(r.issues[i].first).fileName(), r.issues[i].second);
-                statusBar()->showMessage(msg + tr(" \u2014 which and why: Library \u2192 Import Problems \u2014 ")
-                                             + lines.join(QStringLiteral("; ")), 30000);
+                statusBar()->showMessage(msg + tr(" \u2014 which and why: Library \u2192 Import Problems"), 30000);
             }
         }
         reloadCategories();

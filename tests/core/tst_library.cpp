@@ -243,6 +243,11 @@ private Q_SLOTS:
         QCOMPARE(n.categories[0].perClass[1].className, QStringLiteral("B"));
         QCOMPARE(n.categories[0].perClass[1].yes, 1);
         QCOMPARE(n.categories[0].perClass[0].yes, 0);
+        QCOMPARE(n.categories[0].answeredImages, 1);
+        QCOMPARE(n.categories[0].answeredOk, 1);
+        QVERIFY(lib->markMissing({img}, QStringLiteral("moved away")));
+        QCOMPARE(lib->counts().categories[0].answeredImages, 1); // its answer stays
+        QCOMPARE(lib->counts().categories[0].answeredOk, 0);     // but it is not an Ok image to subtract
         QVERIFY(lib->undoLast());
         rows = lib->answers(cat->id);
         QCOMPARE(rows.size(), 2); // back to: B no, A yes
