@@ -350,11 +350,14 @@ void SwipeView::paintOverlay(QPainter &p)
     // top right: the model's guess
     if (m_c->hasCurrent()) {
         const Proposal &pr = m_c->current();
+        // a model is never sure: "100 %" would be a rounding, not a certainty
+        const auto percent = [this](double v) {
+            return v >= 0.995 ? tr(">99%") : v < 0.005 ? tr("<1%") : tr("%1%").arg(int(v * 100 + 0.5));
+        };
         QString guess;
         if (pr.confidence >= 0)
-            guess = cat.kind == CategoryKind::ClassSet
-                        ? tr("model: %1  %2%").arg(pr.guess).arg(int(pr.confidence * 100 + 0.5))
-                        : tr("model: %1% yes").arg(int(pr.confidence * 100 + 0.5));
+            guess = cat.kind == CategoryKind::ClassSet ? tr("model: %1  %2").arg(pr.guess, percent(pr.confidence))
+                                                       : tr("model: %1 yes").arg(percent(pr.confidence));
         else // picked before a model (or the backbone's prior) had scored the queue
             guess = m_c->modelActive() ? tr("not scored yet") : tr("no model yet");
         // a class set's next likeliest classes, dimmer, after the guess: the
@@ -363,7 +366,7 @@ void SwipeView::paintOverlay(QPainter &p)
         if (pr.confidence >= 0 && !pr.runnersUp.isEmpty()) {
             QStringList others;
             for (const auto &[name, score] : pr.runnersUp)
-                others << tr("%1 %2%").arg(name).arg(int(score * 100 + 0.5));
+                others << tr("%1 %2").arg(name, percent(score));
             alt = tr("   or %1").arg(others.join(QStringLiteral("  ")));
             if (p.fontMetrics().horizontalAdvance(alt + guess) + titleW + chipW + 40 > top.width())
                 alt.clear(); // too narrow: the guess alone
