@@ -615,6 +615,13 @@ void CollectionPanel::removeImage(ImageId image)
             next = n >= 0 ? m_preview->job().items[n].id : 0;
         }
     pushUndo();
+    // On a "similar together" sheet the order on screen becomes the
+    // collection's own first (as a move does): the other images keep their
+    // places and those after the gap close up, instead of a new arrangement
+    // moving every image.
+    const bool wasSimilar = m_order->currentIndex() == 0 && shown.size() > 2;
+    if (wasSimilar)
+        collections::reorder(*lib, currentId(), shown);
     if (collections::remove(*lib, currentId(), {image}) != 1) {
         m_undo.removeLast();
         return Q_EMIT message(lib->lastError());
@@ -623,9 +630,13 @@ void CollectionPanel::removeImage(ImageId image)
     if (const auto rec = lib->image(image))
         file = QFileInfo(rec->relPath).fileName();
     lib.reset();
+    if (wasSimilar)
+        setOrderMode(1);
     reload(currentId());
     m_preview->selectImage(next);
-    Q_EMIT message(tr("Removed %1 from the collection (Ctrl+Z brings it back).").arg(file));
+    Q_EMIT message(wasSimilar ? tr("Removed %1; the others keep their places, in the collection\u2019s own order now "
+                                   "(Ctrl+Z brings it back).").arg(file)
+                              : tr("Removed %1 from the collection (Ctrl+Z brings it back).").arg(file));
 }
 
 void CollectionPanel::relayout()

@@ -126,6 +126,22 @@ private Q_SLOTS:
         }
         QCOMPARE(order->currentIndex(), 0); // and its order mode: similar together again
 
+        // Delete on the "similar together" sheet: the others keep their places
+        // and those after the gap close up (a new arrangement moved them all)
+        {
+            const QVector<ImageId> similar = shownIds();
+            preview->setFocus();
+            preview->selectImage(similar[3]);
+            QTest::keyClick(preview, Qt::Key_Delete);
+            QVector<ImageId> closed = similar;
+            closed.remove(3);
+            QCOMPARE(shownIds(), closed);
+            QCOMPARE(order->currentIndex(), 1); // the order on screen is the collection's own now
+            QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
+            QCOMPARE(order->currentIndex(), 0); // undone: similar together, as it was
+            QCOMPARE(shownIds(), similar);
+        }
+
         // the arranged order belongs to that collection: another one opens similar together
         {
             auto lib = Library::open(path, Library::Mode::ReadWrite, nullptr);
