@@ -1083,6 +1083,30 @@ ClassId Library::addClass(CategoryId categoryId, const QString &nameIn)
     return q.lastInsertId().toLongLong();
 }
 
+bool Library::renameCategory(CategoryId categoryId, const QString &nameIn)
+{
+    const QString name = nameIn.trimmed();
+    const auto cat = category(categoryId);
+    if (!cat) {
+        d->lastError = QStringLiteral("No category with id %1.").arg(categoryId);
+        return false;
+    }
+    if (name.isEmpty()) {
+        d->lastError = QStringLiteral("A category needs a name.");
+        return false;
+    }
+    if (name == cat->name)
+        return true;
+    if (const auto other = category(name); other && other->id != categoryId) {
+        d->lastError = QStringLiteral("A category named \u201c%1\u201d exists already.").arg(name);
+        return false;
+    }
+    QSqlQuery q = d->prepare(QStringLiteral("UPDATE categories SET name=? WHERE id=?"));
+    q.addBindValue(name);
+    q.addBindValue(categoryId);
+    return d->exec(q);
+}
+
 // --- answers -------------------------------------------------------------------
 
 bool Library::answer(const Answer &a)

@@ -119,6 +119,9 @@ public:
     QVector<Category> categories() const;
     // Adds a class to a class set (returns the existing one if present).
     ClassId addClass(CategoryId category, const QString &name);
+    // A new name for a category; its answers, models and own backbone stay.
+    // Fails (lastError) when the name is empty or another category has it.
+    bool renameCategory(CategoryId category, const QString &newName);
 
     // --- answers ----------------------------------------------------------
     // Records one answer and its decision-log entry in one transaction. In a

@@ -603,6 +603,7 @@ void MainWindow::buildMenus()
     QMenu *cat = menuBar()->addMenu(tr("&Category"));
     cat->addAction(tr("New &Theme (yes/no)\u2026"), QKeySequence(Qt::CTRL | Qt::Key_T), this, [this] { newCategory(false); });
     cat->addAction(tr("New &Class Set\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this, [this] { newCategory(true); });
+    cat->addAction(tr("&Rename\u2026"), QKeySequence(Qt::Key_F2), this, &MainWindow::renameCategory);
 
     QMenu *view = menuBar()->addMenu(tr("&Queue"));
     auto *queues = new QActionGroup(this); // the current queue is checked (Tab cycles it)
@@ -1249,6 +1250,33 @@ void MainWindow::newCategory(bool classSet)
             m_trainer->requestEmbed();
     }
 #endif
+}
+
+void MainWindow::renameCategory()
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    const Category cat = m_controller->category();
+    QString name = cat.name;
+    for (;;) { // a name already taken asks again, with what was typed
+        bool ok = false;
+        name = QInputDialog::getText(this, tr("Rename Category"), tr("New name for \u201c%1\u201d:").arg(cat.name),
+                                     QLineEdit::Normal, name, &ok).trimmed();
+        if (!ok || name.isEmpty() || name == cat.name)
+            return;
+        QString err;
+        auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+        if (!lib)
+            return (void)QMessageBox::warning(this, tr("Cannot rename the category"), err);
+        if (lib->renameCategory(cat.id, name))
+            break;
+        QMessageBox::information(this, tr("Cannot rename the category"), lib->lastError());
+    }
+    m_controller->setCategoryName(name);
+    QSettings().setValue(lastCategoryKey(m_path), name);
+    reloadCategories();
+    selectCategory(name);
+    statusBar()->showMessage(tr("Renamed \u201c%1\u201d to \u201c%2\u201d; its answers and models stay.").arg(cat.name, name), 6000);
 }
 
 void MainWindow::createDefaultSampleCategories()

@@ -64,6 +64,7 @@ private:
     void chooseAndCreate();
     void chooseAndImport();
     void newCategory(bool classSet);
+    void renameCategory(); // the category shown, asked for its new name
     void reloadCategories();
     void onCounts(const LibraryCounts &counts, qint64 decisions);
     void updateStatus();

@@ -49,6 +49,12 @@ public:
     void shutdown();
 
     void setCategory(const Category &category);
+    // The same category under a new name: the card and queue stay.
+    void setCategoryName(const QString &name)
+    {
+        m_category.name = name;
+        Q_EMIT currentChanged();
+    }
     const Category &category() const { return m_category; }
     bool hasCategory() const { return m_category.id != 0; }
 

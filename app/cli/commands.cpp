@@ -398,6 +398,35 @@ int cmdCategory(const Context &c)
                      {QStringLiteral("backbone"), on.isEmpty() ? QJsonValue() : QJsonValue(on)}});
         return Ok;
     }
+    if (sub == u"rename") {
+        Context sc = c;
+        sc.args = QStringList{c.args[0] + QStringLiteral(" rename")} + c.args.mid(2);
+        QCommandLineParser p;
+        p.addPositionalArgument(QStringLiteral("OLD"), QStringLiteral("The category's name now."));
+        p.addPositionalArgument(QStringLiteral("NEW"), QStringLiteral("Its new name."));
+        int exit = Ok;
+        if (!sc.parse(p, QStringLiteral("Renames a category; its answers, models and backbone stay."), &exit))
+            return exit;
+        if (p.positionalArguments().size() != 2) {
+            c.error(QStringLiteral("category rename wants OLD and NEW.\n\n") + sc.helpText(p));
+            return Usage;
+        }
+        auto lib = c.open(false, &exit);
+        if (!lib)
+            return exit;
+        const auto cat = findCategory(c, *lib, p.positionalArguments()[0], &exit);
+        if (!cat)
+            return exit;
+        if (!lib->renameCategory(cat->id, p.positionalArguments()[1])) {
+            c.error(lib->lastError());
+            c.printJson({{QStringLiteral("error"), lib->lastError()}});
+            return Failed;
+        }
+        const QString now = p.positionalArguments()[1].trimmed();
+        c.print(QStringLiteral("Renamed \u201c%1\u201d to \u201c%2\u201d.").arg(cat->name, now));
+        c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), now}, {QStringLiteral("was"), cat->name}});
+        return Ok;
+    }
     if (sub == u"list") {
         Context sc = c;
         sc.args = QStringList{c.args[0] + QStringLiteral(" list")} + c.args.mid(2);
@@ -433,6 +462,7 @@ int cmdCategory(const Context &c)
     QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
         << "Usage: magpie-cli category create NAME [--classes A,B,... | --letters] [--backbone general|letters|library]\n"
            "       magpie-cli category list\n"
+           "       magpie-cli category rename OLD NEW\n"
            "A binary theme takes yes/no answers; a class set takes one class per image.\n";
     return sub == u"--help" || sub == u"-h" ? Ok : Usage;
 }

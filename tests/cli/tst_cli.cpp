@@ -292,6 +292,19 @@ private Q_SLOTS:
         r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("export"),
                  QStringLiteral("--format"), QStringLiteral("jsonl"), QStringLiteral("--out"), log});
         QCOMPARE(r.json()[QStringLiteral("written")].toInt(), 3); // every category's
+
+        // a category renamed keeps its answers; a name taken is refused
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("rename"), QStringLiteral("t"),
+                      QStringLiteral("u")}).exit, 1);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("category"), QStringLiteral("rename"),
+                 QStringLiteral("t"), QStringLiteral("twins")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("was")].toString(), QStringLiteral("t"));
+        {
+            auto lib = Library::open(L, Library::Mode::ReadOnly, nullptr);
+            QVERIFY(lib && !lib->category(QStringLiteral("t")));
+            QCOMPARE(lib->answers(lib->category(QStringLiteral("twins"))->id).size(), 2);
+        }
 #else
         QSKIP("built without training");
 #endif

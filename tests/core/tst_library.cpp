@@ -253,6 +253,18 @@ private Q_SLOTS:
         QCOMPARE(rows.size(), 2); // back to: B no, A yes
         QCOMPARE(lib->addClass(cat->id, QStringLiteral("C")) > 0, true);
         QCOMPARE(lib->category(cat->id)->classes.size(), 4);
+
+        // renamed: the same category, its answers kept; a taken or empty name is refused
+        auto other = lib->createCategory(QStringLiteral("hands"), CategoryKind::Binary);
+        QVERIFY(other);
+        QVERIFY(lib->renameCategory(cat->id, QStringLiteral("  Capitals ")));
+        QCOMPARE(lib->category(cat->id)->name, QStringLiteral("Capitals"));
+        QVERIFY(!lib->category(QStringLiteral("Initials")));
+        QCOMPARE(lib->answers(cat->id).size(), 2);
+        QVERIFY(!lib->renameCategory(cat->id, QStringLiteral("hands")));
+        QVERIFY2(lib->lastError().contains(QStringLiteral("exists already")), qPrintable(lib->lastError()));
+        QVERIFY(!lib->renameCategory(cat->id, QStringLiteral("  ")));
+        QCOMPARE(lib->category(cat->id)->name, QStringLiteral("Capitals"));
     }
 
     void answersAreCommittedAtOnce()
