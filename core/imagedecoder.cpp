@@ -8,7 +8,17 @@
 #include <QSet>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
+
+namespace magpie {
+namespace {
+std::atomic<qint64> g_maxPixels{kDefaultMaxPixels};
+} // namespace
+
+qint64 defaultMaxPixels() { return g_maxPixels.load(); }
+void setDefaultMaxPixels(qint64 pixels) { g_maxPixels.store(std::max<qint64>(0, pixels)); }
+} // namespace magpie
 
 namespace magpie::decoder {
 
@@ -264,7 +274,7 @@ Decoded decodeBytes(const QByteArray &bytes, int wantLongSide, const DecodeLimit
     }
     if (limits.maxPixels > 0 && qint64(h.width) * h.height > limits.maxPixels) {
         out.error = QStringLiteral("image too large: %1 x %2 pixels exceeds the limit of %3 megapixels "
-                                   "(a decompression bomb guard; if this is a real scan, import it with magpie-cli import --max-megapixels N)")
+                                   "(a decompression bomb guard; if this is a real scan, raise the limit: magpie-cli import --max-megapixels N, or in the app Settings \u2192 Largest Image)")
                         .arg(h.width).arg(h.height).arg(limits.maxPixels / 1000000);
         return out;
     }

@@ -6,12 +6,19 @@
 
 namespace magpie {
 
+// The process's pixel limit for every decode that does not name one: 250 MP
+// (e.g. 20000 x 12500) unless set, e.g. from the GUI's Settings > Largest
+// Image, so that an image imported under a raised limit also shows and embeds.
+constexpr qint64 kDefaultMaxPixels = 250'000'000;
+qint64 defaultMaxPixels();
+void setDefaultMaxPixels(qint64 pixels); // 0 = no limit
+
 // Limits that protect Magpie from hostile or broken files.
 struct DecodeLimits
 {
     // Images with more pixels than this are refused before any pixel is
     // decoded (decompression bombs). 0 means no limit.
-    qint64 maxPixels = 250'000'000; // 250 MP, e.g. 20000 x 12500
+    qint64 maxPixels = defaultMaxPixels();
 };
 
 // What the header and a real decode said about one file's bytes.

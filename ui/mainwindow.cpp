@@ -78,6 +78,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_controller->setMode(QSettings().value(QStringLiteral("queue"), QStringLiteral("mix")).toString());
     connect(m_controller, &SwipeController::modeChanged, this,
             [](const QString &mode) { QSettings().setValue(QStringLiteral("queue"), mode); });
+    // Settings > Largest Image: the pixel limit of every decode in this process
+    if (const QVariant mp = QSettings().value(QStringLiteral("import/maxMegapixels")); mp.isValid())
+        setDefaultMaxPixels(qint64(mp.toDouble() * 1e6));
     buildUi();
     buildMenus();
     connect(m_controller, &SwipeController::countsChanged, this, &MainWindow::onCounts);
@@ -772,6 +775,20 @@ void MainWindow::buildMenus()
         if (ok)
             s.setValue(QStringLiteral("training/every"), n);
     });
+    settings->addAction(tr("&Largest Image\u2026"), this, [this] {
+        // the decompression-bomb guard of imports, for real scans larger than it
+        QSettings s;
+        bool ok = false;
+        const double mp = QInputDialog::getDouble(
+            this, tr("Largest image"),
+            tr("Import images up to this many megapixels (larger ones are skipped and listed in Import Problems; "
+               "import the folder again after raising it):"),
+            defaultMaxPixels() / 1e6, 1, 10000, 0, &ok);
+        if (ok) {
+            s.setValue(QStringLiteral("import/maxMegapixels"), mp);
+            setDefaultMaxPixels(qint64(mp * 1e6)); // imports, the card and embedding alike
+        }
+    });
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Keys and Queues"), QKeySequence::HelpContents, this, &MainWindow::showKeysHelp);
 
@@ -1136,14 +1153,15 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
     const QString path = m_path;
     auto cancel = m_cancelFlag;
     auto report = std::make_shared<ImportReport>();
-    QFuture<void> f = QtConcurrent::run([self, path, folder, cancel, report] {
+    const ImportOptions options; // its pixel limit: Settings > Largest Image (defaultMaxPixels)
+    QFuture<void> f = QtConcurrent::run([self, path, folder, cancel, report, options] {
         QString err;
         auto lib = Library::open(path, Library::Mode::ReadWrite, &err); // this thread's own connection
         if (!lib) {
             report->error = err;
             return;
         }
-        *report = magpie::importFolder(*lib, folder, {}, [self](const ImportProgress &p) {
+        *report = magpie::importFolder(*lib, folder, options, [self](const ImportProgress &p) {
             // values only cross to the UI thread
             QMetaObject::invokeMethod(qApp, [self, p] {
                 if (!self)

@@ -133,7 +133,8 @@ int cmdImport(const Context &c)
     if (p.isSet(threads))
         opt.threads = p.value(threads).toInt();
     if (p.isSet(maxMp))
-        opt.limits.maxPixels = qint64(p.value(maxMp).toDouble() * 1e6);
+        setDefaultMaxPixels(qint64(p.value(maxMp).toDouble() * 1e6)); // this process's other decodes too
+    opt.limits.maxPixels = defaultMaxPixels();
     if (p.isSet(thumb))
         opt.thumbnailSize = std::clamp(p.value(thumb).toInt(), 32, 2048);
     QJsonArray reports;

@@ -1,6 +1,7 @@
 // magpie-cli: the headless face of Magpie, for scripts, benchmarks and batch work.
 #include "app/common/ompenv.h"
 #include "app/cli/cli.h"
+#include "core/imagedecoder.h"
 #ifdef MAGPIE_HAVE_TRAINING
 #include "app/cli/training_commands.h"
 #endif
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
     Context ctx;
     ctx.cancel = &g_cancel;
     ctx.libraryPath = qEnvironmentVariable("MAGPIE_LIBRARY", QStringLiteral("magpie.library"));
+    // the pixel limit of every decode (import, embed, export); import --max-megapixels overrides it
+    if (bool ok = false; qEnvironmentVariableIsSet("MAGPIE_MAX_MEGAPIXELS")) {
+        const double mp = qEnvironmentVariable("MAGPIE_MAX_MEGAPIXELS").toDouble(&ok);
+        if (ok && mp > 0) magpie::setDefaultMaxPixels(qint64(mp * 1e6));
+    }
 
     // Global options before the command (and after it, below).
     const QStringList all = QCoreApplication::arguments();

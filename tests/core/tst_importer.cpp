@@ -1,5 +1,6 @@
 // Import of real files, good and bad. Every bad file is made here by the test
 // (or kept, tiny, in tests/data), so the suite runs on a fresh clone.
+#include "core/imagedecoder.h"
 #include "core/importer.h"
 #include "core/library.h"
 
@@ -316,6 +317,17 @@ private Q_SLOTS:
         ImportReport r = importFolder(*lib, dir.path(), opt);
         QCOMPARE(r.unreadable, 1);
         QVERIFY(r.issues.first().second.contains(QStringLiteral("too large")));
+
+        // the process's default (the GUI's Settings > Largest Image) applies to
+        // every decode that names no limit: the card's and embedding's too
+        QString why;
+        QVERIFY(!decoder::decodeFile(dir.filePath(QStringLiteral("big.png")), 256, &why).isNull());
+        setDefaultMaxPixels(100000);
+        QCOMPARE(DecodeLimits().maxPixels, qint64(100000));
+        QVERIFY(decoder::decodeFile(dir.filePath(QStringLiteral("big.png")), 256, &why).isNull());
+        QVERIFY2(why.contains(QStringLiteral("too large")), qPrintable(why));
+        setDefaultMaxPixels(kDefaultMaxPixels);
+        QVERIFY(!decoder::decodeFile(dir.filePath(QStringLiteral("big.png")), 256, &why).isNull());
     }
 
     void cancelKeepsWhatWasWritten()
