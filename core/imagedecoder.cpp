@@ -274,8 +274,10 @@ Decoded decodeBytes(const QByteArray &bytes, int wantLongSide, const DecodeLimit
     }
     if (limits.maxPixels > 0 && qint64(h.width) * h.height > limits.maxPixels) {
         out.error = QStringLiteral("image too large: %1 x %2 pixels exceeds the limit of %3 megapixels "
-                                   "(a decompression bomb guard; if this is a real scan, raise the limit: magpie-cli import --max-megapixels N, or in the app Settings \u2192 Largest Image)")
-                        .arg(h.width).arg(h.height).arg(limits.maxPixels / 1000000);
+                                   "(a decompression bomb guard; if this is a real scan, raise the limit: magpie-cli import "
+                                   "--max-megapixels N, with MAGPIE_MAX_MEGAPIXELS=N for the commands after it, or in "
+                                   "the app Settings \u2192 Largest Image)")
+                        .arg(h.width).arg(h.height).arg(limits.maxPixels / 1e6, 0, 'g', 4);
         return out;
     }
     if (format == u"jpeg" && !jpegHasEnd(bytes)) {

@@ -619,12 +619,14 @@ void CollectionPanel::removeImage(ImageId image)
     // collection's own first (as a move does): the other images keep their
     // places and those after the gap close up, instead of a new arrangement
     // moving every image.
-    const bool wasSimilar = m_order->currentIndex() == 0 && shown.size() > 2;
-    if (wasSimilar)
-        collections::reorder(*lib, currentId(), shown);
+    const bool wasSimilar = m_order->currentIndex() == 0 && shown.size() > 2
+                            && collections::reorder(*lib, currentId(), shown);
     if (collections::remove(*lib, currentId(), {image}) != 1) {
+        const QString why = lib->lastError();
+        if (wasSimilar) // put the stored order back as it was
+            lib->setCollectionEntries(currentId(), m_undo.last().entries);
         m_undo.removeLast();
-        return Q_EMIT message(lib->lastError());
+        return Q_EMIT message(why);
     }
     QString file;
     if (const auto rec = lib->image(image))

@@ -79,8 +79,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_controller, &SwipeController::modeChanged, this,
             [](const QString &mode) { QSettings().setValue(QStringLiteral("queue"), mode); });
     // Settings > Largest Image: the pixel limit of every decode in this process
-    if (const QVariant mp = QSettings().value(QStringLiteral("import/maxMegapixels")); mp.isValid())
-        setDefaultMaxPixels(qint64(mp.toDouble() * 1e6));
+    if (bool ok = false; QSettings().contains(QStringLiteral("import/maxMegapixels"))) {
+        const double mp = QSettings().value(QStringLiteral("import/maxMegapixels")).toDouble(&ok);
+        if (ok && mp > 0) // a damaged setting never lifts the guard
+            setDefaultMaxPixels(qint64(mp * 1e6));
+    }
     buildUi();
     buildMenus();
     connect(m_controller, &SwipeController::countsChanged, this, &MainWindow::onCounts);
@@ -507,7 +510,7 @@ void MainWindow::buildUi()
         if (row >= 0 && row < m_cats.size() && m_controller->category().id != m_cats[row].id) {
             m_controller->setCategory(m_cats[row]);
             m_view->setFocus();
-            QSettings().setValue(lastCategoryKey(m_path), m_cats[row].name); // opened there next time
+            QSettings().setValue(lastCategoryKey(m_path), m_cats[row].id); // opened there next time (an id survives a rename)
         }
     });
 
@@ -902,9 +905,9 @@ void MainWindow::reloadCategories()
         if (m_cats[i].id == current)
             row = i;
     if (row < 0 && current == 0) { // just opened: the category last worked in
-        const QString last = QSettings().value(lastCategoryKey(m_path)).toString();
+        const qint64 last = QSettings().value(lastCategoryKey(m_path)).toLongLong();
         for (int i = 0; i < m_cats.size(); ++i)
-            if (m_cats[i].name == last)
+            if (m_cats[i].id == last)
                 row = i;
     }
     if (row < 0 && !m_cats.isEmpty())
@@ -1291,7 +1294,6 @@ void MainWindow::renameCategory()
         QMessageBox::information(this, tr("Cannot rename the category"), lib->lastError());
     }
     m_controller->setCategoryName(name);
-    QSettings().setValue(lastCategoryKey(m_path), name);
     reloadCategories();
     selectCategory(name);
     statusBar()->showMessage(tr("Renamed \u201c%1\u201d to \u201c%2\u201d; its answers and models stay.").arg(cat.name, name), 6000);

@@ -135,7 +135,9 @@ void SwipeView::keyPressEvent(QKeyEvent *e)
     const Category &cat = m_c->category();
     // In a class set a class's key (classKeys: a letter is its own key; 0 is
     // "none" beside A-Z; 1-9 name longer class names) answers "it is this class".
-    if (cat.kind == CategoryKind::ClassSet && e->modifiers() == Qt::NoModifier && !e->text().isEmpty()) {
+    // (the keypad's digits, and digits typed with Shift on AZERTY keyboards, count)
+    if (cat.kind == CategoryKind::ClassSet && (e->modifiers() & ~(Qt::KeypadModifier | Qt::ShiftModifier)) == 0
+        && !e->text().isEmpty()) {
         const QString t = e->text().toUpper();
         for (const auto &[key, id] : classKeys(cat)) {
             if (key == t) {

@@ -132,8 +132,15 @@ int cmdImport(const Context &c)
     ImportOptions opt;
     if (p.isSet(threads))
         opt.threads = p.value(threads).toInt();
-    if (p.isSet(maxMp))
-        setDefaultMaxPixels(qint64(p.value(maxMp).toDouble() * 1e6)); // this process's other decodes too
+    if (p.isSet(maxMp)) {
+        bool ok = false;
+        const double mp = p.value(maxMp).toDouble(&ok);
+        if (!ok || mp <= 0) {
+            c.error(QStringLiteral("--max-megapixels wants a number above 0, not \u201c%1\u201d").arg(p.value(maxMp)));
+            return Usage;
+        }
+        setDefaultMaxPixels(qint64(mp * 1e6)); // this process's other decodes too
+    }
     opt.limits.maxPixels = defaultMaxPixels();
     if (p.isSet(thumb))
         opt.thumbnailSize = std::clamp(p.value(thumb).toInt(), 32, 2048);

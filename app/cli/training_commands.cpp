@@ -82,7 +82,10 @@ ImageId resolveImage(const Library &lib, const QString &s, QString *why = nullpt
 
 // A small CSV reader: header row, commas, double-quoted fields. A line whose
 // quote is left open is not a record: it is left out, and listed in `malformed`.
-QVector<QStringList> readCsv(const QString &path, QString *error, QStringList *malformed = nullptr)
+// `lines`: each row's line number in the file (for messages). Comment lines
+// (#...) are left out, as labels import does.
+QVector<QStringList> readCsv(const QString &path, QString *error, QStringList *malformed = nullptr,
+                             QVector<int> *lines = nullptr)
 {
     QVector<QStringList> rows;
     QFile f(path);
@@ -95,7 +98,7 @@ QVector<QStringList> readCsv(const QString &path, QString *error, QStringList *m
     while (!in.atEnd()) {
         const QString line = in.readLine();
         ++lineNo;
-        if (line.trimmed().isEmpty()) continue;
+        if (line.trimmed().isEmpty() || line.startsWith(QLatin1Char('#'))) continue;
         bool unclosed = false;
         const QStringList fields = labelio::parseCsvLine(line, &unclosed);
         if (unclosed) {
@@ -103,6 +106,7 @@ QVector<QStringList> readCsv(const QString &path, QString *error, QStringList *m
             continue;
         }
         rows.push_back(fields);
+        if (lines) lines->push_back(lineNo);
     }
     return rows;
 }
@@ -373,7 +377,7 @@ int cmdTrain(const Context &c)
         c.print(trainSummary(r.modelVersion, r.examples, r.trainSeconds, r.missingEmbeddings, r.metricsJson, on));
     }
     if (r.unreadableAnswers > 0)
-        c.print(QStringLiteral("%1 answered %2 cannot be read (magpie-cli info --issues) and %3 left out")
+        c.print(QStringLiteral("%1 answered %2 cannot be read or %3 gone (magpie-cli info --issues) and %3 left out")
                     .arg(r.unreadableAnswers)
                     .arg(r.unreadableAnswers == 1 ? QStringLiteral("image") : QStringLiteral("images"),
                          r.unreadableAnswers == 1 ? QStringLiteral("is") : QStringLiteral("are")));
@@ -557,7 +561,8 @@ int cmdAnswer(const Context &c)
     QStringList malformed; // lines that are not records: each skipped, and said
     if (p.isSet(csv)) {
         QString err;
-        const auto table = readCsv(p.value(csv), &err, &malformed);
+        QVector<int> lineNo;
+        const auto table = readCsv(p.value(csv), &err, &malformed, &lineNo);
         if (table.isEmpty()) {
             c.error(err.isEmpty() ? QStringLiteral("empty CSV") : err);
             return Failed;
@@ -574,7 +579,12 @@ int cmdAnswer(const Context &c)
                                    "it has %1").arg(h.join(QStringLiteral(", "))));
             return Usage;
         }
+        const int need = std::max(fi, labelOnly ? ci : vi); // the columns a row cannot do without
         for (qsizetype i = 1; i < table.size(); ++i) {
+            if (table[i].size() <= need) {
+                malformed << QStringLiteral("line %1: too few columns for %2").arg(lineNo.value(i)).arg(h.join(QLatin1Char(',')));
+                continue;
+            }
             if (labelOnly && cat->kind == CategoryKind::Binary)
                 rows.push_back({table[i].value(fi), table[i].value(ci), QString()});
             else
@@ -589,23 +599,28 @@ int cmdAnswer(const Context &c)
         }
         for (const QString &im : p.positionalArguments()) rows.push_back({im, p.value(value), p.value(cls)});
     }
-    if (rows.isEmpty()) {
-        c.error(QStringLiteral("nothing to answer: give IMAGE... with --value, or --csv FILE"));
-        return Usage;
-    }
-    QVector<Answer> answers;
     int bad = 0;
-    bool classWarned = false;
     for (const QString &m : malformed) {
         c.error(QStringLiteral("skipped %1").arg(m));
         ++bad;
     }
+    if (rows.isEmpty()) {
+        c.error(bad ? QStringLiteral("nothing to answer: no line of the CSV is a whole record")
+                    : QStringLiteral("nothing to answer: give IMAGE... with --value, or --csv FILE"));
+        return bad ? int(Failed) : int(Usage);
+    }
+    QVector<Answer> answers;
+    bool classWarned = false;
     for (const Row &r : rows) {
         Answer a;
         a.categoryId = cat->id;
         QString unresolved;
         a.imageId = resolveImage(*lib, r.image, &unresolved,
                                  p.isSet(csv) ? QFileInfo(p.value(csv)).absolutePath() : QString());
+        // a duplicate's answer goes to the image it duplicates, as labels import does
+        if (const auto rec = a.imageId ? lib->image(a.imageId) : std::nullopt;
+            rec && rec->status == ImageStatus::Duplicate && rec->duplicateOf)
+            a.imageId = rec->duplicateOf;
         const auto v = parseAnswer(r.value);
         a.classId = cat->kind == CategoryKind::Binary ? 0 : classOf(r.cls);
         const QString why = !a.imageId ? (unresolved.contains(QLatin1String("ambiguous")) ? unresolved
@@ -651,7 +666,8 @@ int cmdEval(const Context &c)
     if (!cat) return exit;
     QString err;
     QStringList malformed;
-    const auto table = readCsv(p.value(truth), &err, &malformed);
+    QVector<int> lineNo;
+    const auto table = readCsv(p.value(truth), &err, &malformed, &lineNo);
     if (table.isEmpty()) {
         c.error(err.isEmpty() ? QStringLiteral("--truth CSV is empty or missing") : err);
         return Usage;
@@ -669,6 +685,10 @@ int cmdEval(const Context &c)
     QStringList badLabels, unknownWhy;
     const QString truthDir = QFileInfo(p.value(truth)).absolutePath();
     for (qsizetype i = 1; i < table.size(); ++i) {
+        if (table[i].size() <= std::max(fi, li)) {
+            malformed << QStringLiteral("line %1: too few columns").arg(lineNo.value(i));
+            continue;
+        }
         QString why;
         const ImageId id = resolveImage(*lib, table[i].value(fi), &why, truthDir);
         if (!id && unknownWhy.size() < 3) unknownWhy << why;
@@ -714,7 +734,7 @@ int cmdEval(const Context &c)
         c.print(QStringLiteral("always \u201c%1\u201d would score %2").arg(r.baselineClass).arg(r.baseline, 0, 'f', 4));
     QJsonObject json{{QStringLiteral("accuracy"), r.accuracy}, {QStringLiteral("evaluated"), r.evaluated},
                      {QStringLiteral("skipped_answered"), r.skippedAnswered}, {QStringLiteral("unknown"), r.unknown},
-                     {QStringLiteral("unknown_label"), badLabel},
+                     {QStringLiteral("unknown_label"), badLabel}, {QStringLiteral("malformed"), int(malformed.size())},
                      {QStringLiteral("per_class_accuracy"), per}, {QStringLiteral("baseline"), r.baseline},
                      {QStringLiteral("baseline_class"), r.baselineClass}};
     if (cat->kind == CategoryKind::Binary && r.evaluated > 0) {

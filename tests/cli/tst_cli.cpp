@@ -267,6 +267,18 @@ private Q_SLOTS:
                  QStringLiteral("t"), QStringLiteral("--csv"), csv});
         QCOMPARE(r.exit, 0);
         QCOMPARE(r.json()[QStringLiteral("recorded")].toInt(), 2);
+        {
+            // a row short of its columns is skipped and said, not read as an answer ""
+            const QString shortCsv = root.filePath(QStringLiteral("twins/two/short.csv"));
+            QFile sf(shortCsv);
+            QVERIFY(sf.open(QIODevice::WriteOnly | QIODevice::Text));
+            sf.write("file,value\n# a comment\np1.jpg\n");
+            sf.close();
+            const Run s = cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("t"),
+                               QStringLiteral("--csv"), shortCsv});
+            QCOMPARE(s.exit, 1);
+            QVERIFY2(s.err.contains("line 3: too few columns"), s.err.constData());
+        }
         QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("answer"), QStringLiteral("-c"), QStringLiteral("u"),
                       QStringLiteral("--value"), QStringLiteral("no"), root.filePath(QStringLiteral("twins/one/p1.jpg"))}).exit, 0);
         {

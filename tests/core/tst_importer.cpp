@@ -12,6 +12,7 @@
 #include <QImage>
 #include <QSet>
 #include <QTemporaryDir>
+#include <QScopeGuard>
 #include <QTest>
 
 using namespace magpie;
@@ -323,6 +324,7 @@ private Q_SLOTS:
         QString why;
         QVERIFY(!decoder::decodeFile(dir.filePath(QStringLiteral("big.png")), 256, &why).isNull());
         setDefaultMaxPixels(100000);
+        const auto restore = qScopeGuard([] { setDefaultMaxPixels(kDefaultMaxPixels); });
         QCOMPARE(DecodeLimits().maxPixels, qint64(100000));
         QVERIFY(decoder::decodeFile(dir.filePath(QStringLiteral("big.png")), 256, &why).isNull());
         QVERIFY2(why.contains(QStringLiteral("too large")), qPrintable(why));

@@ -385,13 +385,20 @@ private Q_SLOTS:
         const ImageId third = c->current().image.id;
         answerKey(w.get(), Qt::Key_0, QStringLiteral("0")); // no class has 0 here: nothing happens
         QCOMPARE(c->current().image.id, third);
+        {
+            // the keypad's 4 (hand) answers too
+            QKeyEvent pad(QEvent::KeyPress, Qt::Key_4, Qt::KeypadModifier, QStringLiteral("4"));
+            QApplication::sendEvent(w->swipeView(), &pad);
+        }
+        QVERIFY(c->current().image.id != third);
         QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
         QHash<ImageId, ClassId> got;
         for (const Answer &a : lib()->answers(finds.id))
             got.insert(a.imageId, a.classId);
-        QCOMPARE(got.size(), 2);
+        QCOMPARE(got.size(), 3);
         QCOMPARE(got[first], finds.classes[1].id);  // fossil
         QCOMPARE(got[second], finds.classes[2].id); // "1"
+        QCOMPARE(got[third], finds.classes[3].id);  // hand, from the keypad
     }
 
     void newModelKeepsCurrentImage()

@@ -983,15 +983,16 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
     std::vector<std::int64_t> rows;
     std::vector<Example> ex;
     QHash<std::int64_t, int> local_;
+    QSet<ImageId> unreadable, unembedded; // images, not answers (a class set's image may have several)
     for (const Answer &a : d->lib.answers(c.id)) {
         if (a.value == AnswerValue::Skip) continue;
         const std::int64_t row = st->rowOf(a.imageId);
         if (row < 0) {
             const auto rec = d->lib.image(a.imageId);
             if (!rec || rec->status != ImageStatus::Ok)
-                ++r->unreadableAnswers; // embed can never help: say so apart
+                unreadable.insert(a.imageId); // embed can never help: say so apart
             else
-                ++r->missingEmbeddings;
+                unembedded.insert(a.imageId);
             continue;
         }
         int cls;
@@ -1014,6 +1015,8 @@ bool Curator::train(const Category &c, const TrainOptions &o, TrainReport *r, co
         }
         ex.push_back({li, cls, positive});
     }
+    r->unreadableAnswers = int(unreadable.size());
+    r->missingEmbeddings = int(unembedded.size());
     r->examples = static_cast<int>(ex.size());
     if (ex.empty()) {
         d->error = r->missingEmbeddings > 0

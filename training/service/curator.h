@@ -38,7 +38,7 @@ struct Suggestion
     bool scored = false;   // a model, or before any training the backbone's prior head, scored it
     ClassId classId = 0;   // proposed class in a class set; 0 in a binary theme
     QString className;
-    // In a class set, the next likeliest classes after className, likeliest
+    // In a class set, the likeliest classes other than className, likeliest
     // first: at most kRunnersUp, each at least kRunnerUpMin likely.
     QVector<QPair<QString, float>> runnersUp;
     static constexpr int kRunnersUp = 2;
