@@ -407,7 +407,7 @@ int cmdScore(const Context &c)
     QCommandLineParser p;
     p.addOption(kCategoryOpt);
     p.addOption(kBackboneOpt);
-    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Write one row per image to this CSV: the image id, then the probability of yes (a theme) or of each class (a class set)."), QStringLiteral("FILE"));
+    const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Write one row per image to this CSV: the image id, the probability of yes (a theme) or of each class (a class set), then its file."), QStringLiteral("FILE"));
     p.addOption(out);
     int exit = Ok;
     if (!c.parse(p, QStringLiteral("Scores every embedded image with the category's current model."), &exit)) return exit;
@@ -439,14 +439,18 @@ int cmdScore(const Context &c)
             return Failed;
         }
         QTextStream s(&f);
+        // the file last, quoted as CSV wants (one read of the library, not a query per row)
+        QHash<ImageId, QString> paths;
+        for (const ImageRecord &rec : lib->images(ImageStatus::Ok)) paths.insert(rec.id, rec.absPath);
+        const auto quoted = [](QString v) -> QString { return QLatin1Char('"') + v.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"'); };
         s << "image";
         if (cat->kind == CategoryKind::Binary) s << ",yes";
         else for (const ClassInfo &ci : cat->classes) s << ',' << ci.name;
-        s << '\n';
+        s << ",file\n";
         for (qsizetype i = 0; i < ids.size(); ++i) {
             s << ids[i];
             for (int k = cat->kind == CategoryKind::Binary ? 1 : 0; k < C; ++k) s << ',' << probs[i * C + k];
-            s << '\n';
+            s << ',' << quoted(paths.value(ids[i])) << '\n';
         }
     }
     const QString model = version > 0 ? QStringLiteral("model version %1").arg(version)

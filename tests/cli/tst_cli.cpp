@@ -1,6 +1,7 @@
 // magpie-cli as a script would use it: exit codes, --help, --json.
 #include "core/library.h"
 
+#include <cmath>
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -509,6 +510,25 @@ private Q_SLOTS:
             named += !up.isEmpty();
         }
         QVERIFY2(named >= 20, r.out.constData()); // the teach queue: the least sure guesses
+
+        // score --out: a row per image, a probability per class, then the file
+        const QString scores = m_tmp.filePath(QStringLiteral("runners-scores.csv"));
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("score"), QStringLiteral("-c"), QStringLiteral("Initials"),
+                      QStringLiteral("--out"), scores}).exit, 0);
+        QFile sf(scores);
+        QVERIFY(sf.open(QIODevice::ReadOnly | QIODevice::Text));
+        const QList<QByteArray> lines = sf.readAll().trimmed().split('\n');
+        QVERIFY(lines.first().startsWith("image,A,B,"));
+        QVERIFY(lines.first().endsWith(",none,file"));
+        QCOMPARE(lines.size(), 241); // the header and the 240 sample initials
+        const QList<QByteArray> row = lines[1].split(',');
+        QCOMPARE(row.size(), 29); // id, 27 classes, file
+        double sum = 0;
+        for (int k = 1; k <= 27; ++k) sum += row[k].toDouble();
+        QVERIFY(std::abs(sum - 1) < 1e-3);
+        QByteArray file = row.last();
+        QVERIFY(file.startsWith('"') && file.endsWith('"'));
+        QVERIFY2(QFileInfo::exists(QString::fromUtf8(file.mid(1, file.size() - 2))), file.constData());
     }
 #endif
 
