@@ -1336,21 +1336,19 @@ LibraryCounts Library::counts() const
             case AnswerValue::Skip: cc.skip += n; break;
             }
         }
-    QHash<CategoryId, int> answered;
+    // answered images per category, and of them the Ok ones (an answered file
+    // that is unreadable now is not "to answer" either way): one pass
+    QHash<CategoryId, int> answered, answeredOk;
     QSqlQuery ai = d->prepare(QStringLiteral(
-        "SELECT category_id, count(DISTINCT image_id) FROM answers GROUP BY category_id"));
+        "SELECT a.category_id, count(DISTINCT a.image_id), "
+        "count(DISTINCT CASE WHEN i.status = ? THEN a.image_id END) "
+        "FROM answers a LEFT JOIN images i ON i.id = a.image_id GROUP BY a.category_id"));
+    ai.addBindValue(int(ImageStatus::Ok));
     if (d->exec(ai))
-        while (ai.next())
+        while (ai.next()) {
             answered.insert(ai.value(0).toLongLong(), ai.value(1).toInt());
-
-    QHash<CategoryId, int> answeredOk; // an answered file that is unreadable now is not "to answer" either way
-    QSqlQuery ao = d->prepare(QStringLiteral(
-        "SELECT a.category_id, count(DISTINCT a.image_id) FROM answers a JOIN images i ON i.id = a.image_id "
-        "WHERE i.status = ? GROUP BY a.category_id"));
-    ao.addBindValue(int(ImageStatus::Ok));
-    if (d->exec(ao))
-        while (ao.next())
-            answeredOk.insert(ao.value(0).toLongLong(), ao.value(1).toInt());
+            answeredOk.insert(ai.value(0).toLongLong(), ai.value(2).toInt());
+        }
 
     for (const Category &cat : categories()) {
         CategoryCounts cc;

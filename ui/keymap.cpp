@@ -1,9 +1,8 @@
 #include "ui/keymap.h"
 
-#include <QSet>
-
 #include <QCoreApplication>
 #include <QKeyEvent>
+#include <QSet>
 #include <QSettings>
 
 namespace magpie {

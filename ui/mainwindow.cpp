@@ -79,8 +79,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_controller, &SwipeController::modeChanged, this,
             [](const QString &mode) { QSettings().setValue(QStringLiteral("queue"), mode); });
     // Settings > Largest Image: the pixel limit of every decode in this process
-    if (bool ok = false; QSettings().contains(QStringLiteral("import/maxMegapixels"))) {
-        const double mp = QSettings().value(QStringLiteral("import/maxMegapixels")).toDouble(&ok);
+    if (const QSettings s; s.contains(QStringLiteral("import/maxMegapixels"))) {
+        bool ok = false;
+        const double mp = s.value(QStringLiteral("import/maxMegapixels")).toDouble(&ok);
         if (ok && mp > 0) // a damaged setting never lifts the guard
             setDefaultMaxPixels(qint64(mp * 1e6));
     }
@@ -1100,14 +1101,12 @@ void MainWindow::showImportProblems()
                                                   : tr("%n file(s) skipped by imports, and why (newest first):", nullptr,
                                                        int(issues.size()))));
     if (!issues.isEmpty()) {
-        // the file's name, and the reason wrapped to the dialog's width; the
-        // whole path in a tooltip and in what Ctrl+C copies
+        // the file's name and the reason (a long one is cut short: whole in
+        // its tooltip); the whole path in a tooltip and in what Ctrl+C copies
         auto *list = new QTreeWidget;
         list->setColumnCount(2);
         list->setHeaderLabels({tr("File"), tr("Why it was skipped")});
         list->setRootIsDecorated(false);
-        list->setWordWrap(true);
-        list->setUniformRowHeights(false);
         list->setSelectionMode(QAbstractItemView::ExtendedSelection);
         for (const auto &[path, reason] : issues) {
             auto *item = new QTreeWidgetItem({QFileInfo(path).fileName().isEmpty() ? path : QFileInfo(path).fileName(), reason});

@@ -388,17 +388,18 @@ void SwipeView::paintOverlay(QPainter &p)
     QString keys;
     if (cat.kind == CategoryKind::ClassSet) {
         // a one-character class is its own key; longer class names show theirs
+        QHash<ClassId, QString> nameOf;
+        for (const ClassInfo &c : cat.classes)
+            nameOf.insert(c.id, c.name);
         QStringList named, taken;
         bool letters = false;
         for (const auto &[key, id] : classKeys(cat)) {
             taken << key;
-            for (const ClassInfo &c : cat.classes)
-                if (c.id == id) {
-                    if (c.name.size() > 1)
-                        named << tr("%1 = %2").arg(key, c.name);
-                    else
-                        letters = true;
-                }
+            const QString name = nameOf.value(id);
+            if (name.size() > 1)
+                named << tr("%1 = %2").arg(key, name);
+            else
+                letters = true;
         }
         if (letters)
             named.prepend(tr("letter = that class"));
