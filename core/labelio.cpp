@@ -231,7 +231,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
     }
     const QDir csvDir = QFileInfo(csvPath).absoluteDir();
     QTextStream in(&f);
-    int fileCol = 0, labelCol = 1;
+    int fileCol = 0, labelCol = 1, valueCol = -1;
     bool first = true;
     int lineNo = 0;
     QVector<Answer> answers;
@@ -255,6 +255,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
             if (fc >= 0 && lc >= 0) {
                 fileCol = fc;
                 labelCol = lc;
+                valueCol = cols.indexOf(QStringLiteral("value"));
                 continue;
             }
         }
@@ -287,6 +288,21 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
             ++rep.invalid;
             continue;
         }
+        // a class set's row may say "not this class" (value no) or skip
+        if (category.kind == CategoryKind::ClassSet && a.classId && valueCol >= 0
+            && !cols.value(valueCol).trimmed().isEmpty()) {
+            const auto v = parseAnswer(cols.value(valueCol));
+            if (!v) {
+                rep.issues << qMakePair(file, QStringLiteral("line %1: value \u201c%2\u201d is not yes, no or skip")
+                                                  .arg(lineNo)
+                                                  .arg(cols.value(valueCol)));
+                ++rep.invalid;
+                continue;
+            }
+            a.value = *v;
+            if (a.value == AnswerValue::Skip)
+                a.classId = 0;
+        }
         answers << a;
     }
     rep.answers = lib.answerBatch(answers);
@@ -295,7 +311,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
     return rep;
 }
 
-ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath)
+ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath, bool everyAnswer)
 {
     ExportReport rep;
     QDir().mkpath(QFileInfo(outPath).absolutePath()); // as imagefolder makes its folder
@@ -305,14 +321,20 @@ ExportReport exportCsv(const Library &lib, const Category &category, const QStri
         return rep;
     }
     QTextStream out(&f);
-    out << "file,label,origin,answered_at,duration_ms\n";
+    out << (everyAnswer ? "file,label,value,origin,answered_at,duration_ms\n" : "file,label,origin,answered_at,duration_ms\n");
     for (const Answer &a : lib.answers(category.id)) {
-        if (category.kind == CategoryKind::ClassSet && a.value == AnswerValue::No)
+        if (category.kind == CategoryKind::ClassSet && a.value == AnswerValue::No && !everyAnswer)
             continue;
         const auto rec = lib.image(a.imageId);
         if (!rec)
             continue;
-        out << csvField(rec->absPath) << ',' << csvField(labelText(category, a)) << ',' << a.origin << ','
+        const QString label = category.kind == CategoryKind::ClassSet && a.value == AnswerValue::No
+                                  ? className(category, a.classId) // "not this class"
+                                  : labelText(category, a);
+        out << csvField(rec->absPath) << ',' << csvField(label) << ',';
+        if (everyAnswer)
+            out << answerName(a.value) << ',';
+        out << a.origin << ','
             << QDateTime::fromMSecsSinceEpoch(a.atMs).toUTC().toString(Qt::ISODateWithMs) << ',' << a.durationMs
             << '\n';
         ++rep.written;
@@ -321,6 +343,35 @@ ExportReport exportCsv(const Library &lib, const Category &category, const QStri
     if (!f.commit())
         rep.error = QStringLiteral("Cannot write %1: %2").arg(QDir::toNativeSeparators(outPath), f.errorString());
     return rep;
+}
+
+bool removeCategorySavingAnswers(Library &lib, const Category &category, QString *savedTo, QString *error)
+{
+    savedTo->clear();
+    if (lib.isReadOnly()) {
+        *error = QStringLiteral("The library is open read-only; nothing was deleted.");
+        return false;
+    }
+    if (!lib.answers(category.id).isEmpty()) {
+        const QString dir = lib.cacheDir() + QStringLiteral("/deleted");
+        const QString stem = dir + QLatin1Char('/') + safeFileName(category.name) + QLatin1Char('-')
+                             + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+        QString path = stem + QStringLiteral(".csv");
+        for (int n = 2; QFileInfo::exists(path); ++n)
+            path = stem + QStringLiteral("-%1.csv").arg(n);
+        const ExportReport rep = exportCsv(lib, category, path, true);
+        if (!rep.error.isEmpty()) {
+            *error = QStringLiteral("Could not save the answers of \u201c%1\u201d, so nothing was deleted: %2")
+                         .arg(category.name, rep.error);
+            return false;
+        }
+        *savedTo = path;
+    }
+    if (!lib.removeCategory(category.id)) {
+        *error = QStringLiteral("Could not delete \u201c%1\u201d: %2").arg(category.name, lib.lastError());
+        return false;
+    }
+    return true;
 }
 
 ExportReport exportJsonl(const Library &lib, const QString &outPath, CategoryId only)

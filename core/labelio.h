@@ -41,7 +41,8 @@ LabelImportReport importFolders(Library &lib, const Category &category, const QS
                                 const std::atomic<bool> *cancel = nullptr);
 
 // Answers from a CSV `file,label` (a header naming `file` and `label`
-// columns may come first; other columns are ignored). `file` is matched as an
+// columns may come first; other columns are ignored, except `value`: yes, no
+// or skip for the row's class in a class set, as exportCsv's everyAnswer writes). `file` is matched as an
 // absolute path, a path relative to the CSV's folder, a path relative to an
 // import root, or a unique file name. Origin: csv-import.
 LabelImportReport importCsv(Library &lib, const Category &category, const QString &csvPath,
@@ -49,7 +50,16 @@ LabelImportReport importCsv(Library &lib, const Category &category, const QStrin
 
 // file,label,origin,answered_at,duration_ms — one row per current answer (in a
 // class set only the Yes answers, i.e. the class of each image).
-ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath);
+// `everyAnswer`: file,label,value,origin,answered_at,duration_ms with a class
+// set's "not this class" answers too (label the class, value no), which
+// importCsv reads back whole.
+ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath,
+                       bool everyAnswer = false);
+
+// Deletes `category` (Library::removeCategory) after saving every answer of
+// it (exportCsv with everyAnswer) to <cache>/deleted/<name>-<time>.csv, whose
+// path goes to `savedTo`. When the answers cannot be saved nothing is deleted.
+bool removeCategorySavingAnswers(Library &lib, const Category &category, QString *savedTo, QString *error);
 // One JSON object per decision (undos included), oldest first; only the
 // category `only`'s when it is not 0.
 ExportReport exportJsonl(const Library &lib, const QString &outPath, CategoryId only = 0);

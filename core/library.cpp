@@ -3,6 +3,7 @@
 #include <QAtomicInteger>
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
 #include <QMutex>
@@ -1105,6 +1106,48 @@ bool Library::renameCategory(CategoryId categoryId, const QString &nameIn)
     q.addBindValue(name);
     q.addBindValue(categoryId);
     return d->exec(q);
+}
+
+bool Library::removeCategory(CategoryId categoryId)
+{
+    if (!category(categoryId)) {
+        d->lastError = QStringLiteral("No category with id %1.").arg(categoryId);
+        return false;
+    }
+    const QVector<ModelVersion> models = modelVersions(categoryId);
+    if (!d->begin())
+        return false;
+    const auto run = [this, categoryId](const QString &sql) {
+        QSqlQuery q = d->prepare(sql);
+        q.addBindValue(categoryId);
+        return d->exec(q);
+    };
+    // answers, classes and model versions go with the category (ON DELETE
+    // CASCADE); the decision log names it without a key, so it goes by hand,
+    // as do its settings, which a new category may not inherit with a reused id
+    const QString key = QStringLiteral("category/%1").arg(categoryId);
+    QSqlQuery m = d->prepare(QStringLiteral("DELETE FROM meta WHERE key = ? OR substr(key, -length(?) - 1) = ? "
+                                            "OR instr(key, ?) > 0"));
+    m.addBindValue(key);
+    m.addBindValue(key);
+    m.addBindValue(QString(QLatin1Char('/') + key));
+    m.addBindValue(QString(key + QLatin1Char('/')));
+    if (!run(QStringLiteral("DELETE FROM decisions WHERE category_id=?")) || !d->exec(m)
+        || !run(QStringLiteral("DELETE FROM categories WHERE id=?"))) {
+        d->rollback();
+        return false;
+    }
+    if (!d->commit())
+        return false;
+    // the fast heads' checkpoints are this category's alone; a deep pass's
+    // .mbb may serve as a backbone elsewhere, so it stays
+    const QString modelsDir = QDir(cacheDir() + QStringLiteral("/models")).absolutePath();
+    for (const ModelVersion &mv : models) {
+        const QFileInfo fi(mv.checkpointPath);
+        if (fi.suffix() == QLatin1String("head") && fi.absolutePath() == modelsDir)
+            QFile::remove(fi.absoluteFilePath());
+    }
+    return true;
 }
 
 // --- answers -------------------------------------------------------------------

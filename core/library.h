@@ -122,6 +122,11 @@ public:
     // A new name for a category; its answers, models and own backbone stay.
     // Fails (lastError) when the name is empty or another category has it.
     bool renameCategory(CategoryId category, const QString &newName);
+    // Deletes a category with its classes, answers, decision log, model
+    // versions (and their .head checkpoints in the cache) and its settings
+    // ("<...>category/<id>" meta keys), in one transaction. The images stay.
+    // Callers save the answers first (labelio::removeCategorySavingAnswers).
+    bool removeCategory(CategoryId category);
 
     // --- answers ----------------------------------------------------------
     // Records one answer and its decision-log entry in one transaction. In a

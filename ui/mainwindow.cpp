@@ -2,6 +2,7 @@
 
 #include "core/collections.h"
 #include "core/importer.h"
+#include "core/labelio.h"
 #include "core/library.h"
 #include "ui/collectionpanel.h"
 #include "ui/mapview.h"
@@ -61,6 +62,12 @@ std::unique_ptr<Library> openUiLibrary(const QString &path, bool create, QString
                                                           "libraries it can write. To read this one as it is, use "
                                                           "magpie-cli info or magpie-cli labels export.");
     return lib;
+}
+// "1 answer" or "3 answers": `many` has %1 for the count (tr's %n leaves its
+// "(s)" in place when no translation is loaded).
+QString counted(qint64 n, const QString &one, const QString &many)
+{
+    return n == 1 ? one : many.arg(n);
 }
 // Where the category last shown in a library is remembered (QSettings).
 QString lastCategoryKey(const QString &libraryPath)
@@ -611,6 +618,11 @@ void MainWindow::buildMenus()
     cat->addAction(tr("New &Theme (yes/no)\u2026"), QKeySequence(Qt::CTRL | Qt::Key_T), this, [this] { newCategory(false); });
     cat->addAction(tr("New &Class Set\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this, [this] { newCategory(true); });
     cat->addAction(tr("&Rename\u2026"), QKeySequence(Qt::Key_F2), this, &MainWindow::renameCategory);
+    cat->addSeparator();
+    cat->addAction(tr("&Import Answers\u2026"), this, &MainWindow::importAnswers);
+    cat->addAction(tr("&Export Answers\u2026"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportAnswers);
+    cat->addSeparator();
+    cat->addAction(tr("&Delete\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Delete), this, &MainWindow::deleteCategory);
 
     QMenu *view = menuBar()->addMenu(tr("&Queue"));
     auto *queues = new QActionGroup(this); // the current queue is checked (Tab cycles it)
@@ -1098,8 +1110,8 @@ void MainWindow::showImportProblems()
     dlg.setWindowTitle(tr("Import problems"));
     auto *layout = new QVBoxLayout(&dlg);
     layout->addWidget(new QLabel(issues.isEmpty() ? tr("No file was skipped by an import.")
-                                                  : tr("%n file(s) skipped by imports, and why (newest first):", nullptr,
-                                                       int(issues.size()))));
+                                                  : counted(issues.size(), tr("1 file skipped by imports, and why:"),
+                                                            tr("%1 files skipped by imports, and why (newest first):"))));
     if (!issues.isEmpty()) {
         // the file's name and the reason (a long one is cut short: whole in
         // its tooltip); the whole path in a tooltip and in what Ctrl+C copies
@@ -1296,6 +1308,123 @@ void MainWindow::renameCategory()
     reloadCategories();
     selectCategory(name);
     statusBar()->showMessage(tr("Renamed \u201c%1\u201d to \u201c%2\u201d; its answers and models stay.").arg(cat.name, name), 6000);
+}
+
+void MainWindow::deleteCategory()
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    const Category cat = m_controller->category();
+    m_controller->flushAnswers(); // the answers just given are saved with the rest
+    QString err;
+    qsizetype answers = 0, models = 0;
+    if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
+        answers = lib->answers(cat.id).size();
+        models = lib->modelVersions(cat.id).size();
+    }
+    QMessageBox box(QMessageBox::Warning, tr("Delete Category"), tr("Delete \u201c%1\u201d?").arg(cat.name),
+                    QMessageBox::Cancel, this);
+    box.setInformativeText(
+        answers == 0 ? tr("It has no answers yet. The images stay in the library.")
+                     : tr("Its %1 and %2 go with it; the images stay in the library. The answers are saved "
+                          "to a CSV in the library's cache folder first: Category \u203a Import Answers reads them back.")
+                           .arg(counted(answers, tr("1 answer"), tr("%1 answers")),
+                                counted(models, tr("1 model version"), tr("%1 model versions"))));
+    QPushButton *del = box.addButton(tr("Delete"), QMessageBox::DestructiveRole);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != del)
+        return;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return (void)QMessageBox::warning(this, tr("Cannot delete the category"), err);
+    QString saved;
+    if (!labelio::removeCategorySavingAnswers(*lib, cat, &saved, &err))
+        return (void)QMessageBox::warning(this, tr("Cannot delete the category"), err);
+    lib.reset();
+    m_controller->forgetCategory(cat.id);
+    reloadCategories();
+    statusBar()->showMessage(saved.isEmpty() ? tr("Deleted \u201c%1\u201d.").arg(cat.name)
+                                             : tr("Deleted \u201c%1\u201d; its answers are saved in %2")
+                                                   .arg(cat.name, QDir::toNativeSeparators(saved)),
+                             15000);
+}
+
+void MainWindow::importAnswers()
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    const Category cat = m_controller->category();
+    QSettings settings;
+    const QString file = QFileDialog::getOpenFileName(
+        this, tr("Import Answers into \u201c%1\u201d").arg(cat.name),
+        settings.value(QStringLiteral("answersDir"), QDir::homePath()).toString(),
+        tr("CSV of file,label rows (*.csv *.txt);;All files (*)"));
+    if (file.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("answersDir"), QFileInfo(file).absolutePath());
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
+    if (!lib)
+        return (void)QMessageBox::warning(this, tr("Cannot import answers"), err);
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const LabelImportReport rep = labelio::importCsv(*lib, cat, file, false);
+    QApplication::restoreOverrideCursor();
+    lib.reset();
+    QStringList lines;
+    lines << tr("%1 recorded in \u201c%2\u201d.").arg(counted(rep.answers, tr("1 answer"), tr("%1 answers")), cat.name);
+    if (rep.unmatched)
+        lines << counted(rep.unmatched, tr("1 row names no image in this library (import its folder first)."),
+                         tr("%1 rows name no image in this library (import their folder first)."));
+    if (rep.invalid)
+        lines << counted(rep.invalid, tr("1 row has a label that is not one of this category's."),
+                         tr("%1 rows have a label that is not one of this category's."));
+    if (rep.malformed)
+        lines << counted(rep.malformed, tr("1 line is not a file,label row."), tr("%1 lines are not file,label rows."));
+    QMessageBox box(rep.error.isEmpty() && rep.issues.isEmpty() ? QMessageBox::Information : QMessageBox::Warning,
+                    tr("Import Answers"), rep.error.isEmpty() ? lines.join(QLatin1Char('\n')) : rep.error,
+                    QMessageBox::Ok, this);
+    if (!rep.issues.isEmpty()) {
+        QStringList details;
+        for (const auto &[what, why] : rep.issues)
+            details << QStringLiteral("%1: %2").arg(what, why);
+        box.setDetailedText(details.join(QLatin1Char('\n')));
+    }
+    box.exec();
+    if (rep.answers > 0) {
+        m_controller->refill(); // answered images leave the queue
+        reloadCategories();
+        trainNow(cat); // a no-op without the training engine
+    }
+}
+
+void MainWindow::exportAnswers()
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    const Category cat = m_controller->category();
+    m_controller->flushAnswers();
+    QSettings settings;
+    const QString csvFilter = tr("CSV, every answer (*.csv)");
+    const QString jsonlFilter = tr("JSON Lines, every decision and undo (*.jsonl)");
+    QString filter = csvFilter;
+    QString file = QFileDialog::getSaveFileName(
+        this, tr("Export the Answers of \u201c%1\u201d").arg(cat.name),
+        settings.value(QStringLiteral("answersDir"), QDir::homePath()).toString() + QLatin1Char('/')
+            + labelio::safeFileName(cat.name) + QStringLiteral(".csv"),
+        csvFilter + QStringLiteral(";;") + jsonlFilter, &filter);
+    if (file.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("answersDir"), QFileInfo(file).absolutePath());
+    const bool jsonl = filter == jsonlFilter || file.endsWith(QLatin1String(".jsonl"), Qt::CaseInsensitive);
+    QString err;
+    auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+    if (!lib)
+        return (void)QMessageBox::warning(this, tr("Cannot export answers"), err);
+    const ExportReport rep = jsonl ? labelio::exportJsonl(*lib, file, cat.id) : labelio::exportCsv(*lib, cat, file, true);
+    if (!rep.error.isEmpty())
+        return (void)QMessageBox::warning(this, tr("Cannot export answers"), rep.error);
+    statusBar()->showMessage(tr("Wrote %1 to %2").arg(counted(rep.written, tr("1 row"), tr("%1 rows")), QDir::toNativeSeparators(file)), 10000);
 }
 
 void MainWindow::createDefaultSampleCategories()

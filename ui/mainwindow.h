@@ -65,6 +65,9 @@ private:
     void chooseAndImport();
     void newCategory(bool classSet);
     void renameCategory(); // the category shown, asked for its new name
+    void deleteCategory(); // the category shown, after asking; its answers are saved to a CSV first
+    void importAnswers();  // Category > Import Answers: a CSV of file,label (and value) rows
+    void exportAnswers();  // Category > Export Answers: CSV (every answer) or JSON Lines (every decision)
     void reloadCategories();
     void onCounts(const LibraryCounts &counts, qint64 decisions);
     void updateStatus();

@@ -99,6 +99,22 @@ void SwipeController::shutdown()
     m_thread.wait();
 }
 
+void SwipeController::flushAnswers()
+{
+    // queued slots run in order: this returns once the answers queued before it are written
+    if (m_thread.isRunning() && !m_shutdown)
+        QMetaObject::invokeMethod(m_worker, [] {}, Qt::BlockingQueuedConnection);
+}
+
+void SwipeController::forgetCategory(CategoryId id)
+{
+    m_histories.erase(id);
+    if (m_category.id == id)
+        setCategory(Category{});
+    else
+        Q_EMIT historyChanged();
+}
+
 QStringList SwipeController::modes()
 {
     return {QStringLiteral("mix"), QStringLiteral("harvest"), QStringLiteral("teach"), QStringLiteral("audit"),

@@ -57,6 +57,11 @@ public:
     }
     const Category &category() const { return m_category; }
     bool hasCategory() const { return m_category.id != 0; }
+    // Waits until every answer given so far is written (before a category's
+    // answers are saved and it is deleted).
+    void flushAnswers();
+    // A deleted category: its strip and undo go; shown, the card goes too.
+    void forgetCategory(CategoryId id);
 
     static QStringList modes();
     void setMode(const QString &mode);

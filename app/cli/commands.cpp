@@ -27,6 +27,12 @@ QString noSuchCategory(const Library &lib, const QString &name)
 
 namespace {
 
+// "1 answer", "3 answers"
+QString plural(qint64 n, const QString &one, const QString &many)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(n == 1 ? one : many);
+}
+
 QJsonArray issuesJson(const QVector<QPair<QString, QString>> &issues, int limit = 1000)
 {
     QJsonArray a;
@@ -435,6 +441,52 @@ int cmdCategory(const Context &c)
         c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), now}, {QStringLiteral("was"), cat->name}});
         return Ok;
     }
+    if (sub == u"delete") {
+        Context sc = c;
+        sc.args = QStringList{c.args[0] + QStringLiteral(" delete")} + c.args.mid(2);
+        QCommandLineParser p;
+        p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The category to delete."));
+        int exit = Ok;
+        if (!sc.parse(p, QStringLiteral("Deletes a category with its answers and models; the images stay. Its answers "
+                                        "are saved to a CSV in the library's cache first (labels import --csv reads it back)."),
+                      &exit))
+            return exit;
+        if (p.positionalArguments().size() != 1) {
+            c.error(QStringLiteral("category delete wants one NAME.\n\n") + sc.helpText(p));
+            return Usage;
+        }
+        auto lib = c.open(false, &exit);
+        if (!lib)
+            return exit;
+        const auto cat = findCategory(c, *lib, p.positionalArguments()[0], &exit);
+        if (!cat)
+            return exit;
+        const qsizetype answers = lib->answers(cat->id).size();
+        const qsizetype models = lib->modelVersions(cat->id).size();
+        QString saved, err;
+        if (!labelio::removeCategorySavingAnswers(*lib, *cat, &saved, &err)) {
+            c.error(err);
+            c.printJson({{QStringLiteral("error"), err}});
+            return Failed;
+        }
+        QStringList cls;
+        for (const ClassInfo &ci : cat->classes)
+            cls << ci.name;
+        const QString quoted = QLatin1Char('"') + cat->name + QLatin1Char('"');
+        const QString recreate = cls.isEmpty() ? QStringLiteral("magpie-cli category create %1").arg(quoted)
+                                               : QStringLiteral("magpie-cli category create %1 --classes %2")
+                                                     .arg(quoted, cls.join(QLatin1Char(',')));
+        c.print(QStringLiteral("Deleted \u201c%1\u201d: %2, %3; the images stay.")
+                    .arg(cat->name, plural(answers, QStringLiteral("answer"), QStringLiteral("answers")),
+                         plural(models, QStringLiteral("model version"), QStringLiteral("model versions"))));
+        if (!saved.isEmpty())
+            c.print(QStringLiteral("Its answers are saved in %1\nTo bring them back: %2 && magpie-cli labels import -c %3 --csv \"%4\"")
+                        .arg(QDir::toNativeSeparators(saved), recreate, quoted, QDir::toNativeSeparators(saved)));
+        c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
+                     {QStringLiteral("answers"), answers}, {QStringLiteral("model_versions"), models},
+                     {QStringLiteral("saved_answers"), saved.isEmpty() ? QJsonValue() : QJsonValue(saved)}});
+        return Ok;
+    }
     if (sub == u"list") {
         Context sc = c;
         sc.args = QStringList{c.args[0] + QStringLiteral(" list")} + c.args.mid(2);
@@ -471,6 +523,7 @@ int cmdCategory(const Context &c)
         << "Usage: magpie-cli category create NAME [--classes A,B,... | --letters] [--backbone general|letters|library]\n"
            "       magpie-cli category list\n"
            "       magpie-cli category rename OLD NEW\n"
+           "       magpie-cli category delete NAME   (its answers are saved to a CSV first)\n"
            "A binary theme takes yes/no answers; a class set takes one class per image.\n";
     return sub == u"--help" || sub == u"-h" ? Ok : Usage;
 }
@@ -552,7 +605,10 @@ int cmdLabels(const Context &c)
         const QCommandLineOption out(QStringLiteral("out"), QStringLiteral("Output file (csv, jsonl) or folder (imagefolder)."),
                                      QStringLiteral("path"));
         const QCommandLineOption copy(QStringLiteral("copy"), QStringLiteral("imagefolder: copy files instead of linking."));
-        p.addOptions({format, out, copy});
+        const QCommandLineOption every(QStringLiteral("every-answer"),
+                                       QStringLiteral("csv: a value column (yes, no, skip) and a class set's \u201cnot this "
+                                                      "class\u201d answers too; labels import reads them back."));
+        p.addOptions({format, out, copy, every});
         if (!sc.parse(p, QStringLiteral("Export answers as CSV, the decision log as JSONL, or an ImageFolder tree."), &exit))
             return exit;
         if (!p.isSet(out)) {
@@ -577,7 +633,7 @@ int cmdLabels(const Context &c)
             auto cat = findCategory(c, *lib, p.value(category), &exit);
             if (!cat)
                 return exit;
-            r = fmt == u"csv" ? labelio::exportCsv(*lib, *cat, p.value(out))
+            r = fmt == u"csv" ? labelio::exportCsv(*lib, *cat, p.value(out), p.isSet(every))
                               : labelio::exportImageFolder(*lib, *cat, p.value(out), p.isSet(copy));
         } else {
             c.error(QStringLiteral("Unknown format \u201c%1\u201d: use csv, jsonl or imagefolder.").arg(fmt));
@@ -587,9 +643,9 @@ int cmdLabels(const Context &c)
             c.error(r.error);
             return Failed;
         }
-        c.print(QStringLiteral("Wrote %1 %2 to %3%4.")
-                    .arg(r.written)
-                    .arg(fmt == u"imagefolder" ? QStringLiteral("files") : QStringLiteral("rows"),
+        c.print(QStringLiteral("Wrote %1 to %2%3.")
+                    .arg(fmt == u"imagefolder" ? plural(r.written, QStringLiteral("file"), QStringLiteral("files"))
+                                               : plural(r.written, QStringLiteral("row"), QStringLiteral("rows")),
                          QDir::toNativeSeparators(QFileInfo(p.value(out)).absoluteFilePath()),
                          r.skipped ? QStringLiteral(" (%1 skipped)").arg(r.skipped) : QString()));
         printIssues(c, r.issues, 10);
@@ -600,7 +656,7 @@ int cmdLabels(const Context &c)
     }
     QTextStream(sub == u"--help" || sub == u"-h" ? stdout : stderr)
         << "Usage: magpie-cli labels import --category NAME (--folders DIR | --csv FILE) [--create-classes]\n"
-           "       magpie-cli labels export --category NAME --format csv|jsonl|imagefolder --out PATH [--copy]\n"
+           "       magpie-cli labels export --category NAME --format csv|jsonl|imagefolder --out PATH [--copy] [--every-answer]\n"
            "       (jsonl without --category: the decisions of every category)\n";
     return sub == u"--help" || sub == u"-h" ? Ok : Usage;
 }

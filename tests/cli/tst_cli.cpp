@@ -318,6 +318,20 @@ private Q_SLOTS:
             QVERIFY(lib && !lib->category(QStringLiteral("t")));
             QCOMPARE(lib->answers(lib->category(QStringLiteral("twins"))->id).size(), 2);
         }
+
+        // deleted: its answers are saved first, and labels import brings them back
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("category"), QStringLiteral("delete"),
+                 QStringLiteral("twins")});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("answers")].toInt(), 2);
+        const QString saved = r.json()[QStringLiteral("saved_answers")].toString();
+        QVERIFY2(QFileInfo(saved).isFile() && saved.startsWith(L + QStringLiteral("-cache/deleted/")), qPrintable(saved));
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("delete"), QStringLiteral("twins")}).exit, 1);
+        QCOMPARE(cli({QStringLiteral("-L"), L, QStringLiteral("category"), QStringLiteral("create"), QStringLiteral("twins")}).exit, 0);
+        r = cli({QStringLiteral("-L"), L, QStringLiteral("--json"), QStringLiteral("labels"), QStringLiteral("import"),
+                 QStringLiteral("-c"), QStringLiteral("twins"), QStringLiteral("--csv"), saved});
+        QCOMPARE(r.exit, 0);
+        QCOMPARE(r.json()[QStringLiteral("answers")].toInt(), 2);
 #else
         QSKIP("built without training");
 #endif

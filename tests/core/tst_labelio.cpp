@@ -160,6 +160,77 @@ private Q_SLOTS:
         QVERIFY(readLines(jsonl).last().contains(QStringLiteral("\"action\":\"undo\"")));
     }
 
+    void everyAnswerSurvivesDeletingTheCategory()
+    {
+        QTemporaryDir tmp;
+        const QString path = tmp.filePath(QStringLiteral("l.magpie"));
+        auto lib = Library::create(path, nullptr);
+        QVERIFY(importFolder(*lib, kSample + QStringLiteral("/initials")).error.isEmpty());
+        const QStringList classes{QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("none")};
+        auto cat = lib->createCategory(QStringLiteral("Caps / 1"), CategoryKind::ClassSet, classes);
+        QVERIFY(cat);
+        const QStringList as = sampleFiles(QStringLiteral("A"), 2), bs = sampleFiles(QStringLiteral("B"), 1);
+        QCOMPARE(as.size() + bs.size(), 3);
+        const ImageId a0 = lib->findByPath(as[0]), a1 = lib->findByPath(as[1]), b0 = lib->findByPath(bs[0]);
+        QVERIFY(lib->answer({a0, cat->id, cat->classes[0].id, AnswerValue::Yes}));
+        QVERIFY(lib->answer({a1, cat->id, cat->classes[1].id, AnswerValue::No})); // "not B"
+        QVERIFY(lib->answer({b0, cat->id, 0, AnswerValue::Skip}));
+        const auto before = lib->answers(cat->id);
+        QCOMPARE(before.size(), 3);
+
+        // the plain export leaves the "not B" out; every answer keeps it, with a value column
+        const QString plain = tmp.filePath(QStringLiteral("plain.csv"));
+        QCOMPARE(labelio::exportCsv(*lib, *cat, plain).written, 2);
+
+        // a read-only library deletes nothing
+        {
+            auto ro = Library::open(path, Library::Mode::ReadOnly, nullptr);
+            QVERIFY(ro);
+            QString saved, err;
+            QVERIFY(!labelio::removeCategorySavingAnswers(*ro, *cat, &saved, &err));
+            QVERIFY2(err.contains(QStringLiteral("read-only")), qPrintable(err));
+        }
+        QVERIFY(lib->category(cat->id));
+
+        QString saved, err;
+        QVERIFY2(labelio::removeCategorySavingAnswers(*lib, *cat, &saved, &err), qPrintable(err));
+        QVERIFY(!lib->category(cat->id));
+        QVERIFY2(saved.startsWith(lib->cacheDir() + QStringLiteral("/deleted/Caps _ 1-")), qPrintable(saved));
+        const QStringList lines = readLines(saved);
+        QCOMPARE(lines.size(), 4);
+        QVERIFY(lines[0].startsWith(QStringLiteral("file,label,value,")));
+
+        auto again = lib->createCategory(QStringLiteral("Caps / 1"), CategoryKind::ClassSet, classes);
+        const LabelImportReport r = labelio::importCsv(*lib, *again, saved);
+        QVERIFY2(r.error.isEmpty() && r.issues.isEmpty(), qPrintable(r.error));
+        QCOMPARE(r.answers, 3);
+        auto after = lib->answers(again->id);
+        QCOMPARE(after.size(), 3);
+        const auto find = [&](ImageId id) {
+            for (const Answer &x : after)
+                if (x.imageId == id)
+                    return x;
+            return Answer{};
+        };
+        QCOMPARE(find(a0).value, AnswerValue::Yes);
+        QCOMPARE(find(a0).classId, again->classes[0].id);
+        QCOMPARE(find(a1).value, AnswerValue::No);
+        QCOMPARE(find(a1).classId, again->classes[1].id);
+        QCOMPARE(find(b0).value, AnswerValue::Skip);
+
+        // a value that is not an answer is named, not guessed
+        const QString bad = tmp.filePath(QStringLiteral("bad.csv"));
+        QVERIFY(writeText(bad, QStringLiteral("file,label,value\n%1,A,maybe\n").arg(as[0])));
+        const LabelImportReport b = labelio::importCsv(*lib, *again, bad);
+        QCOMPARE(b.answers, 0);
+        QCOMPARE(b.invalid, 1);
+
+        // a category with no answers is deleted with nothing to save
+        auto empty = lib->createCategory(QStringLiteral("empty"), CategoryKind::Binary);
+        QVERIFY(labelio::removeCategorySavingAnswers(*lib, *empty, &saved, &err));
+        QVERIFY(saved.isEmpty());
+    }
+
     void imageFolderStaysInside()
     {
         QTemporaryDir tmp;

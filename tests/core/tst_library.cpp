@@ -1,5 +1,6 @@
 #include "core/library.h"
 
+#include <QDir>
 #include <QFile>
 #include <QLockFile>
 #include <QSqlDatabase>
@@ -265,6 +266,65 @@ private Q_SLOTS:
         QVERIFY2(lib->lastError().contains(QStringLiteral("exists already")), qPrintable(lib->lastError()));
         QVERIFY(!lib->renameCategory(cat->id, QStringLiteral("  ")));
         QCOMPARE(lib->category(cat->id)->name, QStringLiteral("Capitals"));
+    }
+
+    void removeCategoryTakesItsAnswersNotTheImages()
+    {
+        auto lib = Library::create(path(QStringLiteral("rm.magpie")), nullptr);
+        QVERIFY(lib);
+        const ImageId a = addImage(*lib, QStringLiteral("a.jpg")), b = addImage(*lib, QStringLiteral("b.jpg"));
+        auto keep = lib->createCategory(QStringLiteral("rocks"), CategoryKind::Binary);
+        auto gone = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
+                                        {QStringLiteral("A"), QStringLiteral("B")});
+        QVERIFY(keep && gone);
+        QVERIFY(lib->answer({a, keep->id, 0, AnswerValue::Yes}));
+        QVERIFY(lib->answer({a, gone->id, gone->classes[0].id, AnswerValue::Yes}));
+        QVERIFY(lib->answer({b, gone->id, gone->classes[1].id, AnswerValue::No}));
+        // its settings go, another's stay (ids 1 and 2: "category/2" must not take "category/21")
+        QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(gone->id), QStringLiteral("letters")));
+        QVERIFY(lib->setMeta(QStringLiteral("view/category/%1/zoom").arg(gone->id), QStringLiteral("2")));
+        QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(keep->id), QStringLiteral("general")));
+        QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(gone->id * 10 + 1), QStringLiteral("other")));
+        // a fast head's checkpoint goes with its model version; a deep pass's backbone file stays
+        QVERIFY(QDir().mkpath(lib->cacheDir() + QStringLiteral("/models")));
+        const QString head = lib->cacheDir() + QStringLiteral("/models/cat%1-1.head").arg(gone->id);
+        const QString mbb = lib->cacheDir() + QStringLiteral("/models/cat%1-1.mbb").arg(gone->id);
+        for (const QString &f : {head, mbb}) {
+            QFile file(f);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("x");
+        }
+        ModelVersion mv;
+        mv.categoryId = gone->id;
+        mv.backbone = QStringLiteral("letters-v6");
+        mv.checkpointPath = head;
+        QVERIFY(lib->addModelVersion(mv) > 0);
+        QCOMPARE(lib->decisionCount(), 3);
+
+        QVERIFY2(lib->removeCategory(gone->id), qPrintable(lib->lastError()));
+        QVERIFY(!lib->category(gone->id));
+        QCOMPARE(lib->categories().size(), 1);
+        QCOMPARE(lib->imageCount(), 2);
+        QCOMPARE(lib->answers(keep->id).size(), 1);
+        QCOMPARE(lib->decisionCount(), 1); // the log keeps the other category's decision only
+        QVERIFY(lib->modelVersions(gone->id).isEmpty());
+        QVERIFY(!QFile::exists(head));
+        QVERIFY(QFile::exists(mbb));
+        QVERIFY(lib->meta(QStringLiteral("backbone/category/%1").arg(gone->id)).isEmpty());
+        QVERIFY(lib->meta(QStringLiteral("view/category/%1/zoom").arg(gone->id)).isEmpty());
+        QCOMPARE(lib->meta(QStringLiteral("backbone/category/%1").arg(keep->id)), QStringLiteral("general"));
+        QCOMPARE(lib->meta(QStringLiteral("backbone/category/%1").arg(gone->id * 10 + 1)), QStringLiteral("other"));
+        // undo reaches the other category's answer, never the deleted one's
+        const auto undone = lib->undoLast();
+        QVERIFY(undone);
+        QCOMPARE(undone->answer.categoryId, keep->id);
+        // a new category, which may reuse the id, starts empty
+        auto fresh = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
+                                         {QStringLiteral("A"), QStringLiteral("B")});
+        QVERIFY(fresh);
+        QVERIFY(lib->answers(fresh->id).isEmpty());
+        QVERIFY(lib->meta(QStringLiteral("backbone/category/%1").arg(fresh->id)).isEmpty() || fresh->id == keep->id);
+        QVERIFY(!lib->removeCategory(9999));
     }
 
     void answersAreCommittedAtOnce()

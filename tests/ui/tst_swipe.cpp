@@ -7,7 +7,11 @@
 #include "ui/keymap.h"
 #include "ui/swipeview.h"
 
+#include <QAbstractButton>
 #include <QAction>
+#include <QApplication>
+#include <QMessageBox>
+#include <QTimer>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
@@ -85,6 +89,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("corrupt"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("firstcard"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("switch"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("trash"), CategoryKind::Binary));
         // answers made elsewhere (the CLI, an import of labels), no model yet
         const auto preset = l->createCategory(QStringLiteral("preset"), CategoryKind::Binary);
         QVERIFY(preset);
@@ -521,6 +526,48 @@ private Q_SLOTS:
         QCOMPARE(a.size(), 2);
         QCOMPARE(a.last().imageId, shown);
         QCOMPARE(a.last().value, AnswerValue::Yes);
+    }
+
+    void deletingACategorySavesItsAnswersFirst()
+    {
+        // Two answers still being written when the person deletes the
+        // category: both are in the saved CSV, the category is gone from the
+        // list and the card, and the other categories stay.
+        auto w = window(QStringLiteral("trash"));
+        QVERIFY(w);
+        SwipeController *c = w->controller();
+        answerKey(w.get(), Qt::Key_Right);
+        answerKey(w.get(), Qt::Key_Left);
+        QAction *del = nullptr;
+        for (QAction *a : w->findChildren<QAction *>())
+            if (a->text() == QStringLiteral("&Delete\u2026"))
+                del = a;
+        QVERIFY(del);
+        QString asked;
+        QTimer::singleShot(0, this, [&asked] { // answer the question as the person would
+            auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+            if (!box)
+                return;
+            asked = box->text() + QLatin1Char(' ') + box->informativeText();
+            for (QAbstractButton *b : box->buttons())
+                if (b->text() == QStringLiteral("Delete"))
+                    b->click();
+        });
+        del->trigger();
+        QVERIFY2(asked.contains(QStringLiteral("\u201ctrash\u201d")) && asked.contains(QStringLiteral("2 answers")),
+                 qPrintable(asked));
+        QVERIFY(!lib()->category(QStringLiteral("trash")));
+        QVERIFY(lib()->category(QStringLiteral("rocks")));
+        QVERIFY(c->category().name != QStringLiteral("trash"));
+        const QStringList saved = QDir(m_libPath + QStringLiteral("-cache/deleted"))
+                                      .entryList({QStringLiteral("trash-*.csv")}, QDir::Files);
+        QCOMPARE(saved.size(), 1);
+        QFile f(m_libPath + QStringLiteral("-cache/deleted/") + saved.first());
+        QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Text));
+        const QStringList rows = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(rows.size(), 3); // the header and both answers
+        QVERIFY(rows[1].contains(QStringLiteral(",yes,yes,")) || rows[2].contains(QStringLiteral(",yes,yes,")));
+        QVERIFY(rows[1].contains(QStringLiteral(",no,no,")) || rows[2].contains(QStringLiteral(",no,no,")));
     }
 
     void closingLosesNoAnswer()
