@@ -1326,10 +1326,12 @@ void MainWindow::deleteCategory()
                     QMessageBox::Cancel, this);
     box.setInformativeText(
         answers == 0 ? tr("It has no answers yet. The images stay in the library.")
-                     : tr("Its %1 and %2 go with it; the images stay in the library. The answers are saved "
+                     : tr("Its %1 go with it; the images stay in the library. The answers are saved "
                           "to a CSV in the library's cache folder first: Category \u203a Import Answers reads them back.")
-                           .arg(counted(answers, tr("1 answer"), tr("%1 answers")),
-                                counted(models, tr("1 model version"), tr("%1 model versions"))));
+                           .arg(models == 0 ? counted(answers, tr("1 answer"), tr("%1 answers"))
+                                            : tr("%1 and %2").arg(counted(answers, tr("1 answer"), tr("%1 answers")),
+                                                                  counted(models, tr("1 model version"),
+                                                                          tr("%1 model versions")))));
     QPushButton *del = box.addButton(tr("Delete"), QMessageBox::DestructiveRole);
     box.setDefaultButton(QMessageBox::Cancel);
     box.exec();
@@ -1345,8 +1347,9 @@ void MainWindow::deleteCategory()
     m_controller->forgetCategory(cat.id);
     reloadCategories();
     statusBar()->showMessage(saved.isEmpty() ? tr("Deleted \u201c%1\u201d.").arg(cat.name)
-                                             : tr("Deleted \u201c%1\u201d; its answers are saved in %2")
-                                                   .arg(cat.name, QDir::toNativeSeparators(saved)),
+                                             : tr("Deleted \u201c%1\u201d; its answers are saved as %2 in the "
+                                                  "library's cache folder (Category \u203a Import Answers reads them back).")
+                                                   .arg(cat.name, QStringLiteral("deleted/") + QFileInfo(saved).fileName()),
                              15000);
 }
 
