@@ -330,6 +330,32 @@ int cmdInfo(const Context &c)
     return Ok;
 }
 
+namespace {
+// `category SUB ARGS...` whose first argument names a category to change:
+// parses exactly `count` positional arguments (`want` says them in the
+// error), opens the library for writing and finds the category. Null, with
+// *exit set, when any of that fails.
+std::unique_ptr<Library> openToChangeCategory(const Context &c, QCommandLineParser &p, const QString &sub,
+                                              const QString &about, qsizetype count, const QString &want,
+                                              std::optional<Category> *cat, int *exit)
+{
+    Context sc = c;
+    sc.args = QStringList{c.args[0] + QLatin1Char(' ') + sub} + c.args.mid(2);
+    if (!sc.parse(p, about, exit))
+        return nullptr;
+    if (p.positionalArguments().size() != count) {
+        c.error(QStringLiteral("category %1 wants %2.\n\n").arg(sub, want) + sc.helpText(p));
+        *exit = Usage;
+        return nullptr;
+    }
+    auto lib = c.open(false, exit);
+    if (!lib)
+        return nullptr;
+    *cat = findCategory(c, *lib, p.positionalArguments()[0], exit);
+    return *cat ? std::move(lib) : nullptr;
+}
+} // namespace
+
 int cmdCategory(const Context &c)
 {
     const QString sub = c.args.value(1);
@@ -413,23 +439,15 @@ int cmdCategory(const Context &c)
         return Ok;
     }
     if (sub == u"rename") {
-        Context sc = c;
-        sc.args = QStringList{c.args[0] + QStringLiteral(" rename")} + c.args.mid(2);
         QCommandLineParser p;
         p.addPositionalArgument(QStringLiteral("OLD"), QStringLiteral("The category's name now."));
         p.addPositionalArgument(QStringLiteral("NEW"), QStringLiteral("Its new name."));
         int exit = Ok;
-        if (!sc.parse(p, QStringLiteral("Renames a category; its answers, models and backbone stay."), &exit))
-            return exit;
-        if (p.positionalArguments().size() != 2) {
-            c.error(QStringLiteral("category rename wants OLD and NEW.\n\n") + sc.helpText(p));
-            return Usage;
-        }
-        auto lib = c.open(false, &exit);
+        std::optional<Category> cat;
+        auto lib = openToChangeCategory(c, p, QStringLiteral("rename"),
+                                        QStringLiteral("Renames a category; its answers, models and backbone stay."),
+                                        2, QStringLiteral("OLD and NEW"), &cat, &exit);
         if (!lib)
-            return exit;
-        const auto cat = findCategory(c, *lib, p.positionalArguments()[0], &exit);
-        if (!cat)
             return exit;
         if (!lib->renameCategory(cat->id, p.positionalArguments()[1])) {
             c.error(lib->lastError());
@@ -442,24 +460,16 @@ int cmdCategory(const Context &c)
         return Ok;
     }
     if (sub == u"delete") {
-        Context sc = c;
-        sc.args = QStringList{c.args[0] + QStringLiteral(" delete")} + c.args.mid(2);
         QCommandLineParser p;
         p.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("The category to delete."));
         int exit = Ok;
-        if (!sc.parse(p, QStringLiteral("Deletes a category with its answers and models; the images stay. Its answers "
-                                        "are saved to a CSV in the library's cache first (labels import --csv reads it back)."),
-                      &exit))
-            return exit;
-        if (p.positionalArguments().size() != 1) {
-            c.error(QStringLiteral("category delete wants one NAME.\n\n") + sc.helpText(p));
-            return Usage;
-        }
-        auto lib = c.open(false, &exit);
+        std::optional<Category> cat;
+        auto lib = openToChangeCategory(c, p, QStringLiteral("delete"),
+                                        QStringLiteral("Deletes a category with its answers and models; the images stay. Its "
+                                                       "answers are saved to a CSV in the library's cache first (labels "
+                                                       "import --csv reads it back)."),
+                                        1, QStringLiteral("one NAME"), &cat, &exit);
         if (!lib)
-            return exit;
-        const auto cat = findCategory(c, *lib, p.positionalArguments()[0], &exit);
-        if (!cat)
             return exit;
         const qsizetype answers = lib->answers(cat->id).size();
         const qsizetype models = lib->modelVersions(cat->id).size();
@@ -476,9 +486,11 @@ int cmdCategory(const Context &c)
         const QString recreate = cls.isEmpty() ? QStringLiteral("magpie-cli category create %1").arg(quoted)
                                                : QStringLiteral("magpie-cli category create %1 --classes %2")
                                                      .arg(quoted, cls.join(QLatin1Char(',')));
-        c.print(QStringLiteral("Deleted \u201c%1\u201d: %2, %3; the images stay.")
+        c.print(QStringLiteral("Deleted \u201c%1\u201d: %2%3; the images stay.")
                     .arg(cat->name, plural(answers, QStringLiteral("answer"), QStringLiteral("answers")),
-                         plural(models, QStringLiteral("model version"), QStringLiteral("model versions"))));
+                         models ? QStringLiteral(", ") + plural(models, QStringLiteral("model version"),
+                                                                QStringLiteral("model versions"))
+                                : QString()));
         if (!saved.isEmpty())
             c.print(QStringLiteral("Its answers are saved in %1\nTo bring them back: %2 && magpie-cli labels import -c %3 --csv \"%4\"")
                         .arg(QDir::toNativeSeparators(saved), recreate, quoted, QDir::toNativeSeparators(saved)));
