@@ -250,12 +250,21 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
         }
         if (first) {
             first = false;
-            const int fc = cols.indexOf(QStringLiteral("file"));
-            const int lc = cols.indexOf(QStringLiteral("label"));
+            // a header: Magpie's own names, or what other tools call them
+            // (Label Studio's CSV: image, choice)
+            const auto column = [&cols](std::initializer_list<const char *> names) {
+                for (const char *n : names)
+                    for (qsizetype i = 0; i < cols.size(); ++i)
+                        if (cols[i].trimmed().compare(QLatin1String(n), Qt::CaseInsensitive) == 0)
+                            return int(i);
+                return -1;
+            };
+            const int fc = column({"file", "image", "path", "filename"});
+            const int lc = column({"label", "class", "choice"});
             if (fc >= 0 && lc >= 0) {
                 fileCol = fc;
                 labelCol = lc;
-                valueCol = cols.indexOf(QStringLiteral("value"));
+                valueCol = column({"value", "answer"});
                 continue;
             }
         }

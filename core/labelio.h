@@ -41,8 +41,9 @@ LabelImportReport importFolders(Library &lib, const Category &category, const QS
                                 const std::atomic<bool> *cancel = nullptr);
 
 // Answers from a CSV `file,label` (a header naming `file` and `label`
-// columns may come first; other columns are ignored, except `value`: yes, no
-// or skip for the row's class in a class set, as exportCsv's everyAnswer writes). `file` is matched as an
+// columns may come first, also called image/path/filename and class/choice;
+// other columns are ignored, except `value` (or answer): yes, no or skip for
+// the row's class in a class set, as exportCsv's everyAnswer writes). `file` is matched as an
 // absolute path, a path relative to the CSV's folder, a path relative to an
 // import root, or a unique file name. Origin: csv-import.
 LabelImportReport importCsv(Library &lib, const Category &category, const QString &csvPath,

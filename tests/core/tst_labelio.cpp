@@ -225,6 +225,16 @@ private Q_SLOTS:
         QCOMPARE(b.answers, 0);
         QCOMPARE(b.invalid, 1);
 
+        // other tools' column names (Label Studio's CSV: image, choice), in any order
+        const QString ls = tmp.filePath(QStringLiteral("label-studio.csv"));
+        QVERIFY(writeText(ls, QStringLiteral("id,Image,choice,annotator\n7,%1,A,x@y\n").arg(as[1])));
+        const LabelImportReport l = labelio::importCsv(*lib, *again, ls);
+        QVERIFY2(l.issues.isEmpty(), qPrintable(l.issues.value(0).second));
+        QCOMPARE(l.answers, 1);
+        after = lib->answers(again->id);
+        QCOMPARE(find(a1).value, AnswerValue::Yes);
+        QCOMPARE(find(a1).classId, again->classes[0].id);
+
         // a category with no answers is deleted with nothing to save
         auto empty = lib->createCategory(QStringLiteral("empty"), CategoryKind::Binary);
         QVERIFY(labelio::removeCategorySavingAnswers(*lib, *empty, &saved, &err));
