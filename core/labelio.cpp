@@ -361,22 +361,32 @@ bool removeCategorySavingAnswers(Library &lib, const Category &category, QString
         *error = QStringLiteral("The library is open read-only; nothing was deleted.");
         return false;
     }
-    if (!lib.answers(category.id).isEmpty()) {
+    const qsizetype answers = lib.answers(category.id).size();
+    if (answers > 0) {
         const QString dir = lib.cacheDir() + QStringLiteral("/deleted");
         const QString stem = dir + QLatin1Char('/') + safeFileName(category.name) + QLatin1Char('-')
                              + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
-        QString path = stem + QStringLiteral(".csv");
-        for (int n = 2; QFileInfo::exists(path); ++n)
-            path = stem + QStringLiteral("-%1.csv").arg(n);
+        QString base = stem;
+        for (int n = 2; QFileInfo::exists(base + QStringLiteral(".csv")); ++n)
+            base = stem + QStringLiteral("-%1").arg(n);
+        const QString path = base + QStringLiteral(".csv");
         const ExportReport rep = exportCsv(lib, category, path, true);
-        if (!rep.error.isEmpty()) {
+        // and the whole decision log (earlier answers, undos, who and when) beside it
+        const ExportReport log = rep.error.isEmpty() ? exportJsonl(lib, base + QStringLiteral(".jsonl"), category.id)
+                                                     : ExportReport{};
+        const QString why = !rep.error.isEmpty() ? rep.error
+                            : !log.error.isEmpty() ? log.error
+                            : rep.written != answers
+                                ? QStringLiteral("%1 of its %2 answers could be written").arg(rep.written).arg(answers)
+                                : QString();
+        if (!why.isEmpty()) {
             *error = QStringLiteral("Could not save the answers of \u201c%1\u201d, so nothing was deleted: %2")
-                         .arg(category.name, rep.error);
+                         .arg(category.name, why);
             return false;
         }
         *savedTo = path;
     }
-    if (!lib.removeCategory(category.id)) {
+    if (!lib.removeCategory(category.id, answers)) {
         *error = QStringLiteral("Could not delete \u201c%1\u201d: %2").arg(category.name, lib.lastError());
         return false;
     }

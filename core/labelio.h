@@ -52,14 +52,16 @@ LabelImportReport importCsv(Library &lib, const Category &category, const QStrin
 // file,label,origin,answered_at,duration_ms — one row per current answer (in a
 // class set only the Yes answers, i.e. the class of each image).
 // `everyAnswer`: file,label,value,origin,answered_at,duration_ms with a class
-// set's "not this class" answers too (label the class, value no), which
-// importCsv reads back whole.
+// set's "not this class" answers too (label the class, value no), whose
+// answers importCsv reads back (as csv-import answers given now).
 ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath,
                        bool everyAnswer = false);
 
 // Deletes `category` (Library::removeCategory) after saving every answer of
 // it (exportCsv with everyAnswer) to <cache>/deleted/<name>-<time>.csv, whose
-// path goes to `savedTo`. When the answers cannot be saved nothing is deleted.
+// path goes to `savedTo`, and its decision log (exportJsonl) beside it as
+// .jsonl. When they cannot all be saved, or an answer comes in meanwhile,
+// nothing is deleted.
 bool removeCategorySavingAnswers(Library &lib, const Category &category, QString *savedTo, QString *error);
 // One JSON object per decision (undos included), oldest first; only the
 // category `only`'s when it is not 0.

@@ -5,6 +5,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLockFile>
 #include <QMutex>
 #include <QSqlDatabase>
@@ -1016,7 +1018,12 @@ std::optional<Category> Library::createCategory(const QString &nameIn, CategoryK
     }
     if (!d->begin())
         return std::nullopt;
-    QSqlQuery q = d->prepare(QStringLiteral("INSERT INTO categories(name, kind, created_ms) VALUES(?,?,?)"));
+    // Ids are never reused: a deleted category's id stays taken (the meta key
+    // below), so nothing keyed by it (models, settings, a job still running
+    // for it) can attach itself to a new category.
+    QSqlQuery q = d->prepare(QStringLiteral(
+        "INSERT INTO categories(id, name, kind, created_ms) VALUES(1 + max(coalesce((SELECT max(id) FROM categories), 0), "
+        "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'categories_deleted_up_to'), 0)), ?, ?, ?)"));
     q.addBindValue(name);
     q.addBindValue(int(kind));
     q.addBindValue(nowMs());
@@ -1108,15 +1115,30 @@ bool Library::renameCategory(CategoryId categoryId, const QString &nameIn)
     return d->exec(q);
 }
 
-bool Library::removeCategory(CategoryId categoryId)
+bool Library::removeCategory(CategoryId categoryId, qint64 expectedAnswers)
 {
     if (!category(categoryId)) {
         d->lastError = QStringLiteral("No category with id %1.").arg(categoryId);
         return false;
     }
-    const QVector<ModelVersion> models = modelVersions(categoryId);
     if (!d->begin())
         return false;
+    const auto fail = [this](const QString &why = {}) {
+        if (!why.isEmpty())
+            d->lastError = why;
+        d->rollback();
+        return false;
+    };
+    // nothing answered since the caller saved the answers (the write lock is held from here)
+    if (expectedAnswers >= 0) {
+        QSqlQuery n = d->prepare(QStringLiteral("SELECT count(*) FROM answers WHERE category_id=?"));
+        n.addBindValue(categoryId);
+        if (!d->exec(n) || !n.next())
+            return fail();
+        if (n.value(0).toLongLong() != expectedAnswers)
+            return fail(QStringLiteral("Answers were given while they were being saved; nothing was deleted."));
+    }
+    const QVector<ModelVersion> models = modelVersions(categoryId);
     const auto run = [this, categoryId](const QString &sql) {
         QSqlQuery q = d->prepare(sql);
         q.addBindValue(categoryId);
@@ -1124,28 +1146,40 @@ bool Library::removeCategory(CategoryId categoryId)
     };
     // answers, classes and model versions go with the category (ON DELETE
     // CASCADE); the decision log names it without a key, so it goes by hand,
-    // as do its settings, which a new category may not inherit with a reused id
-    const QString key = QStringLiteral("category/%1").arg(categoryId);
-    QSqlQuery m = d->prepare(QStringLiteral("DELETE FROM meta WHERE key = ? OR substr(key, -length(?) - 1) = ? "
-                                            "OR instr(key, ?) > 0"));
-    m.addBindValue(key);
-    m.addBindValue(key);
-    m.addBindValue(QString(QLatin1Char('/') + key));
-    m.addBindValue(QString(key + QLatin1Char('/')));
-    if (!run(QStringLiteral("DELETE FROM decisions WHERE category_id=?")) || !d->exec(m)
-        || !run(QStringLiteral("DELETE FROM categories WHERE id=?"))) {
-        d->rollback();
-        return false;
-    }
+    // as do its settings ("<...>/category/<id>" and "category/<id>/<...>")
+    QSqlQuery m = d->prepare(QStringLiteral("DELETE FROM meta WHERE ('/' || key || '/') LIKE ?"));
+    m.addBindValue(QStringLiteral("%/category/%1/%").arg(categoryId));
+    // its id is never given again (createCategory)
+    QSqlQuery high = d->prepare(QStringLiteral(
+        "INSERT INTO meta(key, value) VALUES('categories_deleted_up_to', ?) ON CONFLICT(key) DO UPDATE SET "
+        "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))"));
+    high.addBindValue(QString::number(categoryId));
+    if (!run(QStringLiteral("DELETE FROM decisions WHERE category_id=?")) || !d->exec(m) || !d->exec(high)
+        || !run(QStringLiteral("DELETE FROM categories WHERE id=?")))
+        return fail();
     if (!d->commit())
         return false;
-    // the fast heads' checkpoints are this category's alone; a deep pass's
-    // .mbb may serve as a backbone elsewhere, so it stays
+    // Its models' files in the cache: the fast heads' checkpoints and a deep
+    // pass's backbone (cat<id>-<time>.mbb, named by no library or category)
+    // with the archive's embeddings under it, which grow with the archive.
+    const QDir cache(cacheDir());
     const QString modelsDir = QDir(cacheDir() + QStringLiteral("/models")).absolutePath();
+    const QString ours = QStringLiteral("cat%1-").arg(categoryId);
+    const auto inModels = [&](const QString &path) {
+        const QFileInfo fi(path);
+        return fi.absolutePath() == modelsDir && fi.fileName().startsWith(ours);
+    };
     for (const ModelVersion &mv : models) {
-        const QFileInfo fi(mv.checkpointPath);
-        if (fi.suffix() == QLatin1String("head") && fi.absolutePath() == modelsDir)
-            QFile::remove(fi.absoluteFilePath());
+        if (mv.checkpointPath.endsWith(QLatin1String(".head")) && inModels(mv.checkpointPath))
+            QFile::remove(mv.checkpointPath);
+        const QString tuned = QJsonDocument::fromJson(mv.metricsJson.toUtf8()).object()
+                                  .value(QStringLiteral("backbone_file")).toString();
+        if (tuned.endsWith(QLatin1String(".mbb")) && inModels(tuned)) {
+            QFile::remove(tuned);
+            if (!mv.backbone.isEmpty() && !mv.backbone.contains(QLatin1Char('/')))
+                for (const char *ext : {".f16", ".ids", ".key", ".sim"})
+                    QFile::remove(cache.filePath(QStringLiteral("embeddings-") + mv.backbone + QLatin1String(ext)));
+        }
     }
     return true;
 }

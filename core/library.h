@@ -123,10 +123,13 @@ public:
     // Fails (lastError) when the name is empty or another category has it.
     bool renameCategory(CategoryId category, const QString &newName);
     // Deletes a category with its classes, answers, decision log, model
-    // versions (and their .head checkpoints in the cache) and its settings
-    // ("<...>category/<id>" meta keys), in one transaction. The images stay.
+    // versions and its settings ("<...>/category/<id>[/...]" meta keys) in one
+    // transaction, then its models' files in the cache (fast heads, a deep
+    // pass's backbone and its embeddings). The images stay; its id is never
+    // given to another category. `expectedAnswers` >= 0: refused unless the
+    // category still has that many answers (none came after they were saved).
     // Callers save the answers first (labelio::removeCategorySavingAnswers).
-    bool removeCategory(CategoryId category);
+    bool removeCategory(CategoryId category, qint64 expectedAnswers = -1);
 
     // --- answers ----------------------------------------------------------
     // Records one answer and its decision-log entry in one transaction. In a

@@ -1318,25 +1318,33 @@ void MainWindow::deleteCategory()
     m_controller->flushAnswers(); // the answers just given are saved with the rest
     QString err;
     qsizetype answers = 0, models = 0;
-    if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
+    {
+        auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
+        if (!lib)
+            return (void)QMessageBox::warning(this, tr("Cannot delete the category"), err);
         answers = lib->answers(cat.id).size();
         models = lib->modelVersions(cat.id).size();
     }
+    const QString what = models == 0 ? counted(answers, tr("1 answer"), tr("%1 answers"))
+                                     : tr("%1 and %2").arg(counted(answers, tr("1 answer"), tr("%1 answers")),
+                                                           counted(models, tr("1 model version"), tr("%1 model versions")));
     QMessageBox box(QMessageBox::Warning, tr("Delete Category"), tr("Delete \u201c%1\u201d?").arg(cat.name),
                     QMessageBox::Cancel, this);
-    box.setInformativeText(
-        answers == 0 ? tr("It has no answers yet. The images stay in the library.")
-                     : tr("Its %1 go with it; the images stay in the library. The answers are saved "
-                          "to a CSV in the library's cache folder first: Category \u203a Import Answers reads them back.")
-                           .arg(models == 0 ? counted(answers, tr("1 answer"), tr("%1 answers"))
-                                            : tr("%1 and %2").arg(counted(answers, tr("1 answer"), tr("%1 answers")),
-                                                                  counted(models, tr("1 model version"),
-                                                                          tr("%1 model versions")))));
+    box.setInformativeText(answers == 0 ? tr("It has no answers yet. The images stay in the library.")
+                                        : tr("Deleting it removes %1; the images stay in the library. The answers are "
+                                             "saved to a CSV in the library's cache folder first: Category \u203a "
+                                             "Import Answers reads them back.")
+                                              .arg(what));
     QPushButton *del = box.addButton(tr("Delete"), QMessageBox::DestructiveRole);
     box.setDefaultButton(QMessageBox::Cancel);
     box.exec();
     if (box.clickedButton() != del)
         return;
+#ifdef MAGPIE_HAVE_TRAINING
+    if (m_trainer && m_training) // its model would have no category to go to
+        m_trainer->cancel();
+#endif
+    m_controller->flushAnswers(); // an answer given before the question came up
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
     if (!lib)
         return (void)QMessageBox::warning(this, tr("Cannot delete the category"), err);
@@ -1346,11 +1354,14 @@ void MainWindow::deleteCategory()
     lib.reset();
     m_controller->forgetCategory(cat.id);
     reloadCategories();
-    statusBar()->showMessage(saved.isEmpty() ? tr("Deleted \u201c%1\u201d.").arg(cat.name)
-                                             : tr("Deleted \u201c%1\u201d; its answers are saved as %2 in the "
-                                                  "library's cache folder (Category \u203a Import Answers reads them back).")
-                                                   .arg(cat.name, QStringLiteral("deleted/") + QFileInfo(saved).fileName()),
-                             15000);
+    statusBar()->showMessage(tr("Deleted \u201c%1\u201d.").arg(cat.name), 10000);
+    if (!saved.isEmpty()) // where the answers are is worth more than a status line that goes
+        QMessageBox::information(this, tr("Category Deleted"),
+                                 tr("\u201c%1\u201d is deleted. Its %2 saved in\n%3\nand its decision log beside it "
+                                    "(.jsonl). Category \u203a Import Answers reads the CSV back into a category.")
+                                     .arg(cat.name,
+                                          answers == 1 ? tr("answer is") : tr("%1 answers are").arg(answers),
+                                          QDir::toNativeSeparators(saved)));
 }
 
 void MainWindow::importAnswers()
@@ -1420,6 +1431,8 @@ void MainWindow::exportAnswers()
         return;
     settings.setValue(QStringLiteral("answersDir"), QFileInfo(file).absolutePath());
     const bool jsonl = filter == jsonlFilter || file.endsWith(QLatin1String(".jsonl"), Qt::CaseInsensitive);
+    if (jsonl && file.endsWith(QLatin1String(".csv"), Qt::CaseInsensitive)) // the default name, another format chosen
+        file = file.left(file.size() - 4) + QStringLiteral(".jsonl");
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
     if (!lib)

@@ -482,18 +482,23 @@ int cmdCategory(const Context &c)
         QStringList cls;
         for (const ClassInfo &ci : cat->classes)
             cls << ci.name;
-        const QString quoted = QLatin1Char('"') + cat->name + QLatin1Char('"');
+        // for a POSIX shell: in single quotes nothing is expanded
+        const auto shell = [](const QString &t) -> QString {
+            return QLatin1Char('\'') + QString(t).replace(QLatin1Char('\''), QStringLiteral("'\\''")) + QLatin1Char('\'');
+        };
+        const QString quoted = shell(cat->name);
         const QString recreate = cls.isEmpty() ? QStringLiteral("magpie-cli category create %1").arg(quoted)
                                                : QStringLiteral("magpie-cli category create %1 --classes %2")
-                                                     .arg(quoted, cls.join(QLatin1Char(',')));
+                                                     .arg(quoted, shell(cls.join(QLatin1Char(','))));
         c.print(QStringLiteral("Deleted \u201c%1\u201d: %2%3; the images stay.")
                     .arg(cat->name, plural(answers, QStringLiteral("answer"), QStringLiteral("answers")),
                          models ? QStringLiteral(", ") + plural(models, QStringLiteral("model version"),
                                                                 QStringLiteral("model versions"))
                                 : QString()));
         if (!saved.isEmpty())
-            c.print(QStringLiteral("Its answers are saved in %1\nTo bring them back: %2 && magpie-cli labels import -c %3 --csv \"%4\"")
-                        .arg(QDir::toNativeSeparators(saved), recreate, quoted, QDir::toNativeSeparators(saved)));
+            c.print(QStringLiteral("Its answers are saved in %1 (its decision log beside it, .jsonl)\n"
+                                   "To bring them back: %2 && magpie-cli labels import -c %3 --csv %4")
+                        .arg(QDir::toNativeSeparators(saved), recreate, quoted, shell(QDir::toNativeSeparators(saved))));
         c.printJson({{QStringLiteral("id"), cat->id}, {QStringLiteral("name"), cat->name},
                      {QStringLiteral("answers"), answers}, {QStringLiteral("model_versions"), models},
                      {QStringLiteral("saved_answers"), saved.isEmpty() ? QJsonValue() : QJsonValue(saved)}});
@@ -631,6 +636,10 @@ int cmdLabels(const Context &c)
         if (!lib)
             return exit;
         const QString fmt = p.value(format).toLower();
+        if (p.isSet(every) && fmt != u"csv") {
+            c.error(QStringLiteral("--every-answer is for --format csv (jsonl has every decision already)"));
+            return Usage;
+        }
         ExportReport r;
         if (fmt == u"jsonl") { // the decision log: of one category, or of all when none is named
             CategoryId only = 0;

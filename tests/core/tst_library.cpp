@@ -285,11 +285,14 @@ private Q_SLOTS:
         QVERIFY(lib->setMeta(QStringLiteral("view/category/%1/zoom").arg(gone->id), QStringLiteral("2")));
         QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(keep->id), QStringLiteral("general")));
         QVERIFY(lib->setMeta(QStringLiteral("backbone/category/%1").arg(gone->id * 10 + 1), QStringLiteral("other")));
-        // a fast head's checkpoint goes with its model version; a deep pass's backbone file stays
+        // its models' files go: a fast head, a deep pass's backbone and the
+        // archive's embeddings under it; the library backbone's embeddings stay
         QVERIFY(QDir().mkpath(lib->cacheDir() + QStringLiteral("/models")));
         const QString head = lib->cacheDir() + QStringLiteral("/models/cat%1-1.head").arg(gone->id);
         const QString mbb = lib->cacheDir() + QStringLiteral("/models/cat%1-1.mbb").arg(gone->id);
-        for (const QString &f : {head, mbb}) {
+        const QString tunedEmbeddings = lib->cacheDir() + QStringLiteral("/embeddings-letters-v6-ft1.f16");
+        const QString libraryEmbeddings = lib->cacheDir() + QStringLiteral("/embeddings-letters-v6.f16");
+        for (const QString &f : {head, mbb, tunedEmbeddings, libraryEmbeddings}) {
             QFile file(f);
             QVERIFY(file.open(QIODevice::WriteOnly));
             file.write("x");
@@ -299,9 +302,16 @@ private Q_SLOTS:
         mv.backbone = QStringLiteral("letters-v6");
         mv.checkpointPath = head;
         QVERIFY(lib->addModelVersion(mv) > 0);
+        mv.backbone = QStringLiteral("letters-v6-ft1");
+        mv.metricsJson = QStringLiteral("{\"backbone_file\": \"%1\"}").arg(mbb);
+        QVERIFY(lib->addModelVersion(mv) > 0);
         QCOMPARE(lib->decisionCount(), 3);
 
-        QVERIFY2(lib->removeCategory(gone->id), qPrintable(lib->lastError()));
+        // an answer given since the caller counted (and saved) them: nothing is deleted
+        QVERIFY(!lib->removeCategory(gone->id, 1));
+        QVERIFY(lib->category(gone->id));
+        QCOMPARE(lib->answers(gone->id).size(), 2);
+        QVERIFY2(lib->removeCategory(gone->id, 2), qPrintable(lib->lastError()));
         QVERIFY(!lib->category(gone->id));
         QCOMPARE(lib->categories().size(), 1);
         QCOMPARE(lib->imageCount(), 2);
@@ -309,7 +319,9 @@ private Q_SLOTS:
         QCOMPARE(lib->decisionCount(), 1); // the log keeps the other category's decision only
         QVERIFY(lib->modelVersions(gone->id).isEmpty());
         QVERIFY(!QFile::exists(head));
-        QVERIFY(QFile::exists(mbb));
+        QVERIFY(!QFile::exists(mbb));
+        QVERIFY(!QFile::exists(tunedEmbeddings));
+        QVERIFY(QFile::exists(libraryEmbeddings));
         QVERIFY(lib->meta(QStringLiteral("backbone/category/%1").arg(gone->id)).isEmpty());
         QVERIFY(lib->meta(QStringLiteral("view/category/%1/zoom").arg(gone->id)).isEmpty());
         QCOMPARE(lib->meta(QStringLiteral("backbone/category/%1").arg(keep->id)), QStringLiteral("general"));
@@ -318,12 +330,16 @@ private Q_SLOTS:
         const auto undone = lib->undoLast();
         QVERIFY(undone);
         QCOMPARE(undone->answer.categoryId, keep->id);
-        // a new category, which may reuse the id, starts empty
+        // a new category never gets the deleted one's id (it was the newest),
+        // not even after reopening, so nothing keyed by it can reach the new one
+        lib.reset();
+        lib = Library::open(path(QStringLiteral("rm.magpie")), Library::Mode::ReadWrite, nullptr);
+        QVERIFY(lib);
         auto fresh = lib->createCategory(QStringLiteral("Initials"), CategoryKind::ClassSet,
                                          {QStringLiteral("A"), QStringLiteral("B")});
         QVERIFY(fresh);
+        QCOMPARE(fresh->id, gone->id + 1);
         QVERIFY(lib->answers(fresh->id).isEmpty());
-        QVERIFY(lib->meta(QStringLiteral("backbone/category/%1").arg(fresh->id)).isEmpty() || fresh->id == keep->id);
         QVERIFY(!lib->removeCategory(9999));
     }
 
