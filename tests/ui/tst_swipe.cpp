@@ -543,25 +543,35 @@ private Q_SLOTS:
             if (a->text() == QStringLiteral("&Delete\u2026"))
                 del = a;
         QVERIFY(del);
-        QString asked;
-        QTimer::singleShot(0, this, [&asked] { // answer the question as the person would
+        QString asked, told;
+        QTimer answering; // answer the question as the person would, then read where the answers went
+        connect(&answering, &QTimer::timeout, this, [&asked, &told] {
             auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
             if (!box)
                 return;
-            asked = box->text() + QLatin1Char(' ') + box->informativeText();
-            for (QAbstractButton *b : box->buttons())
-                if (b->text() == QStringLiteral("Delete"))
+            for (QAbstractButton *b : box->buttons()) {
+                if (b->text() == QStringLiteral("Delete")) {
+                    asked = box->text() + QLatin1Char(' ') + box->informativeText();
                     b->click();
+                    return;
+                }
+            }
+            told = box->text();
+            box->accept();
         });
+        answering.start(20);
         del->trigger();
+        answering.stop();
         QVERIFY2(asked.contains(QStringLiteral("\u201ctrash\u201d")) && asked.contains(QStringLiteral("2 answers")),
                  qPrintable(asked));
+        QVERIFY2(told.contains(QStringLiteral("-cache/deleted/trash-")), qPrintable(told));
         QVERIFY(!lib()->category(QStringLiteral("trash")));
         QVERIFY(lib()->category(QStringLiteral("rocks")));
         QVERIFY(c->category().name != QStringLiteral("trash"));
         const QStringList saved = QDir(m_libPath + QStringLiteral("-cache/deleted"))
                                       .entryList({QStringLiteral("trash-*.csv")}, QDir::Files);
         QCOMPARE(saved.size(), 1);
+        QVERIFY(told.contains(saved.first()));
         QFile f(m_libPath + QStringLiteral("-cache/deleted/") + saved.first());
         QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Text));
         const QStringList rows = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
