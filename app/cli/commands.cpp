@@ -559,7 +559,10 @@ int cmdLabels(const Context &c)
         const QCommandLineOption folders(QStringLiteral("folders"),
                                          QStringLiteral("A folder with one subfolder per class (A/ B/ ... or yes/ no/)."),
                                          QStringLiteral("dir"));
-        const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("A CSV of file,label rows."), QStringLiteral("file"));
+        const QCommandLineOption csv(QStringLiteral("csv"), QStringLiteral("A CSV of file,label rows (a header may name them "
+                                                                            "image/path/filename and class/choice; a value column, yes/no/skip, "
+                                                                            "as labels export --every-answer writes it, is read too)."),
+                                      QStringLiteral("file"));
         const QCommandLineOption create(QStringLiteral("create-classes"),
                                         QStringLiteral("Add unknown class names to a class set (always on for --folders)."));
         p.addOptions({folders, csv, create});

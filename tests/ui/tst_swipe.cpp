@@ -536,8 +536,13 @@ private Q_SLOTS:
         auto w = window(QStringLiteral("trash"));
         QVERIFY(w);
         SwipeController *c = w->controller();
-        answerKey(w.get(), Qt::Key_Right);
-        answerKey(w.get(), Qt::Key_Left);
+        // a yes and a no (an earlier test's damaged file, if it comes up, records nothing)
+        for (int answered = 0, i = 0; answered < 2 && i < 10; ++i) {
+            QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+            const bool counts = c->currentError().isEmpty();
+            press(w->swipeView(), answered == 0 ? Qt::Key_Right : Qt::Key_Left);
+            answered += counts ? 1 : 0;
+        }
         QAction *del = nullptr;
         for (QAction *a : w->findChildren<QAction *>())
             if (a->text() == QStringLiteral("&Delete\u2026"))
