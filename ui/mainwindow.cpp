@@ -1370,9 +1370,11 @@ void MainWindow::importAnswers()
         return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
     const Category cat = m_controller->category();
     QSettings settings;
+    // where the answers of deleted categories wait, until the person has picked a folder of their own
+    const QString deleted = m_path + QStringLiteral("-cache/deleted");
     const QString file = QFileDialog::getOpenFileName(
         this, tr("Import Answers into \u201c%1\u201d").arg(cat.name),
-        settings.value(QStringLiteral("answersDir"), QDir::homePath()).toString(),
+        settings.value(QStringLiteral("answersDir"), QFileInfo(deleted).isDir() ? deleted : QDir::homePath()).toString(),
         tr("CSV of file,label rows (*.csv *.txt);;All files (*)"));
     if (file.isEmpty())
         return;
