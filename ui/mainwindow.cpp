@@ -619,7 +619,8 @@ void MainWindow::buildMenus()
     cat->addAction(tr("New &Class Set\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T), this, [this] { newCategory(true); });
     cat->addAction(tr("&Rename\u2026"), QKeySequence(Qt::Key_F2), this, &MainWindow::renameCategory);
     cat->addSeparator();
-    cat->addAction(tr("&Import Answers\u2026"), this, &MainWindow::importAnswers);
+    cat->addAction(tr("&Import Answers (CSV)\u2026"), this, &MainWindow::importAnswers);
+    cat->addAction(tr("Import Answers from Class &Folders\u2026"), this, &MainWindow::importAnswerFolders);
     cat->addAction(tr("&Export Answers\u2026"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportAnswers);
     cat->addSeparator();
     cat->addAction(tr("&Delete\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Delete), this, &MainWindow::deleteCategory);
@@ -1154,6 +1155,11 @@ bool MainWindow::isBusy() const { return m_importWatcher.isRunning(); }
 
 void MainWindow::importFolder(const QString &folder, std::function<void()> then)
 {
+    runImport(folder, std::move(then), std::nullopt);
+}
+
+void MainWindow::runImport(const QString &folder, std::function<void()> then, const std::optional<Category> &labels)
+{
     if (isBusy()) {
         statusBar()->showMessage(tr("An import is already running."), 4000);
         return;
@@ -1167,15 +1173,16 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
     const QString path = m_path;
     auto cancel = m_cancelFlag;
     auto report = std::make_shared<ImportReport>();
+    auto labelReport = std::make_shared<LabelImportReport>();
     const ImportOptions options; // its pixel limit: Settings > Largest Image (defaultMaxPixels)
-    QFuture<void> f = QtConcurrent::run([self, path, folder, cancel, report, options] {
+    QFuture<void> f = QtConcurrent::run([self, path, folder, cancel, report, labelReport, labels, options] {
         QString err;
         auto lib = Library::open(path, Library::Mode::ReadWrite, &err); // this thread's own connection
         if (!lib) {
             report->error = err;
             return;
         }
-        *report = magpie::importFolder(*lib, folder, options, [self](const ImportProgress &p) {
+        const auto progress = [self](const ImportProgress &p) {
             // values only cross to the UI thread
             QMetaObject::invokeMethod(qApp, [self, p] {
                 if (!self)
@@ -1190,10 +1197,18 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
                                                .arg(int(p.perSecond))
                                                .arg(p.etaSeconds >= 0 ? tr(" \u00b7 %1 s left").arg(int(p.etaSeconds + 0.5)) : QString()));
             }, Qt::QueuedConnection);
-        }, cancel.get());
+        };
+        if (labels) {
+            *labelReport = labelio::importFolders(*lib, *labels, folder, true, options, progress, cancel.get());
+            *report = labelReport->import;
+            if (report->error.isEmpty())
+                report->error = labelReport->error;
+        } else {
+            *report = magpie::importFolder(*lib, folder, options, progress, cancel.get());
+        }
     });
     disconnect(&m_importWatcher, nullptr, this, nullptr);
-    connect(&m_importWatcher, &QFutureWatcher<void>::finished, this, [this, report, folder, then] {
+    connect(&m_importWatcher, &QFutureWatcher<void>::finished, this, [this, report, labelReport, labels, folder, then] {
         m_progress->setVisible(false);
         m_cancel->setVisible(false);
         m_job->clear();
@@ -1211,7 +1226,13 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
                 statusBar()->showMessage(msg + tr(" \u2014 which and why: Library \u2192 Import Problems"), 30000);
             }
         }
+        if (labels && r.error.isEmpty())
+            showAnswersImported(*labels, *labelReport);
         reloadCategories();
+        if (labels && !labelReport->createdClasses.isEmpty() && m_controller->category().id == labels->id)
+            for (const Category &c : m_cats) // the card's keys learn the new classes
+                if (c.id == labels->id)
+                    m_controller->setCategory(c);
         m_controller->refill(); // new images join the queue; the card on screen stays
         if (r.added > 0)
             m_map->refresh(); // colour and tone now; again when the new images are embedded
@@ -1219,6 +1240,8 @@ void MainWindow::importFolder(const QString &folder, std::function<void()> then)
         if (m_trainer)
             m_trainer->requestEmbed(); // embed what is new
 #endif
+        if (labels && labelReport->answers > 0 && m_controller->category().id == labels->id)
+            trainNow(*labels);
         if (then)
             then();
     });
@@ -1387,8 +1410,44 @@ void MainWindow::importAnswers()
     const LabelImportReport rep = labelio::importCsv(*lib, cat, file, false);
     QApplication::restoreOverrideCursor();
     lib.reset();
+    showAnswersImported(cat, rep);
+    if (rep.answers > 0) {
+        m_controller->refill(); // answered images leave the queue
+        reloadCategories();
+        trainNow(cat); // a no-op without the training engine
+    }
+}
+
+void MainWindow::importAnswerFolders()
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    const Category cat = m_controller->category();
+    const QString dir = QFileDialog::getExistingDirectory(
+        this,
+        cat.kind == CategoryKind::Binary
+            ? tr("A folder with yes/ and no/ in it, for \u201c%1\u201d").arg(cat.name)
+            : tr("A folder with one folder per class (A/, B/, \u2026), for \u201c%1\u201d").arg(cat.name),
+        QSettings().value(QStringLiteral("answersDir"), QDir::homePath()).toString());
+    if (dir.isEmpty())
+        return;
+    QSettings().setValue(QStringLiteral("answersDir"), dir);
+    importAnswersFromFolders(dir);
+}
+
+void MainWindow::importAnswersFromFolders(const QString &folder)
+{
+    if (!m_controller->hasCategory())
+        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    runImport(folder, {}, m_controller->category());
+}
+
+void MainWindow::showAnswersImported(const Category &cat, const LabelImportReport &rep)
+{
     QStringList lines;
     lines << tr("%1 recorded in \u201c%2\u201d.").arg(counted(rep.answers, tr("1 answer"), tr("%1 answers")), cat.name);
+    if (!rep.createdClasses.isEmpty())
+        lines << tr("New classes: %1").arg(rep.createdClasses.join(QStringLiteral(", ")));
     if (rep.unmatched)
         lines << counted(rep.unmatched, tr("1 row names no image in this library (import its folder first)."),
                          tr("%1 rows name no image in this library (import their folder first)."));
@@ -1407,11 +1466,6 @@ void MainWindow::importAnswers()
         box.setDetailedText(details.join(QLatin1Char('\n')));
     }
     box.exec();
-    if (rep.answers > 0) {
-        m_controller->refill(); // answered images leave the queue
-        reloadCategories();
-        trainNow(cat); // a no-op without the training engine
-    }
 }
 
 void MainWindow::exportAnswers()

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 class QLabel;
 class QTabWidget;
@@ -26,6 +27,7 @@ struct Suggestion;
 class SwipeController;
 class SwipeView;
 struct ImportReport;
+struct LabelImportReport;
 
 // Magpie's main window: categories on the left, the swipe view in the
 // middle, the history strip below, and a status bar with the session's pace
@@ -44,6 +46,9 @@ public:
     void setCategoryBackbone(CategoryId category, const QString &name); // empty: follow the library's
     // Imports a folder in the background with progress; `then` runs after.
     void importFolder(const QString &folder, std::function<void()> then = {});
+    // Imports `folder` and records its class folders (folder/<class>/..., or
+    // yes/ and no/) as answers of the category shown, in the background.
+    void importAnswersFromFolders(const QString &folder);
     void selectCategory(const QString &name);
     // The bundled sample's categories: the theme "portraits" and the class set "Initials".
     void createDefaultSampleCategories();
@@ -67,6 +72,11 @@ private:
     void renameCategory(); // the category shown, asked for its new name
     void deleteCategory(); // the category shown, after asking; its answers are saved to a CSV first
     void importAnswers();  // Category > Import Answers: a CSV of file,label (and value) rows
+    void importAnswerFolders(); // Category > Import Answers from Class Folders: folder/<class>/... or yes/ no/
+    void showAnswersImported(const Category &category, const LabelImportReport &report);
+    // An import of `folder` in the background; with `labels`, its class
+    // folders also answer for that category (labelio::importFolders).
+    void runImport(const QString &folder, std::function<void()> then, const std::optional<Category> &labels);
     void exportAnswers();  // Category > Export Answers: CSV (every answer) or JSON Lines (every decision)
     void reloadCategories();
     void onCounts(const LibraryCounts &counts, qint64 decisions);

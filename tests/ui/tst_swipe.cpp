@@ -90,6 +90,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("firstcard"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("switch"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("trash"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("folders"), CategoryKind::ClassSet, {QStringLiteral("A"), QStringLiteral("B")}));
         // answers made elsewhere (the CLI, an import of labels), no model yet
         const auto preset = l->createCategory(QStringLiteral("preset"), CategoryKind::Binary);
         QVERIFY(preset);
@@ -583,6 +584,41 @@ private Q_SLOTS:
         QCOMPARE(rows.size(), 3); // the header and both answers
         QVERIFY(rows[1].contains(QStringLiteral(",yes,yes,")) || rows[2].contains(QStringLiteral(",yes,yes,")));
         QVERIFY(rows[1].contains(QStringLiteral(",no,no,")) || rows[2].contains(QStringLiteral(",no,no,")));
+    }
+
+    void classFoldersAnswerInTheBackground()
+    {
+        // A librarian's existing tree A/ B/ Q/: the files are imported, each
+        // answers its folder's class (Q is new), and the card learns Q's key.
+        auto w = window(QStringLiteral("folders"));
+        QVERIFY(w);
+        QTemporaryDir tree;
+        QDir sample(QStringLiteral(MAGPIE_SAMPLE_DIR "/initials"));
+        const QStringList files = sample.entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name).mid(100, 6);
+        QCOMPARE(files.size(), 6);
+        for (int i = 0; i < files.size(); ++i) {
+            const QString cls = QStringList{QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("Q")}[i % 3];
+            QVERIFY(QDir(tree.path()).mkpath(cls));
+            QVERIFY(QFile::copy(sample.filePath(files[i]), tree.filePath(cls + QLatin1Char('/') + files[i])));
+        }
+        QString told;
+        QTimer reading;
+        connect(&reading, &QTimer::timeout, this, [&told] {
+            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
+                told = box->text();
+                box->accept();
+            }
+        });
+        reading.start(20);
+        w->importAnswersFromFolders(tree.path());
+        QTRY_VERIFY_WITH_TIMEOUT(!told.isEmpty(), 20000);
+        reading.stop();
+        QVERIFY2(told.contains(QStringLiteral("6 answers")) && told.contains(QStringLiteral("Q")), qPrintable(told));
+        auto l = lib();
+        const auto cat = l->category(QStringLiteral("folders"));
+        QCOMPARE(cat->classes.size(), 3);
+        QCOMPARE(l->answers(cat->id).size(), 6);
+        QCOMPARE(w->controller()->category().classes.size(), 3);
     }
 
     void closingLosesNoAnswer()
