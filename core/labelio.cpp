@@ -231,7 +231,7 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
     }
     const QDir csvDir = QFileInfo(csvPath).absoluteDir();
     QTextStream in(&f);
-    int fileCol = 0, labelCol = 1, valueCol = -1;
+    int fileCol = 0, labelCol = 1, valueCol = -1, atCol = -1, durationCol = -1;
     bool first = true;
     int lineNo = 0;
     QVector<Answer> answers;
@@ -265,6 +265,8 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
                 fileCol = fc;
                 labelCol = lc;
                 valueCol = column({"value", "answer"});
+                atCol = column({"answered_at"});
+                durationCol = column({"duration_ms"});
                 continue;
             }
         }
@@ -290,6 +292,12 @@ LabelImportReport importCsv(Library &lib, const Category &categoryIn, const QStr
         a.imageId = id;
         a.categoryId = category.id;
         a.origin = Origin::CsvImport;
+        // when it was answered and how long it took, as exportCsv writes them (a restore keeps them)
+        if (const QDateTime at = QDateTime::fromString(cols.value(atCol).trimmed(), Qt::ISODateWithMs); at.isValid())
+            a.atMs = at.toMSecsSinceEpoch();
+        bool durationOk = false;
+        if (const int ms = cols.value(durationCol).trimmed().toInt(&durationOk); durationOk && ms >= 0)
+            a.durationMs = ms;
         if (!resolveLabel(lib, category, cols[labelCol], createClasses, &a.classId, &a.value, &rep.createdClasses)) {
             rep.issues << qMakePair(file, QStringLiteral("line %1: \u201c%2\u201d is not a label of %3")
                                               .arg(lineNo)

@@ -43,7 +43,8 @@ LabelImportReport importFolders(Library &lib, const Category &category, const QS
 // Answers from a CSV `file,label` (a header naming `file` and `label`
 // columns may come first, also called image/path/filename and class/choice;
 // other columns are ignored, except `value` (or answer): yes, no or skip for
-// the row's class in a class set, as exportCsv's everyAnswer writes). `file` is matched as an
+// the row's class in a class set, as exportCsv's everyAnswer writes, and
+// answered_at (ISO 8601) and duration_ms, which the answers keep). `file` is matched as an
 // absolute path, a path relative to the CSV's folder, a path relative to an
 // import root, or a unique file name. Origin: csv-import.
 LabelImportReport importCsv(Library &lib, const Category &category, const QString &csvPath,
@@ -53,7 +54,7 @@ LabelImportReport importCsv(Library &lib, const Category &category, const QStrin
 // class set only the Yes answers, i.e. the class of each image).
 // `everyAnswer`: file,label,value,origin,answered_at,duration_ms with a class
 // set's "not this class" answers too (label the class, value no), whose
-// answers importCsv reads back (as csv-import answers given now).
+// answers importCsv reads back (as csv-import answers, with their times).
 ExportReport exportCsv(const Library &lib, const Category &category, const QString &outPath,
                        bool everyAnswer = false);
 

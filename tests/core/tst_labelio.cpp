@@ -214,6 +214,8 @@ private Q_SLOTS:
         };
         QCOMPARE(find(a0).value, AnswerValue::Yes);
         QCOMPARE(find(a0).classId, again->classes[0].id);
+        for (const Answer &was : before) // answered when they were, not when restored
+            QCOMPARE(find(was.imageId).atMs, was.atMs);
         QCOMPARE(find(a1).value, AnswerValue::No);
         QCOMPARE(find(a1).classId, again->classes[1].id);
         QCOMPARE(find(b0).value, AnswerValue::Skip);
