@@ -1229,7 +1229,8 @@ void MainWindow::runImport(const QString &folder, std::function<void()> then, co
         if (labels && r.error.isEmpty())
             showAnswersImported(*labels, *labelReport);
         reloadCategories();
-        if (labels && !labelReport->createdClasses.isEmpty() && m_controller->category().id == labels->id)
+        const bool labelledShown = labels && m_controller->category().id == labels->id;
+        if (labelledShown && !labelReport->createdClasses.isEmpty())
             for (const Category &c : m_cats) // the card's keys learn the new classes
                 if (c.id == labels->id)
                     m_controller->setCategory(c);
@@ -1240,7 +1241,7 @@ void MainWindow::runImport(const QString &folder, std::function<void()> then, co
         if (m_trainer)
             m_trainer->requestEmbed(); // embed what is new
 #endif
-        if (labels && labelReport->answers > 0 && m_controller->category().id == labels->id)
+        if (labelledShown && labelReport->answers > 0)
             trainNow(*labels);
         if (then)
             then();
@@ -1309,8 +1310,8 @@ void MainWindow::newCategory(bool classSet)
 
 void MainWindow::renameCategory()
 {
-    if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    if (!categoryShown())
+        return;
     const Category cat = m_controller->category();
     QString name = cat.name;
     for (;;) { // a name already taken asks again, with what was typed
@@ -1333,10 +1334,17 @@ void MainWindow::renameCategory()
     statusBar()->showMessage(tr("Renamed \u201c%1\u201d to \u201c%2\u201d; its answers and models stay.").arg(cat.name, name), 6000);
 }
 
-void MainWindow::deleteCategory()
+bool MainWindow::categoryShown()
 {
     if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+        statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    return m_controller->hasCategory();
+}
+
+void MainWindow::deleteCategory()
+{
+    if (!categoryShown())
+        return;
     const Category cat = m_controller->category();
     m_controller->flushAnswers(); // the answers just given are saved with the rest
     QString err;
@@ -1389,8 +1397,8 @@ void MainWindow::deleteCategory()
 
 void MainWindow::importAnswers()
 {
-    if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    if (!categoryShown())
+        return;
     const Category cat = m_controller->category();
     QSettings settings;
     // where the answers of deleted categories wait, until the person has picked a folder of their own
@@ -1402,26 +1410,48 @@ void MainWindow::importAnswers()
     if (file.isEmpty())
         return;
     settings.setValue(QStringLiteral("answersDir"), QFileInfo(file).absolutePath());
-    QString err;
-    auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
-    if (!lib)
-        return (void)QMessageBox::warning(this, tr("Cannot import answers"), err);
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    const LabelImportReport rep = labelio::importCsv(*lib, cat, file, false);
-    QApplication::restoreOverrideCursor();
-    lib.reset();
-    showAnswersImported(cat, rep);
-    if (rep.answers > 0) {
-        m_controller->refill(); // answered images leave the queue
-        reloadCategories();
-        trainNow(cat); // a no-op without the training engine
-    }
+    importAnswersFromCsv(file);
+}
+
+void MainWindow::importAnswersFromCsv(const QString &file)
+{
+    if (!categoryShown())
+        return;
+    const Category cat = m_controller->category();
+    // a CSV for a million-image archive takes a while: off the UI thread, on its own connection
+    auto rep = std::make_shared<LabelImportReport>();
+    auto *watcher = new QFutureWatcher<void>(this);
+    m_job->setText(tr("importing answers from %1\u2026").arg(QFileInfo(file).fileName()));
+    m_progress->setRange(0, 0);
+    m_progress->setVisible(true);
+    connect(watcher, &QFutureWatcher<void>::finished, this, [this, watcher, rep, cat] {
+        watcher->deleteLater();
+        if (!isBusy()) { // an import owns the bar while it runs
+            m_progress->setVisible(false);
+            m_job->clear();
+        }
+        showAnswersImported(cat, *rep);
+        if (rep->answers > 0) {
+            m_controller->refill(); // answered images leave the queue
+            reloadCategories();
+            trainNow(cat); // a no-op without the training engine
+        }
+    });
+    watcher->setFuture(QtConcurrent::run([path = m_path, cat, file, rep] {
+        QString err;
+        auto lib = Library::open(path, Library::Mode::ReadWrite, &err);
+        if (!lib) {
+            rep->error = err;
+            return;
+        }
+        *rep = labelio::importCsv(*lib, cat, file, false);
+    }));
 }
 
 void MainWindow::importAnswerFolders()
 {
-    if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    if (!categoryShown())
+        return;
     const Category cat = m_controller->category();
     const QString dir = QFileDialog::getExistingDirectory(
         this,
@@ -1437,8 +1467,8 @@ void MainWindow::importAnswerFolders()
 
 void MainWindow::importAnswersFromFolders(const QString &folder)
 {
-    if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    if (!categoryShown())
+        return;
     runImport(folder, {}, m_controller->category());
 }
 
@@ -1470,8 +1500,8 @@ void MainWindow::showAnswersImported(const Category &cat, const LabelImportRepor
 
 void MainWindow::exportAnswers()
 {
-    if (!m_controller->hasCategory())
-        return statusBar()->showMessage(tr("Pick a category on the left first."), 5000);
+    if (!categoryShown())
+        return;
     const Category cat = m_controller->category();
     m_controller->flushAnswers();
     QSettings settings;

@@ -49,6 +49,8 @@ public:
     // Imports `folder` and records its class folders (folder/<class>/..., or
     // yes/ and no/) as answers of the category shown, in the background.
     void importAnswersFromFolders(const QString &folder);
+    // Records the answers of a CSV (labelio::importCsv) for the category shown, in the background.
+    void importAnswersFromCsv(const QString &file);
     void selectCategory(const QString &name);
     // The bundled sample's categories: the theme "portraits" and the class set "Initials".
     void createDefaultSampleCategories();
@@ -70,6 +72,7 @@ private:
     void chooseAndImport();
     void newCategory(bool classSet);
     void renameCategory(); // the category shown, asked for its new name
+    bool categoryShown();  // is one shown? (else the status bar asks to pick one)
     void deleteCategory(); // the category shown, after asking; its answers are saved to a CSV first
     void importAnswers();  // Category > Import Answers: a CSV of file,label (and value) rows
     void importAnswerFolders(); // Category > Import Answers from Class Folders: folder/<class>/... or yes/ no/

@@ -90,6 +90,7 @@ private Q_SLOTS:
         QVERIFY(l->createCategory(QStringLiteral("firstcard"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("switch"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("trash"), CategoryKind::Binary));
+        QVERIFY(l->createCategory(QStringLiteral("csvin"), CategoryKind::Binary));
         QVERIFY(l->createCategory(QStringLiteral("folders"), CategoryKind::ClassSet, {QStringLiteral("A"), QStringLiteral("B")}));
         // answers made elsewhere (the CLI, an import of labels), no model yet
         const auto preset = l->createCategory(QStringLiteral("preset"), CategoryKind::Binary);
@@ -619,6 +620,39 @@ private Q_SLOTS:
         QCOMPARE(cat->classes.size(), 3);
         QCOMPARE(l->answers(cat->id).size(), 6);
         QCOMPARE(w->controller()->category().classes.size(), 3);
+    }
+
+    void aCsvAnswersInTheBackground()
+    {
+        // Another tool's CSV (image, choice): two rows of this archive and one
+        // of none; the window stays responsive and reports what it did.
+        auto w = window(QStringLiteral("csvin"));
+        QVERIFY(w);
+        const QStringList files = QDir(m_archive).entryList({QStringLiteral("*.jpg")}, QDir::Files, QDir::Name).mid(40, 2);
+        QCOMPARE(files.size(), 2);
+        QTemporaryDir tmp;
+        const QString csv = tmp.filePath(QStringLiteral("answers.csv"));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Text));
+        f.write(QStringLiteral("image,choice\n%1/%2,yes\n%1/%3,no\nnot-here.jpg,yes\n")
+                    .arg(m_archive, files[0], files[1]).toUtf8());
+        f.close();
+        QString told;
+        QTimer reading;
+        connect(&reading, &QTimer::timeout, this, [&told] {
+            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
+                told = box->text();
+                box->accept();
+            }
+        });
+        reading.start(20);
+        w->importAnswersFromCsv(csv);
+        QTRY_VERIFY_WITH_TIMEOUT(!told.isEmpty(), 20000);
+        reading.stop();
+        QVERIFY2(told.contains(QStringLiteral("2 answers")) && told.contains(QStringLiteral("1 row names no image")),
+                 qPrintable(told));
+        auto l = lib();
+        QCOMPARE(l->answers(l->category(QStringLiteral("csvin"))->id).size(), 2);
     }
 
     void closingLosesNoAnswer()
