@@ -43,6 +43,24 @@ class tst_Swipe : public QObject
         press(w->swipeView(), key, text);
     }
 
+    // Starts a background job and returns the text of the report box it ends
+    // with (accepted as a person would); empty if none came within 20 s.
+    QString reportOf(const std::function<void()> &start)
+    {
+        QString told;
+        QTimer reading;
+        connect(&reading, &QTimer::timeout, this, [&told] {
+            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
+                told = box->text();
+                box->accept();
+            }
+        });
+        reading.start(20);
+        start();
+        QTest::qWaitFor([&] { return !told.isEmpty(); }, 20000);
+        return told;
+    }
+
     // A window on the test library showing `category`, with its first image decoded.
     std::unique_ptr<MainWindow> window(const QString &category)
     {
@@ -602,18 +620,7 @@ private Q_SLOTS:
             QVERIFY(QDir(tree.path()).mkpath(cls));
             QVERIFY(QFile::copy(sample.filePath(files[i]), tree.filePath(cls + QLatin1Char('/') + files[i])));
         }
-        QString told;
-        QTimer reading;
-        connect(&reading, &QTimer::timeout, this, [&told] {
-            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
-                told = box->text();
-                box->accept();
-            }
-        });
-        reading.start(20);
-        w->importAnswersFromFolders(tree.path());
-        QTRY_VERIFY_WITH_TIMEOUT(!told.isEmpty(), 20000);
-        reading.stop();
+        const QString told = reportOf([&] { w->importAnswersFromFolders(tree.path()); });
         QVERIFY2(told.contains(QStringLiteral("6 answers")) && told.contains(QStringLiteral("Q")), qPrintable(told));
         auto l = lib();
         const auto cat = l->category(QStringLiteral("folders"));
@@ -637,18 +644,7 @@ private Q_SLOTS:
         f.write(QStringLiteral("image,choice\n%1/%2,yes\n%1/%3,no\nnot-here.jpg,yes\n")
                     .arg(m_archive, files[0], files[1]).toUtf8());
         f.close();
-        QString told;
-        QTimer reading;
-        connect(&reading, &QTimer::timeout, this, [&told] {
-            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
-                told = box->text();
-                box->accept();
-            }
-        });
-        reading.start(20);
-        w->importAnswersFromCsv(csv);
-        QTRY_VERIFY_WITH_TIMEOUT(!told.isEmpty(), 20000);
-        reading.stop();
+        const QString told = reportOf([&] { w->importAnswersFromCsv(csv); });
         QVERIFY2(told.contains(QStringLiteral("2 answers")) && told.contains(QStringLiteral("1 row names no image")),
                  qPrintable(told));
         auto l = lib();
