@@ -196,10 +196,13 @@ void MainWindow::startTraining()
     m_deepRunning = false; // its jobs went with it
     m_modelText.clear();
     QString backbone = QStringLiteral("general");
+    qint64 images = -1;
     {
         QString err;
-        if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err))
+        if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
             backbone = training::Curator::libraryBackbone(*lib);
+            images = lib->imageCount();
+        }
     }
     if (training::Curator::resolveBackbone(qEnvironmentVariable("MAGPIE_BACKBONE", backbone)).isEmpty()) {
         m_modelText = tr("model: no backbone installed (the build fetches it with npm); queues show unanswered images");
@@ -362,7 +365,12 @@ void MainWindow::startTraining()
         if (r.libraryEmbedded > 0 && r.remaining == 0)
             m_map->refresh();
     });
-    m_trainer->requestEmbed();
+    // Embed what an opened library holds and has no embedding for. A new,
+    // empty library has nothing: its first import asks once it is done (an
+    // embedding started here would take the images of an import still running
+    // half-way, and its bar would fall back when the rest came).
+    if (images != 0)
+        m_trainer->requestEmbed();
 #endif
 }
 
@@ -565,7 +573,9 @@ void MainWindow::buildUi()
     m_session = new QLabel;
     m_model = new QLabel;
     m_job = new QLabel;
+    m_job->setObjectName(QStringLiteral("jobText"));
     m_progress = new QProgressBar;
+    m_progress->setObjectName(QStringLiteral("jobProgress"));
     m_progress->setMaximumWidth(220);
     m_progress->setVisible(false);
     m_cancel = new QPushButton(tr("Cancel"));
@@ -1237,14 +1247,19 @@ void MainWindow::runImport(const QString &folder, std::function<void()> then, co
         m_controller->refill(); // new images join the queue; the card on screen stays
         if (r.added > 0)
             m_map->refresh(); // colour and tone now; again when the new images are embedded
-#ifdef MAGPIE_HAVE_TRAINING
-        if (m_trainer)
-            m_trainer->requestEmbed(); // embed what is new
-#endif
         if (labelledShown && labelReport->answers > 0)
             trainNow(*labels);
         if (then)
             then();
+#ifdef MAGPIE_HAVE_TRAINING
+        // Embed what is new once no import follows: when `then` starts another
+        // one (the sample's two folders, then its categories), embedding waits
+        // for it, so its bar counts every image and backbone from the start
+        // instead of falling back when more images or a category's own
+        // backbone join half-way.
+        if (m_trainer && !isBusy())
+            m_trainer->requestEmbed();
+#endif
     });
     m_importWatcher.setFuture(f);
 }
@@ -1548,6 +1563,17 @@ void MainWindow::createDefaultSampleCategories()
     lib.reset();
     reloadCategories();
     selectCategory(QStringLiteral("portraits"));
+}
+
+void MainWindow::importSample(const QString &sampleDir, std::function<void()> then)
+{
+    importFolder(sampleDir + QStringLiteral("/initials"), [this, sampleDir, then] {
+        importFolder(sampleDir + QStringLiteral("/themes"), [this, then] {
+            createDefaultSampleCategories();
+            if (then)
+                then();
+        });
+    });
 }
 
 void MainWindow::addRecent(const QString &path)

@@ -54,6 +54,10 @@ public:
     void selectCategory(const QString &name);
     // The bundled sample's categories: the theme "portraits" and the class set "Initials".
     void createDefaultSampleCategories();
+    // A new sample library: imports `sampleDir`'s initials/ and themes/, makes
+    // the default categories, then runs `then`; one embedding of both folders
+    // with every backbone follows.
+    void importSample(const QString &sampleDir, std::function<void()> then = {});
 
     SwipeController *controller() const { return m_controller; }
     SwipeView *swipeView() const { return m_view; }

@@ -182,12 +182,7 @@ int main(int argc, char **argv)
         if (!w->openLibrary(library, fresh))
             return 1;
         if (fresh && !src.isEmpty()) {
-            w->importFolder(src + QStringLiteral("/initials"), [w, src, afterOpen] {
-                w->importFolder(src + QStringLiteral("/themes"), [w, afterOpen] {
-                    w->createDefaultSampleCategories();
-                    afterOpen();
-                });
-            });
+            w->importSample(src, afterOpen);
         } else {
             afterOpen();
         }
