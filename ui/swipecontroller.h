@@ -143,6 +143,8 @@ public:
     double answersPerHour() const;
     qint64 committedAnswers() const { return m_committed; }
     int pendingCommits() const { return m_pending; }
+    // The object whose thread writes every answer (tests queue work on it to hold the writes back).
+    LibraryWorker *libraryWorker() const { return m_worker; }
 
 Q_SIGNALS:
     void libraryOpened(bool ok, const QString &error);

@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QThread>
 #include <QTimer>
 #include <QElapsedTimer>
 #include <QFile>
@@ -603,6 +604,11 @@ private Q_SLOTS:
         auto w = window(QStringLiteral("trash"));
         QVERIFY(w);
         SwipeController *c = w->controller();
+        // The database thread is held up for a while, as by a slow disk, so
+        // the two answers are still queued for writing when Delete is chosen:
+        // the question must count them, and the CSV hold them.
+        QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+        QMetaObject::invokeMethod(c->libraryWorker(), [] { QThread::msleep(1500); }, Qt::QueuedConnection);
         // a yes and a no (an earlier test's damaged file, if it comes up, records nothing)
         for (int answered = 0, i = 0; answered < 2 && i < 10; ++i) {
             QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
@@ -610,6 +616,7 @@ private Q_SLOTS:
             press(w->swipeView(), answered == 0 ? Qt::Key_Right : Qt::Key_Left);
             answered += counts ? 1 : 0;
         }
+        QVERIFY(c->pendingCommits() > 0); // still being written
         QAction *del = nullptr;
         for (QAction *a : w->findChildren<QAction *>())
             if (a->text() == QStringLiteral("&Delete\u2026"))
