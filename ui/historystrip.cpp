@@ -37,6 +37,10 @@ int HistoryStrip::indexAt(const QPoint &pos) const
 
 QImage HistoryStrip::thumbFor(qint64 id, const QByteArray &hash)
 {
+    if (m_thumbsOf != m_c->libraryPath()) { // another library numbers its images afresh
+        m_thumbs.clear();
+        m_thumbsOf = m_c->libraryPath();
+    }
     auto it = m_thumbs.find(id);
     if (it != m_thumbs.end())
         return *it;

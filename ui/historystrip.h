@@ -26,7 +26,8 @@ protected:
 private:
     QImage thumbFor(qint64 id, const QByteArray &hash);
     SwipeController *m_c;
-    QHash<qint64, QImage> m_thumbs;
+    QHash<qint64, QImage> m_thumbs; // by image id, in the library m_thumbsOf
+    QString m_thumbsOf;
 };
 
 } // namespace magpie

@@ -81,6 +81,8 @@ void SwipeController::openLibrary(const QString &path)
     m_upcoming.clear();
     m_histories.clear();
     m_cache.clear();
+    m_decoding.clear();
+    ++m_generation; // image ids start again in another library: what is still decoding is not this one's
     Q_EMIT historyChanged(); // the strip and the card of the library before go now
     Q_EMIT currentChanged();
     QMetaObject::invokeMethod(m_worker, "open", Qt::QueuedConnection, Q_ARG(QString, path));
@@ -519,7 +521,10 @@ void SwipeController::prefetch()
                     d.image = d.image.scaled(fit, Qt::KeepAspectRatio, Qt::SmoothTransformation);
             }
             return d;
-        }).then(this, [this, id](const Decoded &d) { onDecoded(id, d); });
+        }).then(this, [this, id, generation = m_generation](const Decoded &d) {
+            if (generation == m_generation)
+                onDecoded(id, d);
+        });
     }
 }
 

@@ -189,6 +189,7 @@ private:
     std::deque<HistoryItem> &currentHistory() { return m_histories[m_category.id]; }
     QHash<ImageId, Decoded> m_cache;
     QSet<ImageId> m_decoding;
+    int m_generation = 0; // one per opened library: a decode of the library before is dropped
     int m_fetchRequest = 0;
     int m_nextRequest = 1;
     bool m_exhausted = false;

@@ -4,6 +4,7 @@
 #include "core/library.h"
 #include "ui/mainwindow.h"
 #include "ui/swipecontroller.h"
+#include "ui/historystrip.h"
 #include "ui/keymap.h"
 #include "ui/swipeview.h"
 
@@ -594,6 +595,55 @@ private Q_SLOTS:
                          qPrintable(QStringLiteral("the bar fell from %1 to %2").arg(seen[i - 1].first).arg(seen[i].first)));
         }
 #endif
+    }
+
+    void anotherLibrarysStripShowsItsOwnImages()
+    {
+        // Image ids start again at 1 in every library: after opening another
+        // one, the strip of decisions shows that library's pictures, not the
+        // ones the same ids had before (it showed the sample's initials in a
+        // library of portraits).
+        QTemporaryDir tmp;
+        const auto make = [&](const QString &name, Qt::GlobalColor colour) {
+            const QString dir = tmp.filePath(name);
+            QDir().mkpath(dir);
+            for (int i = 0; i < 3; ++i) {
+                QImage img(120 + 10 * i, 90, QImage::Format_RGB32);
+                img.fill(colour);
+                img.setPixel(i, 0, qRgb(i, i, i)); // three different files
+                if (!img.save(QStringLiteral("%1/%2.png").arg(dir).arg(i)))
+                    return QString();
+            }
+            const QString path = tmp.filePath(name + QStringLiteral(".magpie"));
+            auto l = Library::create(path, nullptr);
+            if (!l || !importFolder(*l, dir).error.isEmpty() || !l->createCategory(QStringLiteral("t"), CategoryKind::Binary))
+                return QString();
+            return path;
+        };
+        const QString red = make(QStringLiteral("red"), Qt::red), blue = make(QStringLiteral("blue"), Qt::blue);
+        QVERIFY(!red.isEmpty() && !blue.isEmpty());
+        MainWindow w;
+        w.show();
+        auto *strip = w.findChild<HistoryStrip *>();
+        QVERIFY(strip);
+        const auto answerOne = [&] {
+            SwipeController *c = w.controller();
+            QVERIFY(QTest::qWaitFor([&] { return c->currentReady(); }, 5000));
+            press(w.swipeView(), Qt::Key_Right);
+            QTRY_COMPARE_WITH_TIMEOUT(c->pendingCommits(), 0, 5000);
+        };
+        QVERIFY(w.openLibrary(red));
+        w.selectCategory(QStringLiteral("t"));
+        for (int i = 0; i < 3; ++i) // every id of this library is drawn in the strip once
+            answerOne();
+        strip->grab();
+        QVERIFY(w.openLibrary(blue));
+        w.selectCategory(QStringLiteral("t"));
+        answerOne();
+        const QImage shot = strip->grab().toImage();
+        const QColor centre = shot.pixelColor(8 + 76 / 2, shot.height() / 2); // the newest decision's cell
+        QVERIFY2(centre.blue() > 150 && centre.red() < 100,
+                 qPrintable(QStringLiteral("the newest decision is drawn as %1").arg(centre.name())));
     }
 
     void deletingACategorySavesItsAnswersFirst()
