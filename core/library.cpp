@@ -1519,6 +1519,18 @@ bool Library::setCollectionEntries(qint64 collection, const QVector<CollectionIt
 {
     if (!d->begin())
         return false;
+    // the count before, and the title that may name it
+    QSqlQuery before = d->prepare(QStringLiteral(
+        "SELECT c.name, c.title, (SELECT COUNT(*) FROM collection_items i WHERE i.collection_id=c.id) "
+        "FROM collections c WHERE c.id=?"));
+    before.addBindValue(collection);
+    QString name, title;
+    qsizetype count = -1;
+    if (d->exec(before) && before.next()) {
+        name = before.value(0).toString();
+        title = before.value(1).toString();
+        count = before.value(2).toLongLong();
+    }
     QSqlQuery del = d->prepare(QStringLiteral("DELETE FROM collection_items WHERE collection_id=?"));
     del.addBindValue(collection);
     bool ok = d->exec(del);
@@ -1530,6 +1542,18 @@ bool Library::setCollectionEntries(qint64 collection, const QVector<CollectionIt
         ins.addBindValue(ordered[i].imageId);
         ins.addBindValue(nn(ordered[i].caption));
         ok = d->exec(ins);
+    }
+    // "16 portraits" of the collection "portraits" (or "portraits (2)"), as
+    // made from a category's yes-answers, becomes "15 portraits"; a title the
+    // person wrote otherwise stays as it is
+    const QString prefix = QString::number(count) + QLatin1Char(' ');
+    const QString rest = title.mid(prefix.size());
+    if (ok && count >= 0 && count != ordered.size() && title.startsWith(prefix) && !rest.isEmpty()
+        && (name == rest || name.startsWith(rest + QLatin1String(" (")))) {
+        QSqlQuery retitle = d->prepare(QStringLiteral("UPDATE collections SET title=? WHERE id=?"));
+        retitle.addBindValue(QStringLiteral("%1 %2").arg(ordered.size()).arg(rest));
+        retitle.addBindValue(collection);
+        ok = d->exec(retitle);
     }
     if (!ok) {
         d->rollback();

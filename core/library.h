@@ -161,6 +161,8 @@ public:
     QVector<ImageId> collectionItems(qint64 collection) const;
     QVector<CollectionInfo> collections() const;
     // Items with their captions, in order; replacing them is one transaction.
+    // A title that counts the items as Magpie writes it ("16 portraits" for
+    // the collection "portraits") follows the new count.
     QVector<CollectionItem> collectionEntries(qint64 collection) const;
     bool setCollectionEntries(qint64 collection, const QVector<CollectionItem> &ordered);
     bool setCollectionTitle(qint64 collection, const QString &title, const QString &subtitle);

@@ -264,11 +264,11 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
     ll->addWidget(new QLabel(tr("COLLECTIONS")));
     ll->addWidget(m_list, 1);
     auto *fromCat = new QPushButton(tr("+ From a category\u2019s yes-answers"));
-    auto *remove = new QPushButton(tr("Delete"));
+    m_removeButton = new QPushButton(tr("Delete"));
     ll->addWidget(fromCat);
-    ll->addWidget(remove);
+    ll->addWidget(m_removeButton);
     connect(fromCat, &QPushButton::clicked, this, &CollectionPanel::createFromCategory);
-    connect(remove, &QPushButton::clicked, this, &CollectionPanel::removeCurrent);
+    connect(m_removeButton, &QPushButton::clicked, this, &CollectionPanel::removeCurrent);
     connect(m_list, &QListWidget::currentRowChanged, this, &CollectionPanel::showCollection);
 
     m_preview = new SheetPreview;
@@ -303,6 +303,7 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
     undoKey->setContext(Qt::WidgetWithChildrenShortcut);
 
     auto *controls = new QWidget;
+    m_controls = controls;
     controls->setMaximumWidth(300);
     auto *form = new QFormLayout(controls);
     m_title = new QLineEdit;
@@ -411,6 +412,7 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
 void CollectionPanel::setLibrary(const QString &path)
 {
     m_path = path;
+    m_undo.clear(); // its steps name the collections of the library before
     reload();
 }
 
@@ -529,9 +531,13 @@ void CollectionPanel::showCollection()
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err);
     const qint64 id = currentId();
+    m_controls->setEnabled((lib && id) || isExporting());
+    m_removeButton->setEnabled(lib && id);
     if (!lib || !id) {
         m_preview->setJob({}, {});
         m_layoutInfo->clear();
+        m_title->clear(); // not the title of a collection shown before
+        m_subtitle->clear();
         return;
     }
     for (const CollectionInfo &c : lib->collections())

@@ -126,6 +126,8 @@ private:
     QLabel *m_layoutInfo = nullptr;
     QProgressBar *m_progress = nullptr;
     QPushButton *m_exportButton = nullptr;
+    QWidget *m_controls = nullptr;     // the sheet's settings and export: off while no collection is shown
+    QPushButton *m_removeButton = nullptr;
     QFutureWatcher<PrintExportResult> m_export;
     struct UndoStep
     {

@@ -128,6 +128,36 @@ private Q_SLOTS:
         QVERIFY(!collections::keepsOwnOrder(*m_lib, c)); // a new collection with this id starts afresh
     }
 
+    void aCountingTitleFollowsTheCount()
+    {
+        // "4 sad" made from the category "sad" says how many it holds: a
+        // removal, an addition or an undo keeps it true. A title the person
+        // wrote ("3 Graces", or a number that is not the count) stays.
+        const qint64 c = m_lib->createCollection(QStringLiteral("sad"), QStringLiteral("4 sad"));
+        QCOMPARE(collections::add(*m_lib, c, m_ids.mid(0, 4)), 4);
+        const auto title = [&](const QString &name) { return collections::find(*m_lib, name)->title; };
+        QCOMPARE(title(QStringLiteral("sad")), QStringLiteral("4 sad")); // from 0: not a count it named
+        QCOMPARE(collections::remove(*m_lib, c, {m_ids[1]}), 1);
+        QCOMPARE(title(QStringLiteral("sad")), QStringLiteral("3 sad"));
+        QCOMPARE(collections::add(*m_lib, c, {m_ids[4], m_ids[5]}), 2);
+        QCOMPARE(title(QStringLiteral("sad")), QStringLiteral("5 sad"));
+        QVERIFY(collections::reorder(*m_lib, c, {4, 3, 2, 1, 0}));
+        QCOMPARE(title(QStringLiteral("sad")), QStringLiteral("5 sad"));
+        // a second collection of the same category: "sad (2)"
+        const qint64 c2 = m_lib->createCollection(QStringLiteral("sad (2)"), QStringLiteral("2 sad"));
+        QCOMPARE(collections::add(*m_lib, c2, m_ids.mid(0, 2)), 2);
+        QCOMPARE(collections::remove(*m_lib, c2, {m_ids[0]}), 1);
+        QCOMPARE(title(QStringLiteral("sad (2)")), QStringLiteral("1 sad"));
+        // the person's own titles
+        const qint64 g = m_lib->createCollection(QStringLiteral("graces"), QStringLiteral("3 Graces"));
+        QCOMPARE(collections::add(*m_lib, g, m_ids.mid(0, 3)), 3);
+        QCOMPARE(collections::remove(*m_lib, g, {m_ids[0]}), 1);
+        QCOMPARE(title(QStringLiteral("graces")), QStringLiteral("3 Graces"));
+        QVERIFY(m_lib->setCollectionTitle(c, QStringLiteral("12 sad"), QString()));
+        QCOMPARE(collections::remove(*m_lib, c, {m_ids[0]}), 1);
+        QCOMPARE(title(QStringLiteral("sad")), QStringLiteral("12 sad"));
+    }
+
     void captionsAndPrintJob()
     {
         const qint64 c =

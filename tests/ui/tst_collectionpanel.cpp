@@ -6,7 +6,9 @@
 #include "ui/mapview.h"
 
 #include <QComboBox>
+#include <QLineEdit>
 #include <QListWidget>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -169,6 +171,68 @@ private Q_SLOTS:
         preview->repaint(); // paints without the dragged item that is gone
         QTest::mouseRelease(preview, Qt::LeftButton, {}, centre3(1));
         QCOMPARE(int(spy.count()), movesBefore);
+    }
+
+    void anotherLibraryShowsNothingOfTheOne()
+    {
+        // From a library with a collection shown to one with none: no title,
+        // settings or Delete of the collection before, and Ctrl+Z does not
+        // reach into the new library with the old one's steps.
+        QTemporaryDir tmp;
+        const QString first = tmp.filePath(QStringLiteral("a.magpie")), second = tmp.filePath(QStringLiteral("b.magpie"));
+        qint64 col = 0;
+        QVector<ImageId> ids;
+        {
+            auto lib = Library::create(first, nullptr);
+            QVERIFY(lib);
+            QVERIFY(importFolder(*lib, QStringLiteral(MAGPIE_SAMPLE_DIR "/themes")).error.isEmpty());
+            ids = lib->imageIds(ImageStatus::Ok, 4);
+            col = lib->createCollection(QStringLiteral("portraits"), QStringLiteral("4 portraits"));
+            QCOMPARE(collections::add(*lib, col, ids), 4);
+            auto other = Library::create(second, nullptr);
+            QVERIFY(other);
+            QVERIFY(importFolder(*other, QStringLiteral(MAGPIE_SAMPLE_DIR "/themes")).error.isEmpty());
+        }
+        CollectionPanel panel;
+        panel.resize(1200, 800);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.setLibrary(first);
+        auto *preview = panel.findChild<SheetPreview *>();
+        auto *title = panel.findChild<QLineEdit *>();
+        QVERIFY(preview && title);
+        QCOMPARE(title->text(), QStringLiteral("4 portraits"));
+        // a removal names the new count (the title was made counting)
+        preview->setFocus();
+        preview->selectImage(ids[1]);
+        QTest::keyClick(preview, Qt::Key_Delete);
+        QCOMPARE(preview->job().items.size(), 3);
+        QCOMPARE(title->text(), QStringLiteral("3 portraits"));
+        QCOMPARE(preview->job().title, QStringLiteral("3 portraits"));
+
+        // the other library has the same collection id free: make one there
+        qint64 same = 0;
+        {
+            auto lib = Library::open(second, Library::Mode::ReadWrite, nullptr);
+            panel.setLibrary(second); // none yet
+            QVERIFY(title->text().isEmpty());
+            QVERIFY(!title->isEnabled());
+            bool deleteEnabled = true;
+            for (QPushButton *b : panel.findChildren<QPushButton *>())
+                if (b->text() == QStringLiteral("Delete"))
+                    deleteEnabled = b->isEnabled();
+            QVERIFY(!deleteEnabled);
+            same = lib->createCollection(QStringLiteral("mine"), QStringLiteral("Mine"));
+            QCOMPARE(same, col);
+            QCOMPARE(collections::add(*lib, same, ids.mid(2, 2)), 2);
+        }
+        panel.reload();
+        QCOMPARE(title->text(), QStringLiteral("Mine"));
+        QVERIFY(title->isEnabled());
+        preview->setFocus();
+        QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier); // the first library's removal is not undone here
+        auto lib = Library::open(second, Library::Mode::ReadOnly, nullptr);
+        QCOMPARE(lib->collectionItems(same), ids.mid(2, 2));
     }
 
     // The Map tab: every image of the sample archive, placed off the UI thread;
