@@ -559,7 +559,7 @@ std::unique_ptr<Library> Library::open(const QString &pathIn, Mode mode, QString
         return fail(error, kind, LibraryError::Corrupt,
                     why.contains(QLatin1String("not a database"), Qt::CaseInsensitive)
                         ? QStringLiteral("%1 is not a Magpie library: it is not a database file at all (a library is "
-                                         "the .magpie file that magpie-cli init or File > New Library made).")
+                                         "the .magpie file that magpie-cli init or Library › New Library made).")
                               .arg(QDir::toNativeSeparators(path))
                         : QStringLiteral("%1 is not a Magpie library (%2).").arg(QDir::toNativeSeparators(path), why));
     }

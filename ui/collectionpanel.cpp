@@ -666,11 +666,19 @@ void CollectionPanel::relayout()
     if (m_order->currentIndex() == 0 && job.items.size() > 1) {
         QString source;
         const GridLayout g = arrangeBySimilarity(*lib, job, 1, false, nullptr, &source);
-        m_layoutInfo->setText(tr("%1 \u00d7 %2, similar images together by %3 (neighbours %4 of random order)")
-                                  .arg(g.rows)
-                                  .arg(g.cols)
-                                  .arg(source)
-                                  .arg(g.qualityRatio(), 0, 'f', 2));
+        // the ratio as a person reads it: how much closer side-by-side images are than in a shuffle
+        const int closer = int(std::lround(100 * (1 - g.qualityRatio())));
+        source = source == QLatin1String("embeddings") ? tr("the network\u2019s features") : tr("colour and tone");
+        m_layoutInfo->setText(
+            closer > 0 ? tr("%1 rows \u00d7 %2 columns, similar images side by side: neighbours are %3 % more "
+                            "alike than in a random order (judged by %4).")
+                             .arg(g.rows).arg(g.cols).arg(closer).arg(source)
+                       : tr("%1 rows \u00d7 %2 columns. These images are all about as alike as each other, so "
+                            "no order puts similar ones closer (judged by %3).")
+                             .arg(g.rows).arg(g.cols).arg(source));
+        m_layoutInfo->setToolTip(tr("Mean distance between neighbouring cells divided by that of random orders: %1 "
+                                    "(below 1: similar images sit together).")
+                                     .arg(g.qualityRatio(), 0, 'f', 2));
     } else {
         m_layoutInfo->setText(tr("In the collection\u2019s order; drag an image onto another to move it."));
     }

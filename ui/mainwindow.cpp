@@ -46,7 +46,10 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTextBrowser>
 #include <QTimer>
+#include <QScreen>
+#include <QWindow>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -263,7 +266,10 @@ void MainWindow::startTraining()
                              : job == u"deep"                  ? tr("deep pass")
                              : job.startsWith(QLatin1String("deep: ")) ? tr("deep pass, %1:").arg(job.mid(6))
                                                                        : job;
-        m_job->setText(on ? tr("%1 %2 / %3").arg(name).arg(done).arg(total) : QString());
+        m_job->setText(!on ? QString()
+                       : job.startsWith(QLatin1String("embed: "))
+                           ? tr("embedding %1 / %2 (%3)").arg(done).arg(total).arg(job.mid(7)) // "(2 backbones)"
+                           : tr("%1 %2 / %3").arg(name).arg(done).arg(total));
         if (on) {
             m_progress->setRange(0, int(total));
             m_progress->setValue(int(done));
@@ -1104,9 +1110,23 @@ void MainWindow::showKeysHelp()
 #endif
     html += tr("</table><p>Keys can be changed in Settings \u2192 Keys. Every answer is saved at once; "
                "the model retrains in the background.</p>");
-    QMessageBox box(QMessageBox::NoIcon, tr("Keys and queues"), html, QMessageBox::Close, this);
-    box.setTextFormat(Qt::RichText);
-    box.exec();
+    // A scrolling page, no taller than the screen leaves room for (a message
+    // box grew past a 768-pixel screen, its Close button off the bottom).
+    QDialog dlg(this);
+    dlg.setWindowTitle(tr("Keys and queues"));
+    auto *layout = new QVBoxLayout(&dlg);
+    auto *page = new QTextBrowser;
+    page->setHtml(html);
+    page->setFrameShape(QFrame::NoFrame);
+    layout->addWidget(page);
+    auto *bb = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(bb, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+    layout->addWidget(bb);
+    page->document()->setTextWidth(640);
+    const QRect screen = (windowHandle() && windowHandle()->screen()) ? windowHandle()->screen()->availableGeometry()
+                                                                       : QRect(0, 0, 1024, 700);
+    dlg.resize(680, std::min(int(page->document()->size().height()) + 90, screen.height() * 85 / 100));
+    dlg.exec();
 }
 
 void MainWindow::showImportProblems()
@@ -1225,6 +1245,13 @@ void MainWindow::runImport(const QString &folder, std::function<void()> then, co
         const ImportReport &r = *report;
         if (!r.error.isEmpty()) {
             QMessageBox::warning(this, tr("Import failed"), r.error);
+        } else if (r.listed == 0 && !r.cancelled) {
+            // an empty folder, or one of other files: say what was looked for, not "0 new"
+            QMessageBox::information(this, tr("No images found"),
+                                     tr("No image files in %1 or its subfolders.\n\nMagpie imports %2 files.")
+                                         .arg(QDir::toNativeSeparators(folder),
+                                              imageExtensions().join(QStringLiteral(", ."))
+                                                  .prepend(QLatin1Char('.'))));
         } else {
             QString msg = tr("Imported %1: %2 new, %3 unchanged, %4 moved, %5 duplicates, %6 unreadable%7")
                               .arg(QFileInfo(folder).fileName())
@@ -1236,9 +1263,9 @@ void MainWindow::runImport(const QString &folder, std::function<void()> then, co
                 statusBar()->showMessage(msg + tr(" \u2014 which and why: Library \u2192 Import Problems"), 30000);
             }
         }
+        reloadCategories(); // the list counts the new answers before the report names them
         if (labels && r.error.isEmpty())
             showAnswersImported(*labels, *labelReport);
-        reloadCategories();
         const bool labelledShown = labels && m_controller->category().id == labels->id;
         if (labelledShown && !labelReport->createdClasses.isEmpty())
             for (const Category &c : m_cats) // the card's keys learn the new classes
@@ -1288,11 +1315,18 @@ void MainWindow::newCategory(bool classSet)
     QStringList classes;
     if (classSet) {
         const QStringList letters = letterClasses();
-        const QString text = QInputDialog::getText(this, tr("Classes"), tr("Classes, separated by commas:"),
-                                                   QLineEdit::Normal, letters.join(QLatin1Char(',')), &ok);
-        if (!ok)
+        // wide enough to show the default A,...,Z,none whole
+        QInputDialog ask(this);
+        ask.setWindowTitle(tr("Classes of \u201c%1\u201d").arg(name));
+        ask.setLabelText(tr("Classes, separated by commas (the letters and \u201cnone\u201d suit decorative "
+                            "initials; or e.g. rock, fossil, hand):"));
+        ask.setTextValue(letters.join(QLatin1Char(',')));
+        ask.setMinimumWidth(std::max(560, ask.fontMetrics().horizontalAdvance(ask.textValue()) + 80));
+        if (ask.exec() != QDialog::Accepted)
             return;
-        classes = text.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        for (const QString &c : ask.textValue().split(QLatin1Char(','), Qt::SkipEmptyParts))
+            if (!c.trimmed().isEmpty())
+                classes << c.trimmed();
     }
     QString err;
     auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err);
@@ -1445,12 +1479,12 @@ void MainWindow::importAnswersFromCsv(const QString &file)
             m_progress->setVisible(false);
             m_job->clear();
         }
-        showAnswersImported(cat, *rep);
         if (rep->answers > 0) {
             m_controller->refill(); // answered images leave the queue
-            reloadCategories();
-            trainNow(cat); // a no-op without the training engine
+            reloadCategories();     // counted in the list before the report names them
+            trainNow(cat);          // a no-op without the training engine
         }
+        showAnswersImported(cat, *rep);
     });
     watcher->setFuture(QtConcurrent::run([path = m_path, cat, file, rep] {
         QString err;

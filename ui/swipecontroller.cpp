@@ -2,6 +2,7 @@
 
 #include "core/imagedecoder.h"
 #include "core/labelio.h"
+#include "ui/keymap.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>
@@ -73,8 +74,31 @@ SwipeController::~SwipeController()
     m_pool.waitForDone();
 }
 
+QString SwipeController::classKeysHint(const Category &category)
+{
+    // "Press the letter of the class" for A-Z; names the keys of classes called otherwise
+    const auto keys = classKeys(category);
+    QStringList named;
+    bool letters = true;
+    for (const auto &[key, id] : keys)
+        for (const ClassInfo &c : category.classes)
+            if (c.id == id && c.name != key) {
+                letters = letters && c.name.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0;
+                named << QStringLiteral("%1 %2").arg(key, c.name);
+            }
+    if (keys.isEmpty())
+        return tr("Press → to take the model's guess (or Space to skip).");
+    if (letters)
+        return tr("Press the letter of the class (or Space to skip).");
+    if (named.size() > 6)
+        named = named.mid(0, 6) << QStringLiteral("…");
+    return tr("Press the class's key: %1 (or Space to skip).").arg(named.join(QStringLiteral(", ")));
+}
+
 void SwipeController::openLibrary(const QString &path)
 {
+    m_sessionAnswers = 0; // this session's answers in this library
+    m_session.restart();
     m_path = path;
     m_category = {};
     m_hasCurrent = false;
@@ -286,7 +310,7 @@ void SwipeController::answer(AnswerValue value, ClassId cls)
     a.durationMs = m_shownAt.isValid() ? int(std::min<qint64>(m_shownAt.elapsed(), INT_MAX)) : -1;
     a.modelVersion = m_current.modelVersion;
     if (m_category.kind == CategoryKind::ClassSet && value != AnswerValue::Skip && cls == 0) {
-        Q_EMIT message(tr("Press the letter of the class (or Space to skip)."));
+        Q_EMIT message(classKeysHint(m_category));
         return;
     }
     ++m_pending;

@@ -139,7 +139,9 @@ public:
     // Ids the queue must not propose again now (current, queued, recent history).
     QVector<qint64> busyIds() const;
 
-    int sessionAnswers() const { return m_sessionAnswers; }
+    int sessionAnswers() const { return m_sessionAnswers; } // since the library was opened
+    // What to press in a class set when a key answered no class.
+    static QString classKeysHint(const Category &category);
     double answersPerHour() const;
     qint64 committedAnswers() const { return m_committed; }
     int pendingCommits() const { return m_pending; }

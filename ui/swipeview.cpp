@@ -385,40 +385,46 @@ void SwipeView::paintOverlay(QPainter &p)
 
     // bottom: the keys
     const QRect bottom(kMargin, height() - kOverlayBottom, width() - 2 * kMargin, kOverlayBottom - 8);
-    QString keys;
-    if (cat.kind == CategoryKind::ClassSet) {
-        // a one-character class is its own key; longer class names show theirs
-        QHash<ClassId, QString> nameOf;
-        for (const ClassInfo &c : cat.classes)
-            nameOf.insert(c.id, c.name);
-        QStringList named, taken;
-        bool letters = false;
-        for (const auto &[key, id] : classKeys(cat)) {
-            taken << key;
-            const QString name = nameOf.value(id);
-            if (name.size() > 1)
-                named << tr("%1 = %2").arg(key, name);
-            else
-                letters = true;
+    // compact: each action's first key only ("Left" for "Left / H"), for a narrow window
+    const auto keysText = [&](bool compact) {
+        const auto d = [&](Keymap::Action a, const QStringList &taken = {}) {
+            const QString all = m_keymap.describe(a, taken);
+            return compact ? all.section(QStringLiteral(" / "), 0, 0) : all;
+        };
+        if (cat.kind == CategoryKind::ClassSet) {
+            // a one-character class is its own key; longer class names show theirs
+            QHash<ClassId, QString> nameOf;
+            for (const ClassInfo &c : cat.classes)
+                nameOf.insert(c.id, c.name);
+            QStringList named, taken;
+            bool letters = false;
+            for (const auto &[key, id] : classKeys(cat)) {
+                taken << key;
+                const QString name = nameOf.value(id);
+                if (name.size() > 1)
+                    named << tr("%1 = %2").arg(key, name);
+                else
+                    letters = true;
+            }
+            if (letters)
+                named.prepend(tr("letter = that class"));
+            return tr("%1   %2 the guess   %3 not it   %4 skip   %5 undo   %6 queue")
+                .arg(named.join(QStringLiteral("   ")), d(Keymap::Yes, taken), d(Keymap::No, taken),
+                     d(Keymap::Skip, taken), d(Keymap::Undo, taken), d(Keymap::CycleMode, taken));
         }
-        if (letters)
-            named.prepend(tr("letter = that class"));
-        keys = tr("%1   %2 the guess   %3 not it   %4 skip   %5 undo   %6 queue")
-                   .arg(named.join(QStringLiteral("   ")), m_keymap.describe(Keymap::Yes, taken),
-                        m_keymap.describe(Keymap::No, taken), m_keymap.describe(Keymap::Skip, taken),
-                        m_keymap.describe(Keymap::Undo, taken), m_keymap.describe(Keymap::CycleMode, taken));
-    } else {
-        keys = tr("%1 no     %2 yes     %3 skip     %4 undo     %5 zoom     %6 queue")
-                   .arg(m_keymap.describe(Keymap::No), m_keymap.describe(Keymap::Yes), m_keymap.describe(Keymap::Skip),
-                        m_keymap.describe(Keymap::Undo), m_keymap.describe(Keymap::Zoom),
-                        m_keymap.describe(Keymap::CycleMode));
-    }
+        return (compact ? tr("%1 no   %2 yes   %3 skip   %4 undo   %5 zoom   %6 queue")
+                        : tr("%1 no     %2 yes     %3 skip     %4 undo     %5 zoom     %6 queue"))
+            .arg(d(Keymap::No), d(Keymap::Yes), d(Keymap::Skip), d(Keymap::Undo), d(Keymap::Zoom), d(Keymap::CycleMode));
+    };
     p.setPen(kDim);
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.92);
     p.setFont(small);
     const QString file = m_c->hasCurrent() ? m_c->current().image.relPath.section(QLatin1Char('/'), -1) : QString();
     const int fileW = file.isEmpty() ? 0 : p.fontMetrics().horizontalAdvance(file) + 16;
+    QString keys = keysText(false);
+    if (p.fontMetrics().horizontalAdvance(keys) / 2 + fileW > bottom.width() / 2)
+        keys = keysText(true);
     if (p.fontMetrics().horizontalAdvance(keys) / 2 + fileW <= bottom.width() / 2) {
         p.drawText(bottom, Qt::AlignCenter, keys);
     } else { // long (a class set's named keys) or narrow: left of the file name, cut short if need be

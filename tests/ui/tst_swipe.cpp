@@ -552,6 +552,23 @@ private Q_SLOTS:
         QCOMPARE(a.last().value, AnswerValue::Yes);
     }
 
+    void aClassKeyHintNamesTheKeys()
+    {
+        // "Press the letter of the class" suits A-Z only: numbered classes get their keys named
+        const auto set = [](const QStringList &names) {
+            Category c;
+            c.kind = CategoryKind::ClassSet;
+            for (int i = 0; i < names.size(); ++i)
+                c.classes << ClassInfo{i + 1, names[i], i};
+            return c;
+        };
+        QCOMPARE(SwipeController::classKeysHint(set({QStringLiteral("A"), QStringLiteral("B"), QStringLiteral("none")})),
+                 QStringLiteral("Press the letter of the class (or Space to skip)."));
+        QCOMPARE(SwipeController::classKeysHint(set({QStringLiteral("animal"), QStringLiteral("portrait"),
+                                                     QStringLiteral("food"), QStringLiteral("other")})),
+                 QStringLiteral("Press the class's key: 1 animal, 2 portrait, 3 food, 4 other (or Space to skip)."));
+    }
+
     void theSampleEmbedsOnceWithABarThatOnlyRises()
     {
 #ifdef MAGPIE_HAVE_TRAINING

@@ -629,6 +629,8 @@ QString Curator::backboneVersion()
     return d->ensureBackbone() ? QString::fromStdString(d->backbone->info().version) : QString();
 }
 
+int Curator::embeddingBackbones() { return 1 + int(d->categoryCurators().size()); }
+
 bool Curator::embed(EmbedReport *r, const ProgressFn &progress, const std::atomic<bool> *cancel, int batchSize,
                     qint64 maxImages)
 {

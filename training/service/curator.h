@@ -187,6 +187,8 @@ public:
     QString lastError() const;
     QString backboneVersion(); // loads the backbone if needed; empty on error
 
+    // How many backbones embed() embeds with: the library's and those categories use on their own.
+    int embeddingBackbones();
     // Embeds every Ok image that is not cached yet (thumbnail when present,
     // else the file), in batches; incremental and resumable. Unless this
     // Curator was given a backbone, the backbones that categories use on their

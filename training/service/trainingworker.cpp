@@ -46,8 +46,11 @@ public:
     {
         if (!ready(QStringLiteral("embed"))) return;
         EmbedReport r;
-        const bool ok = m_curator->embed(&r, [this](qint64 done, qint64 total) {
-            Q_EMIT m_owner->progress(QStringLiteral("embed"), done, total);
+        // "embed: 2 backbones": the steps count every image once per backbone
+        const int backbones = m_curator->embeddingBackbones();
+        const QString job = backbones > 1 ? QStringLiteral("embed: %1 backbones").arg(backbones) : QStringLiteral("embed");
+        const bool ok = m_curator->embed(&r, [this, &job](qint64 done, qint64 total) {
+            Q_EMIT m_owner->progress(job, done, total);
         }, &m_owner->m_cancel, 32, m_owner->m_embedPart);
         const bool cancelled = m_owner->m_cancel.load() || r.cancelled;
         if (!m_owner->m_stopping.load()) m_owner->m_cancel.store(false); // a cancel stops the running job only
