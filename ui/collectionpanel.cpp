@@ -30,6 +30,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 namespace magpie {
 
 // --- SheetPreview ---------------------------------------------------------------
