@@ -501,7 +501,12 @@ void MainWindow::buildUi()
         "QAbstractItemView { background: #1e1f22; color: #e8e6e3; selection-background-color: #34507a;"
         " selection-color: white; }"
         "QHeaderView::section { background: #2b2d31; color: #e8e6e3; border: none; padding: 3px 6px; }"
-        "QKeySequenceEdit, QPlainTextEdit, QTextEdit { background: #1e1f22; color: #e8e6e3; }"));
+        "QKeySequenceEdit, QPlainTextEdit, QTextEdit { background: #1e1f22; color: #e8e6e3; }"
+        // what cannot be used now looks it (the colours above hid it)
+        "QPushButton:disabled { background: #2a2b2f; color: #6b6d73; border-color: #35373c; }"
+        "QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled { background: #26272b;"
+        " color: #6b6d73; border-color: #35373c; }"
+        "QCheckBox:disabled, QLabel:disabled { color: #6b6d73; }"));
 
     auto *side = new QWidget;
     side->setObjectName(QStringLiteral("side"));
