@@ -966,11 +966,21 @@ QVector<ImageRecord> Library::unanswered(CategoryId category, int limit, quint32
 {
     const QString order = seed ? QStringLiteral("((i.id * 2654435761 + %1) % 4294967291)").arg(seed)
                                : QStringLiteral("i.id");
-    QSqlQuery q = d->prepare(QStringLiteral("SELECT ") + kImageColumns
-                             + QStringLiteral(" FROM images i JOIN roots r ON r.id=i.root_id WHERE i.status=0 "
-                                              "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND "
-                                              "a.category_id=?) ORDER BY ") + order + QStringLiteral(" LIMIT ?"));
+    // In a class set an image told only "not this class" is still open (which
+    // class it is, is not known): it comes after the images with no answer.
+    const auto cat = this->category(category);
+    const bool classSet = cat && cat->kind == CategoryKind::ClassSet;
+    QSqlQuery q = d->prepare(
+        QStringLiteral("SELECT ") + kImageColumns
+        + QStringLiteral(" FROM images i JOIN roots r ON r.id=i.root_id WHERE i.status=0 "
+                         "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND a.category_id=?%1) ORDER BY %2")
+              .arg(classSet ? QStringLiteral(" AND a.value <> %1").arg(int(AnswerValue::No)) : QString(),
+                   classSet ? QStringLiteral("EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND a.category_id=?), ")
+                            : QString())
+        + order + QStringLiteral(" LIMIT ?"));
     q.addBindValue(category);
+    if (classSet)
+        q.addBindValue(category);
     q.addBindValue(limit + int(exclude.size()));
     const QSet<ImageId> skip(exclude.begin(), exclude.end());
     QVector<ImageRecord> out;
@@ -1418,9 +1428,13 @@ LibraryCounts Library::counts() const
     QHash<CategoryId, int> answered, answeredOk;
     QSqlQuery ai = d->prepare(QStringLiteral(
         "SELECT a.category_id, count(DISTINCT a.image_id), "
-        "count(DISTINCT CASE WHEN i.status = ? THEN a.image_id END) "
-        "FROM answers a LEFT JOIN images i ON i.id = a.image_id GROUP BY a.category_id"));
+        "count(DISTINCT CASE WHEN i.status = ? AND (c.kind = ? OR a.value <> ?) THEN a.image_id END) "
+        "FROM answers a LEFT JOIN images i ON i.id = a.image_id JOIN categories c ON c.id = a.category_id "
+        "GROUP BY a.category_id"));
     ai.addBindValue(int(ImageStatus::Ok));
+    // a class set's image told only "not this class" is still to answer: which class it is, is open
+    ai.addBindValue(int(CategoryKind::Binary));
+    ai.addBindValue(int(AnswerValue::No));
     if (d->exec(ai))
         while (ai.next()) {
             answered.insert(ai.value(0).toLongLong(), ai.value(1).toInt());

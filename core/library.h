@@ -107,6 +107,7 @@ public:
     qint64 imageCount() const;
     // Ok images with no answer yet in `category`: in import order, or in a
     // fixed pseudo-random order for `seed` != 0. Skips the ids in `exclude`.
+    // In a class set, images told only "not this class" follow the others.
     QVector<ImageRecord> unanswered(CategoryId category, int limit, quint32 seed = 0,
                                     const QVector<ImageId> &exclude = {}) const;
 

@@ -109,7 +109,8 @@ struct CategoryCounts
     Category category;
     QVector<ClassCount> perClass;
     int answeredImages = 0; // distinct images with any answer in the category
-    int answeredOk = 0;     // of them, images that are Ok (readable, present): "still to answer" subtracts these
+    int answeredOk = 0;     // of them, images that are Ok (readable, present) and settled: "still to answer" subtracts these
+                            // (in a class set an image told only "not this class" is not settled)
 };
 
 struct LibraryCounts

@@ -99,6 +99,7 @@ private Q_SLOTS:
     void evaluationSaysWhatAlwaysNoWouldScore();
     void categoryOnItsOwnBackbone();
     void trainingWithNothingNewKeepsTheModel();
+    void notThisClassAsksAgainWithAnotherGuess();
 };
 
 void TestCurator::chainLeadsFromOneImageToTheOther()
@@ -867,6 +868,57 @@ void TestCurator::trainingWithNothingNewKeepsTheModel()
     QVERIFY(!e.unchanged);
     QCOMPARE(e.examples, 9);
     QCOMPARE(lib->modelVersions(cat->id).size(), 3);
+}
+
+void TestCurator::notThisClassAsksAgainWithAnotherGuess()
+{
+    // In a class set, "not this class" leaves open which class it is: the
+    // image is proposed again, its guess among the classes it may still be
+    // (scaled to sum to 1); ruled out of every class, it is not proposed.
+    QTemporaryDir dir;
+    auto lib = paintedLibrary(dir, 12);
+    QVERIFY(lib);
+    const auto cat = answeredShapes(*lib, 8);
+    QVERIFY(cat);
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport er;
+    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
+    TrainReport tr;
+    QVERIFY2(cur.train(*cat, TrainOptions(), &tr), qPrintable(cur.lastError()));
+    const ImageId img = idOf(*lib, QStringLiteral("img9.png"));
+    const auto guessFor = [&](Queue q) -> std::optional<Suggestion> {
+        for (const Suggestion &s : cur.suggest(*cat, q, 50))
+            if (s.imageId == img) return s;
+        return std::nullopt;
+    };
+    const auto first = guessFor(Queue::Harvest);
+    QVERIFY(first && first->classId);
+    QVERIFY(lib->answer({img, cat->id, first->classId, AnswerValue::No})); // "not it"
+    for (Queue q : {Queue::Harvest, Queue::Teach, Queue::Mix}) {
+        const auto again = guessFor(q);
+        QVERIFY2(again, qPrintable(queueName(q)));
+        QVERIFY(again->classId && again->classId != first->classId); // the other class
+        QVERIFY(std::abs(again->score - 1.0f) < 1e-5f);               // the only one left
+    }
+    const auto scored = cur.scoreImages(*cat, {img});
+    QCOMPARE(scored.size(), 1);
+    QVERIFY(scored.first().classId != first->classId);
+    // still to answer in the counts; after the rest without an answer in the library's own order
+    const LibraryCounts n = lib->counts();
+    QCOMPARE(n.categories.first().answeredImages, 9);
+    QCOMPARE(n.categories.first().answeredOk, 8);
+    const QVector<ImageRecord> open = lib->unanswered(cat->id, 10);
+    QCOMPARE(open.size(), 4);
+    QCOMPARE(open.last().id, img);
+    // not the other class either: nothing left to guess, so it is not proposed
+    QVERIFY(lib->answer({img, cat->id, scored.first().classId, AnswerValue::No}));
+    QVERIFY(!guessFor(Queue::Harvest));
+    QVERIFY(!guessFor(Queue::Mix));
+    QVERIFY(cur.scoreImages(*cat, {img}).isEmpty());
+    // the answer that names its class settles it
+    QVERIFY(lib->answer({img, cat->id, first->classId, AnswerValue::Yes}));
+    QCOMPARE(lib->counts().categories.first().answeredOk, 9);
+    QCOMPARE(lib->unanswered(cat->id, 10).size(), 3);
 }
 
 QTEST_MAIN(TestCurator)

@@ -400,6 +400,33 @@ struct Curator::Impl
     // The guess a head's probabilities `p` (classCount(c) of them) make for an
     // image: P(yes) in a theme; in a class set the best class, or class index
     // `want` when one is asked for (>= 0).
+    // A class set's "not this class" answers, by image: the class indexes
+    // ruled out. Its guess is then among the other classes.
+    static QHash<ImageId, QVector<int>> ruledOut(const Category &c, const QVector<Answer> &answers)
+    {
+        QHash<ImageId, QVector<int>> out;
+        if (c.kind != CategoryKind::ClassSet) return out;
+        for (const Answer &a : answers)
+            if (a.value == AnswerValue::No && a.classId) {
+                const int k = classIndex(c, a.classId);
+                if (k >= 0) out[a.imageId].push_back(k);
+            }
+        return out;
+    }
+    // p over C classes, given that the classes in `out` it is not: they go to
+    // 0 and the rest is scaled to sum to 1. False when every class is ruled out.
+    static bool ruleOut(float *p, int C, const QVector<int> &out)
+    {
+        float before = 0;
+        for (int k = 0; k < C; ++k) before += p[k];
+        if (before <= 0) return true; // not scored (no embedding for this model): nothing to rule out
+        for (int k : out) p[k] = 0.0f;
+        float sum = 0;
+        for (int k = 0; k < C; ++k) sum += p[k];
+        if (sum <= 0) return false;
+        for (int k = 0; k < C; ++k) p[k] /= sum;
+        return true;
+    }
     static void guess(const Category &c, const float *p, int want, Suggestion *s)
     {
         s->scored = true;
@@ -1271,10 +1298,13 @@ QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageI
     d->error = errBefore;
     EmbeddingStore *st = d->lastStore; // the model's own embeddings (a deep pass has its own)
     std::vector<float> p(static_cast<std::size_t>(head->numClasses()));
+    const auto notThese = Impl::ruledOut(c, d->lib.answers(c.id));
     for (ImageId id : images) {
         const std::int64_t row = st->rowOf(id);
         if (row < 0) continue;
         head->scoreHalf(st->halfRows() + row * st->dim(), 1, p.data());
+        if (const auto it = notThese.find(id); it != notThese.end() && !Impl::ruleOut(p.data(), head->numClasses(), *it))
+            continue;
         Suggestion s;
         s.imageId = id;
         Impl::guess(c, p.data(), -1, &s);
@@ -1292,16 +1322,19 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     const std::int64_t N = d->store->count();
     // Candidates: embedded Ok images not answered in this category. In a class
     // set, asking for one class excludes only images with an answer for that
-    // class or a Yes for any class.
+    // class or a Yes for any class; asking for any class excludes images with
+    // a class or a skip: one told only "not this class" is proposed again,
+    // with its guess among the classes it may still be.
     const QVector<Answer> answers = d->lib.answers(c.id);
     QSet<ImageId> excluded;
     std::vector<std::int64_t> answeredRows;
     for (const Answer &a : answers) {
         const std::int64_t row = d->store->rowOf(a.imageId);
         if (row >= 0) answeredRows.push_back(row);
-        if (c.kind == CategoryKind::Binary || onlyClass == 0 || a.value == AnswerValue::Yes || a.classId == onlyClass)
+        if (c.kind == CategoryKind::Binary || a.value != AnswerValue::No || a.classId == onlyClass)
             excluded.insert(a.imageId);
     }
+    const auto notThese = onlyClass == 0 ? Impl::ruledOut(c, answers) : QHash<ImageId, QVector<int>>();
     const auto &ids = d->store->ids();
     std::vector<std::int64_t> cand;
     for (std::int64_t r = 0; r < N; ++r)
@@ -1327,6 +1360,17 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
             }
         }
     }
+    // the classes an image was told it is not are out of its guess; one that
+    // is none of them is not proposed
+    if (!probs.empty() && !notThese.isEmpty())
+        for (auto it = notThese.begin(); it != notThese.end(); ++it) {
+            const std::int64_t r = d->store->rowOf(it.key());
+            if (r >= 0 && !Impl::ruleOut(probs.data() + r * C, C, it.value())) excluded.insert(it.key());
+        }
+    if (!notThese.isEmpty()) // rebuilt: images every class is ruled out for are gone
+        cand.erase(std::remove_if(cand.begin(), cand.end(),
+                                  [&](std::int64_t r) { return excluded.contains(ids[static_cast<std::size_t>(r)]); }),
+                   cand.end());
     const int want = onlyClass ? Impl::classIndex(c, onlyClass) : -1;
     // Score and proposed class of a row.
     auto scoreOf = [&](std::int64_t r, int *cls) -> float {
