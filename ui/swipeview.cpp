@@ -420,7 +420,8 @@ void SwipeView::paintOverlay(QPainter &p)
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.92);
     p.setFont(small);
-    const QString file = m_c->hasCurrent() ? m_c->current().image.relPath.section(QLatin1Char('/'), -1) : QString();
+    // the file with its folder: two books' img_0001.jpg are told apart
+    const QString file = m_c->hasCurrent() ? m_c->current().image.absPath.section(QLatin1Char('/'), -2) : QString();
     const int fileW = file.isEmpty() ? 0 : p.fontMetrics().horizontalAdvance(file) + 16;
     QString keys = keysText(false);
     if (p.fontMetrics().horizontalAdvance(keys) / 2 + fileW > bottom.width() / 2)
