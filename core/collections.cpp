@@ -139,6 +139,11 @@ bool keepsOwnOrder(const Library &lib, qint64 collection)
     return lib.meta(QStringLiteral("collection/%1/order").arg(collection)) == u"collection";
 }
 
+bool setTitleCounts(Library &lib, qint64 collection, bool counts)
+{
+    return lib.setMeta(QStringLiteral("collection/%1/counting_title").arg(collection), counts ? QStringLiteral("1") : QString());
+}
+
 bool setKeepsOwnOrder(Library &lib, qint64 collection, bool own)
 {
     return lib.setMeta(QStringLiteral("collection/%1/order").arg(collection),

@@ -46,6 +46,9 @@ bool setCaption(Library &lib, qint64 collection, ImageId id, const QString &capt
 // like this", or an order arranged by hand) rather than similar together.
 bool keepsOwnOrder(const Library &lib, qint64 collection);
 bool setKeepsOwnOrder(Library &lib, qint64 collection, bool own);
+// Whether the title counts the items ("16 portraits", as made from a
+// category's yes-answers): it then follows removals, additions and undo.
+bool setTitleCounts(Library &lib, qint64 collection, bool counts);
 
 enum class CaptionSource {
     FileName,   // "IMG_0042.jpg"

@@ -970,17 +970,24 @@ QVector<ImageRecord> Library::unanswered(CategoryId category, int limit, quint32
     // class it is, is not known): it comes after the images with no answer.
     const auto cat = this->category(category);
     const bool classSet = cat && cat->kind == CategoryKind::ClassSet;
-    QSqlQuery q = d->prepare(
-        QStringLiteral("SELECT ") + kImageColumns
-        + QStringLiteral(" FROM images i JOIN roots r ON r.id=i.root_id WHERE i.status=0 "
-                         "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND a.category_id=?%1) ORDER BY %2")
-              .arg(classSet ? QStringLiteral(" AND a.value <> %1").arg(int(AnswerValue::No)) : QString(),
-                   classSet ? QStringLiteral("EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND a.category_id=?), ")
-                            : QString())
-        + order + QStringLiteral(" LIMIT ?"));
-    q.addBindValue(category);
+    // (and before it is told so of every class: then nothing is left to ask)
+    QString sql = QStringLiteral("SELECT ") + kImageColumns
+                  + QStringLiteral(" FROM images i JOIN roots r ON r.id=i.root_id WHERE i.status=0 "
+                                   "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id AND a.category_id=?");
     if (classSet)
+        sql += QStringLiteral(" AND a.value <> %1) AND (SELECT count(*) FROM answers a WHERE a.image_id=i.id AND "
+                              "a.category_id=?) < %2 ORDER BY EXISTS (SELECT 1 FROM answers a WHERE a.image_id=i.id "
+                              "AND a.category_id=?), ")
+                   .arg(int(AnswerValue::No))
+                   .arg(cat->classes.size());
+    else
+        sql += QStringLiteral(") ORDER BY ");
+    QSqlQuery q = d->prepare(sql + order + QStringLiteral(" LIMIT ?"));
+    q.addBindValue(category);
+    if (classSet) {
         q.addBindValue(category);
+        q.addBindValue(category);
+    }
     q.addBindValue(limit + int(exclude.size()));
     const QSet<ImageId> skip(exclude.begin(), exclude.end());
     QVector<ImageRecord> out;
@@ -1326,12 +1333,14 @@ std::optional<Decision> Library::undoLast(CategoryId categoryId, const QString &
     return dec;
 }
 
-QVector<Answer> Library::answers(CategoryId categoryId) const
+QVector<Answer> Library::answers(CategoryId categoryId, ImageId image) const
 {
     QSqlQuery q = d->prepare(QStringLiteral(
         "SELECT image_id, class_id, value, origin, at_ms, duration_ms, model_version FROM answers "
-        "WHERE category_id=? ORDER BY image_id, class_id"));
+        "WHERE category_id=?%1 ORDER BY image_id, class_id").arg(image ? QStringLiteral(" AND image_id=?") : QString()));
     q.addBindValue(categoryId);
+    if (image)
+        q.addBindValue(image);
     QVector<Answer> out;
     if (d->exec(q))
         while (q.next()) {
@@ -1428,11 +1437,14 @@ LibraryCounts Library::counts() const
     QHash<CategoryId, int> answered, answeredOk;
     QSqlQuery ai = d->prepare(QStringLiteral(
         "SELECT a.category_id, count(DISTINCT a.image_id), "
-        "count(DISTINCT CASE WHEN i.status = ? AND (c.kind = ? OR a.value <> ?) THEN a.image_id END) "
+        "count(DISTINCT CASE WHEN i.status = ? AND (c.kind = ? OR a.value <> ? OR "
+        "(SELECT count(*) FROM answers b WHERE b.image_id = a.image_id AND b.category_id = a.category_id) >= "
+        "(SELECT count(*) FROM classes k WHERE k.category_id = a.category_id)) THEN a.image_id END) "
         "FROM answers a LEFT JOIN images i ON i.id = a.image_id JOIN categories c ON c.id = a.category_id "
         "GROUP BY a.category_id"));
     ai.addBindValue(int(ImageStatus::Ok));
-    // a class set's image told only "not this class" is still to answer: which class it is, is open
+    // A class set's image told only "not this class" is still to answer (which
+    // class it is, is open) until it has been told so of every class.
     ai.addBindValue(int(CategoryKind::Binary));
     ai.addBindValue(int(AnswerValue::No));
     if (d->exec(ai))
@@ -1557,13 +1569,13 @@ bool Library::setCollectionEntries(qint64 collection, const QVector<CollectionIt
         ins.addBindValue(nn(ordered[i].caption));
         ok = d->exec(ins);
     }
-    // "16 portraits" of the collection "portraits" (or "portraits (2)"), as
-    // made from a category's yes-answers, becomes "15 portraits"; a title the
-    // person wrote otherwise stays as it is
+    // A title made counting ("16 portraits" from a category's yes-answers,
+    // marked so in meta) becomes "15 portraits" while it still starts with the
+    // count; any other title stays as the person wrote it
     const QString prefix = QString::number(count) + QLatin1Char(' ');
     const QString rest = title.mid(prefix.size());
     if (ok && count >= 0 && count != ordered.size() && title.startsWith(prefix) && !rest.isEmpty()
-        && (name == rest || name.startsWith(rest + QLatin1String(" (")))) {
+        && meta(QStringLiteral("collection/%1/counting_title").arg(collection)) == u"1") {
         QSqlQuery retitle = d->prepare(QStringLiteral("UPDATE collections SET title=? WHERE id=?"));
         retitle.addBindValue(QStringLiteral("%1 %2").arg(ordered.size()).arg(rest));
         retitle.addBindValue(collection);

@@ -145,7 +145,7 @@ public:
     // (at most `limit`): what a reopened window shows in its history strip.
     QVector<Decision> undoable(CategoryId category, const QString &origin = Origin::Person, int limit = 30) const;
     // The current answers (one per image and class) in a category.
-    QVector<Answer> answers(CategoryId category) const;
+    QVector<Answer> answers(CategoryId category, ImageId image = 0) const; // of one image when `image` != 0
     // When the newest yes/no answer in a category was given (ms since the
     // epoch; 0 when it has none): one indexed query, for "is there anything a
     // model has not seen?".
@@ -162,8 +162,8 @@ public:
     QVector<ImageId> collectionItems(qint64 collection) const;
     QVector<CollectionInfo> collections() const;
     // Items with their captions, in order; replacing them is one transaction.
-    // A title that counts the items as Magpie writes it ("16 portraits" for
-    // the collection "portraits") follows the new count.
+    // A title marked as counting its items (collections::setTitleCounts:
+    // "16 portraits") follows the new count while it starts with the old one.
     QVector<CollectionItem> collectionEntries(qint64 collection) const;
     bool setCollectionEntries(qint64 collection, const QVector<CollectionItem> &ordered);
     bool setCollectionTitle(qint64 collection, const QString &title, const QString &subtitle);

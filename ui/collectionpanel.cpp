@@ -378,6 +378,7 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
 
     connect(&m_export, &QFutureWatcher<PrintExportResult>::progressValueChanged, m_progress, &QProgressBar::setValue);
     connect(&m_export, &QFutureWatcher<PrintExportResult>::finished, this, [this] {
+        m_controls->setEnabled(currentId() != 0); // a collection may have gone while it ran
         m_progress->setVisible(false);
         m_exportButton->setText(tr("Export\u2026"));
         if (m_export.isCanceled() || m_export.future().resultCount() == 0) {
@@ -400,6 +401,8 @@ CollectionPanel::CollectionPanel(QWidget *parent) : QWidget(parent)
                            .arg(r.warnings.isEmpty() ? QString() : QStringLiteral(" \u2014 ") + r.warnings.join(QStringLiteral("; "))));
     });
 
+    m_controls->setEnabled(false); // until a collection is shown
+    m_removeButton->setEnabled(false);
     auto *split = new QSplitter;
     split->addWidget(left);
     split->addWidget(m_preview);
@@ -491,6 +494,7 @@ void CollectionPanel::createFromCategory()
         for (int i = 2; collections::find(*lib, name); ++i)
             name = QStringLiteral("%1 (%2)").arg(cat).arg(i);
         id = lib->createCollection(name, QStringLiteral("%1 %2").arg(ids.size()).arg(cat));
+        collections::setTitleCounts(*lib, id, true);
         collections::add(*lib, id, ids);
         Q_EMIT message(tr("Collection \u201c%1\u201d: the %2 yes-answers of \u201c%3\u201d as they are now "
                           "(make it again from the category to update it).").arg(name).arg(ids.size()).arg(cat));
@@ -509,8 +513,12 @@ void CollectionPanel::removeCurrent()
     if (QMessageBox::question(this, tr("Delete collection"), tr("Delete this collection? Its images and answers stay.")) != QMessageBox::Yes)
         return;
     QString err;
+    const qint64 gone = currentId();
     if (auto lib = Library::open(m_path, Library::Mode::ReadWrite, &err))
-        lib->removeCollection(currentId());
+        lib->removeCollection(gone);
+    // its undo steps go with it: the next new collection may get its id
+    m_undo.erase(std::remove_if(m_undo.begin(), m_undo.end(), [gone](const UndoStep &u) { return u.collection == gone; }),
+                 m_undo.end());
     reload();
 }
 
@@ -672,11 +680,11 @@ void CollectionPanel::relayout()
         const int closer = int(std::lround(100 * (1 - g.qualityRatio())));
         source = source == QLatin1String("embeddings") ? tr("the network\u2019s features") : tr("colour and tone");
         m_layoutInfo->setText(
-            closer > 0 ? tr("%1 rows \u00d7 %2 columns, similar images side by side: neighbours are %3 % more "
-                            "alike than in a random order (judged by %4).")
+            closer > 0 ? tr("%1 rows \u00d7 %2 columns, similar images side by side: neighbours are %3 % closer "
+                            "than in a random order (judged by %4).")
                              .arg(g.rows).arg(g.cols).arg(closer).arg(source)
-                       : tr("%1 rows \u00d7 %2 columns. These images are all about as alike as each other, so "
-                            "no order puts similar ones closer (judged by %3).")
+                       : tr("%1 rows \u00d7 %2 columns. No arrangement found puts similar images closer than a "
+                            "random order would (judged by %3): they are about as alike as each other.")
                              .arg(g.rows).arg(g.cols).arg(source));
         m_layoutInfo->setToolTip(tr("Mean distance between neighbouring cells divided by that of random orders: %1 "
                                     "(below 1: similar images sit together).")

@@ -23,7 +23,10 @@ SwipeController::SwipeController(QObject *parent) : QObject(parent)
     m_worker = new LibraryWorker;
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    // The worker answers in order: what it sends before opened() is about the
+    // library before (a fetch, the history, counts asked for then), and is dropped.
     connect(m_worker, &LibraryWorker::opened, this, [this](bool ok, const QString &err) {
+        m_opening = false;
         Q_EMIT libraryOpened(ok, err);
         if (ok)
             requestCounts();
@@ -43,9 +46,14 @@ SwipeController::SwipeController(QObject *parent) : QObject(parent)
             Q_EMIT message(tr("Nothing left to undo."));
         requestCounts();
     });
-    connect(m_worker, &LibraryWorker::fetched, this, &SwipeController::onFetched);
+    connect(m_worker, &LibraryWorker::fetched, this, [this](int request, const QVector<Proposal> &proposals) {
+        if (!m_opening)
+            onFetched(request, proposals);
+    });
     connect(m_worker, &LibraryWorker::recentAnswers, this,
             [this](qint64 category, const QVector<Proposal> &images, const QVector<Answer> &answers) {
+                if (m_opening)
+                    return;
                 // earlier sessions' answers go behind this session's (they are older)
                 std::deque<HistoryItem> &history = m_histories[category];
                 QSet<ImageId> shown;
@@ -57,7 +65,10 @@ SwipeController::SwipeController(QObject *parent) : QObject(parent)
                 if (category == m_category.id)
                     Q_EMIT historyChanged();
             });
-    connect(m_worker, &LibraryWorker::countsReady, this, &SwipeController::countsChanged);
+    connect(m_worker, &LibraryWorker::countsReady, this, [this](const LibraryCounts &counts, qint64 decisions) {
+        if (!m_opening)
+            Q_EMIT countsChanged(counts, decisions);
+    });
     connect(m_worker, &LibraryWorker::failed, this, [this](const QString &msg) {
         --m_pending;
         Q_EMIT message(msg);
@@ -76,23 +87,33 @@ SwipeController::~SwipeController()
 
 QString SwipeController::classKeysHint(const Category &category)
 {
-    // "Press the letter of the class" for A-Z; names the keys of classes called otherwise
+    // "Press the letter of the class" where classes are letters; the keys of
+    // the others ("0 none", "1 rock") named beside them
     const auto keys = classKeys(category);
-    QStringList named;
+    if (keys.isEmpty())
+        return tr("Press \u2192 to take the model's guess (or Space to skip).");
+    QStringList named, own;
     bool letters = true;
     for (const auto &[key, id] : keys)
-        for (const ClassInfo &c : category.classes)
-            if (c.id == id && c.name != key) {
-                letters = letters && c.name.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0;
+        for (const ClassInfo &c : category.classes) {
+            if (c.id != id)
+                continue;
+            if (c.name == key) { // a one-character class is its own key
+                own << key;
+                letters = letters && key.at(0).isLetter();
+            } else {
                 named << QStringLiteral("%1 %2").arg(key, c.name);
             }
-    if (keys.isEmpty())
-        return tr("Press → to take the model's guess (or Space to skip).");
-    if (letters)
-        return tr("Press the letter of the class (or Space to skip).");
-    if (named.size() > 6)
-        named = named.mid(0, 6) << QStringLiteral("…");
-    return tr("Press the class's key: %1 (or Space to skip).").arg(named.join(QStringLiteral(", ")));
+        }
+    const auto list = [](QStringList l) {
+        if (l.size() > 6)
+            l = l.mid(0, 6) << QStringLiteral("\u2026");
+        return l.join(QStringLiteral(", "));
+    };
+    if (!own.isEmpty() && letters)
+        return named.isEmpty() ? tr("Press the letter of the class (or Space to skip).")
+                               : tr("Press the letter of the class, or %1 (or Space to skip).").arg(list(named));
+    return tr("Press the class's key: %1 (or Space to skip).").arg(list(own + named));
 }
 
 void SwipeController::openLibrary(const QString &path)
@@ -107,6 +128,10 @@ void SwipeController::openLibrary(const QString &path)
     m_cache.clear();
     m_decoding.clear();
     ++m_generation; // image ids start again in another library: what is still decoding is not this one's
+    m_detail = {};
+    m_detailFor = 0;
+    m_fetchRequest = 0;
+    m_opening = true;
     Q_EMIT historyChanged(); // the strip and the card of the library before go now
     Q_EMIT currentChanged();
     QMetaObject::invokeMethod(m_worker, "open", Qt::QueuedConnection, Q_ARG(QString, path));
@@ -247,8 +272,8 @@ void SwipeController::requestDetail()
     QtConcurrent::run(&m_pool, [path] {
         QString err;
         return decoder::decodeFile(path, 0, &err); // full resolution, within the pixel limit
-    }).then(this, [this, id](const QImage &img) {
-        if (!m_hasCurrent || m_current.image.id != id || img.isNull())
+    }).then(this, [this, id, generation = m_generation](const QImage &img) {
+        if (generation != m_generation || !m_hasCurrent || m_current.image.id != id || img.isNull())
             return;
         m_detail = img;
         m_detailFor = id;

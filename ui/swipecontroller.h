@@ -192,6 +192,7 @@ private:
     QHash<ImageId, Decoded> m_cache;
     QSet<ImageId> m_decoding;
     int m_generation = 0; // one per opened library: a decode of the library before is dropped
+    bool m_opening = false; // from openLibrary() to the worker's opened(): its signals are the library before's
     int m_fetchRequest = 0;
     int m_nextRequest = 1;
     bool m_exhausted = false;

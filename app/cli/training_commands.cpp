@@ -473,7 +473,8 @@ int cmdSuggest(const Context &c)
     const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of the random queues."), QStringLiteral("S"), QStringLiteral("1"));
     p.addOptions({queue, num, cls, seed});
     int exit = Ok;
-    if (!c.parse(p, QStringLiteral("Proposes images to answer next (never ones already answered in the category)."), &exit)) return exit;
+    if (!c.parse(p, QStringLiteral("Proposes images to answer next (never ones already answered in the category; in a class set, "
+                                  "one told only \"not this class\" comes again, guessed among the other classes)."), &exit)) return exit;
     auto lib = c.open(true, &exit);
     if (!lib) return exit;
     const auto cat = category(c, *lib, p, &exit);

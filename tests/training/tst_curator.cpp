@@ -915,6 +915,8 @@ void TestCurator::notThisClassAsksAgainWithAnotherGuess()
     QVERIFY(!guessFor(Queue::Harvest));
     QVERIFY(!guessFor(Queue::Mix));
     QVERIFY(cur.scoreImages(*cat, {img}).isEmpty());
+    QCOMPARE(lib->counts().categories.first().answeredOk, 9); // settled: nothing left to ask of it
+    QCOMPARE(lib->unanswered(cat->id, 10).size(), 3);
     // the answer that names its class settles it
     QVERIFY(lib->answer({img, cat->id, first->classId, AnswerValue::Yes}));
     QCOMPARE(lib->counts().categories.first().answeredOk, 9);

@@ -397,9 +397,6 @@ struct Curator::Impl
             if (c.classes[i].id == id) return i;
         return -1;
     }
-    // The guess a head's probabilities `p` (classCount(c) of them) make for an
-    // image: P(yes) in a theme; in a class set the best class, or class index
-    // `want` when one is asked for (>= 0).
     // A class set's "not this class" answers, by image: the class indexes
     // ruled out. Its guess is then among the other classes.
     static QHash<ImageId, QVector<int>> ruledOut(const Category &c, const QVector<Answer> &answers)
@@ -427,6 +424,9 @@ struct Curator::Impl
         for (int k = 0; k < C; ++k) p[k] /= sum;
         return true;
     }
+    // The guess a head's probabilities `p` (classCount(c) of them) make for an
+    // image: P(yes) in a theme; in a class set the best class, or class index
+    // `want` when one is asked for (>= 0).
     static void guess(const Category &c, const float *p, int want, Suggestion *s)
     {
         s->scored = true;
@@ -1298,7 +1298,11 @@ QVector<Suggestion> Curator::scoreImages(const Category &c, const QVector<ImageI
     d->error = errBefore;
     EmbeddingStore *st = d->lastStore; // the model's own embeddings (a deep pass has its own)
     std::vector<float> p(static_cast<std::size_t>(head->numClasses()));
-    const auto notThese = Impl::ruledOut(c, d->lib.answers(c.id));
+    // a class set's "not this class" answers of these images (a theme has none to read)
+    QVector<Answer> told;
+    if (c.kind == CategoryKind::ClassSet)
+        for (ImageId id : images) told += d->lib.answers(c.id, id);
+    const auto notThese = Impl::ruledOut(c, told);
     for (ImageId id : images) {
         const std::int64_t row = st->rowOf(id);
         if (row < 0) continue;
@@ -1321,10 +1325,10 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     if (!d->ensureStore()) return out;
     const std::int64_t N = d->store->count();
     // Candidates: embedded Ok images not answered in this category. In a class
-    // set, asking for one class excludes only images with an answer for that
-    // class or a Yes for any class; asking for any class excludes images with
-    // a class or a skip: one told only "not this class" is proposed again,
-    // with its guess among the classes it may still be.
+    // set, images with a class (a Yes) or a skip are out, and so are, when one
+    // class is asked for, those with any answer for it. An image told only
+    // "not this class" is proposed again, with its guess among the classes it
+    // may still be; told so of every class, it is out.
     const QVector<Answer> answers = d->lib.answers(c.id);
     QSet<ImageId> excluded;
     std::vector<std::int64_t> answeredRows;
@@ -1362,11 +1366,11 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     }
     // the classes an image was told it is not are out of its guess; one that
     // is none of them is not proposed
-    if (!probs.empty() && !notThese.isEmpty())
-        for (auto it = notThese.begin(); it != notThese.end(); ++it) {
-            const std::int64_t r = d->store->rowOf(it.key());
-            if (r >= 0 && !Impl::ruleOut(probs.data() + r * C, C, it.value())) excluded.insert(it.key());
-        }
+    for (auto it = notThese.begin(); it != notThese.end(); ++it) {
+        const std::int64_t r = d->store->rowOf(it.key());
+        if (QSet<int>(it.value().begin(), it.value().end()).size() >= C) excluded.insert(it.key()); // none left, model or not
+        else if (!probs.empty() && r >= 0 && !Impl::ruleOut(probs.data() + r * C, C, it.value())) excluded.insert(it.key());
+    }
     if (!notThese.isEmpty()) // rebuilt: images every class is ruled out for are gone
         cand.erase(std::remove_if(cand.begin(), cand.end(),
                                   [&](std::int64_t r) { return excluded.contains(ids[static_cast<std::size_t>(r)]); }),
@@ -1465,9 +1469,12 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
         s.imageId = ids[static_cast<std::size_t>(r)];
         if (!probs.empty())
             Impl::guess(c, probs.data() + r * C, want, &s);
-        else if (c.kind == CategoryKind::ClassSet && !c.classes.isEmpty()) { // no model: the first class, unscored
-            s.classId = c.classes[0].id;
-            s.className = c.classes[0].name;
+        else if (c.kind == CategoryKind::ClassSet && !c.classes.isEmpty()) { // no model: the first class it may be, unscored
+            const QVector<int> out = notThese.value(s.imageId);
+            int k = 0;
+            while (k + 1 < C && out.contains(k)) ++k;
+            s.classId = c.classes[k].id;
+            s.className = c.classes[k].name;
         }
         if (const auto rec = d->lib.image(s.imageId)) s.path = rec->absPath;
         s.queue = q;

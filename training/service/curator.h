@@ -214,7 +214,9 @@ public:
     QVector<Suggestion> suggest(const Category &category, Queue queue, int n, ClassId onlyClass = 0,
                                 quint64 seed = 1);
     // The current model's guess for these images, as suggest() gives it (queue
-    // Harvest; images without an embedding are left out). Empty without a model.
+    // Harvest; a class set's guess leaves out the classes an image was told it
+    // is not; images without an embedding, or told it is none of the classes,
+    // are left out). Empty without a model.
     QVector<Suggestion> scoreImages(const Category &category, const QVector<ImageId> &images);
     // "More like this": nearest images by cosine of embeddings (the image
     // itself excluded), through core's SimilarityIndex (exact below 50,000
