@@ -81,6 +81,21 @@ std::optional<Category> answeredShapes(Library &lib, int n)
             return std::nullopt;
     return cat;
 }
+// A library of n painted images, the first `answered` of them answered in
+// "shapes" (answeredShapes), embedded with the default backbone; the cache
+// stays for the test's own Curator.
+std::unique_ptr<Library> embeddedShapes(QTemporaryDir &dir, int n, int answered, std::optional<Category> *cat)
+{
+    auto lib = paintedLibrary(dir, n);
+    if (!lib || !(*cat = answeredShapes(*lib, answered))) return nullptr;
+    Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
+    EmbedReport r;
+    if (!cur.embed(&r)) {
+        qWarning("cannot embed the test library: %s", qPrintable(cur.lastError()));
+        return nullptr;
+    }
+    return lib;
+}
 } // namespace
 
 class TestCurator : public QObject
@@ -557,13 +572,10 @@ void TestCurator::deepPassWithNewBlocksScoresTheLibrary()
     // on a new backbone file, its settings in the metrics, the library
     // re-embedded with it and scored by it.
     QTemporaryDir dir;
-    auto lib = paintedLibrary(dir, 6);
-    QVERIFY(lib);
-    const auto cat = answeredShapes(*lib, 6);
-    QVERIFY(cat);
+    std::optional<Category> cat;
+    auto lib = embeddedShapes(dir, 6, 6, &cat);
+    QVERIFY(lib && cat);
     Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
-    EmbedReport er;
-    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
     const QString baseVersion = cur.backboneVersion();
     TrainOptions o;
     o.deep = true;
@@ -843,13 +855,10 @@ void TestCurator::trainingWithNothingNewKeepsTheModel()
     // the same model: the newest version is kept; a new answer or another
     // option makes a new one.
     QTemporaryDir dir;
-    auto lib = paintedLibrary(dir, 10);
-    QVERIFY(lib);
-    const auto cat = answeredShapes(*lib, 8);
-    QVERIFY(cat);
+    std::optional<Category> cat;
+    auto lib = embeddedShapes(dir, 10, 8, &cat);
+    QVERIFY(lib && cat);
     Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
-    EmbedReport er;
-    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
     TrainReport a, b, c, e;
     QVERIFY2(cur.train(*cat, TrainOptions(), &a), qPrintable(cur.lastError()));
     QVERIFY(!a.unchanged);
@@ -876,13 +885,10 @@ void TestCurator::notThisClassAsksAgainWithAnotherGuess()
     // image is proposed again, its guess among the classes it may still be
     // (scaled to sum to 1); ruled out of every class, it is not proposed.
     QTemporaryDir dir;
-    auto lib = paintedLibrary(dir, 12);
-    QVERIFY(lib);
-    const auto cat = answeredShapes(*lib, 8);
-    QVERIFY(cat);
+    std::optional<Category> cat;
+    auto lib = embeddedShapes(dir, 12, 8, &cat);
+    QVERIFY(lib && cat);
     Curator cur(*lib, QStringLiteral(MAGPIE_BACKBONE_FILE));
-    EmbedReport er;
-    QVERIFY2(cur.embed(&er), qPrintable(cur.lastError()));
     TrainReport tr;
     QVERIFY2(cur.train(*cat, TrainOptions(), &tr), qPrintable(cur.lastError()));
     const ImageId img = idOf(*lib, QStringLiteral("img9.png"));
