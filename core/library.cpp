@@ -1569,15 +1569,14 @@ bool Library::setCollectionEntries(qint64 collection, const QVector<CollectionIt
         return false;
     // the count before, and the title that may name it
     QSqlQuery before = d->prepare(QStringLiteral(
-        "SELECT c.name, c.title, (SELECT COUNT(*) FROM collection_items i WHERE i.collection_id=c.id) "
+        "SELECT c.title, (SELECT COUNT(*) FROM collection_items i WHERE i.collection_id=c.id) "
         "FROM collections c WHERE c.id=?"));
     before.addBindValue(collection);
-    QString name, title;
+    QString title;
     qsizetype count = -1;
     if (d->exec(before) && before.next()) {
-        name = before.value(0).toString();
-        title = before.value(1).toString();
-        count = before.value(2).toLongLong();
+        title = before.value(0).toString();
+        count = before.value(1).toLongLong();
     }
     QSqlQuery del = d->prepare(QStringLiteral("DELETE FROM collection_items WHERE collection_id=?"));
     del.addBindValue(collection);

@@ -199,12 +199,12 @@ void MainWindow::startTraining()
     m_deepRunning = false; // its jobs went with it
     m_modelText.clear();
     QString backbone = QStringLiteral("general");
-    qint64 images = -1;
+    bool empty = false;
     {
         QString err;
         if (auto lib = Library::open(m_path, Library::Mode::ReadOnly, &err)) {
             backbone = training::Curator::libraryBackbone(*lib);
-            images = lib->imageCount();
+            empty = lib->images(ImageStatus::Ok, 1).isEmpty(); // one row, not a count of the archive
         }
     }
     if (training::Curator::resolveBackbone(qEnvironmentVariable("MAGPIE_BACKBONE", backbone)).isEmpty()) {
@@ -375,7 +375,7 @@ void MainWindow::startTraining()
     // empty library has nothing: its first import asks once it is done (an
     // embedding started here would take the images of an import still running
     // half-way, and its bar would fall back when the rest came).
-    if (images != 0)
+    if (!empty)
         m_trainer->requestEmbed();
 #endif
 }

@@ -1368,7 +1368,7 @@ QVector<Suggestion> Curator::suggest(const Category &c, Queue queue, int n, Clas
     // is none of them is not proposed
     for (auto it = notThese.begin(); it != notThese.end(); ++it) {
         const std::int64_t r = d->store->rowOf(it.key());
-        if (QSet<int>(it.value().begin(), it.value().end()).size() >= C) excluded.insert(it.key()); // none left, model or not
+        if (it.value().size() >= C) excluded.insert(it.key()); // none left, model or not (one answer per class)
         else if (!probs.empty() && r >= 0 && !Impl::ruleOut(probs.data() + r * C, C, it.value())) excluded.insert(it.key());
     }
     if (!notThese.isEmpty()) // rebuilt: images every class is ruled out for are gone
